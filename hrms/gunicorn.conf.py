@@ -1,0 +1,31 @@
+"""Gunicorn settings: `gunicorn hrms.wsgi:application -c hrms/gunicorn.conf.py`."""
+
+from __future__ import annotations
+
+import os
+
+# Connection budget: every gunicorn worker *process* holds its own psycopg connection pool, and each of its
+# threads can check out one connection at a time, so the web tier needs up to workers x threads connections
+# (2 x 4 = 8 by default). That total, plus the Celery worker processes (and beat, migrations, shells), must
+# stay below PostgreSQL's max_connections (100 by default) -- size the pools and these numbers together.
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+wsgi_app: str = "hrms.wsgi:application"
+bind: list[str] = [os.environ.get("BIND", "127.0.0.1:8000")]
+worker_class: str = "gthread"
+workers: int = _env_int("WEB_CONCURRENCY", 2)
+threads: int = _env_int("GUNICORN_THREADS", 4)
+
+accesslog: str = "-"
+errorlog: str = "-"
+
+timeout: int = 60
+graceful_timeout: int = 30
+# Recycle workers periodically (bounds slow leaks); jitter keeps them from restarting all at once.
+max_requests: int = 10000
+max_requests_jitter: int = 1000

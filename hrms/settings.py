@@ -1,0 +1,221 @@
+"""Settings for every environment, read from the environment with development defaults.
+
+Production differs only by environment variables; `hrms.settings_production` turns on the
+deployment hardening that `manage.py check --deploy` asks for.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+
+from hrms.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DEBUG", False)
+# Development fallback only; production refuses to start without SECRET_KEY (settings_production).
+SECRET_KEY = env_str("SECRET_KEY", "dev-insecure-0b7c1f6e4a9d4f1c8e2b5a7d9c3e6f10-not-for-production")
+BASE_DOMAIN = env_str("BASE_DOMAIN", "localhost")
+API_HOSTS = env_list("API_HOSTS", [f"api.{BASE_DOMAIN}", "127.0.0.1", "testserver"])
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [f".{BASE_DOMAIN}", BASE_DOMAIN, "127.0.0.1", "testserver"])
+
+# `tenants` comes first so its create_tenant/delete_tenant commands take precedence over django-tenants'.
+SHARED_APPS = [
+    "tenants",
+    "django_tenants",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.staticfiles",
+    "django.contrib.messages",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+]
+TENANT_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "rest_framework.authtoken",
+]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.Tenant"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+PUBLIC_SCHEMA_NAME = "public"
+TENANT_BASE_SCHEMA = env_str("TENANT_BASE_SCHEMA", "tenant_base")
+TENANT_CREATION_FAKES_MIGRATIONS = True
+TENANT_LIMIT_SET_CALLS = False
+TENANT_MIGRATE_PROCESSES = env_int("TENANT_MIGRATE_PROCESSES", 2)
+# How long a process trusts its in-memory copy of a host -> tenant mapping before asking Redis again.
+TENANT_LOCAL_CACHE_SECONDS = env_int("TENANT_LOCAL_CACHE_SECONDS", 5)
+TENANT_REDIS_CACHE_SECONDS = env_int("TENANT_REDIS_CACHE_SECONDS", 300)
+
+DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+MIGRATION_MODULES = {"tenants": "migrations.tenants"}
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "tenants.middleware.TenantResolutionMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "hrms.urls"
+PUBLIC_SCHEMA_URLCONF = "hrms.urls_public"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "hrms.wsgi.application"
+
+
+def _database(url: str) -> dict[str, Any]:
+    config: dict[str, Any] = dict(dj_database_url.parse(url))
+    config["ENGINE"] = "django_tenants.postgresql_backend"
+    # Django's psycopg pool replaces persistent connections: CONN_MAX_AGE must stay 0.
+    config["CONN_MAX_AGE"] = 0
+    config["CONN_HEALTH_CHECKS"] = False
+    options: dict[str, Any] = {"connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 5)}
+    if env_bool("DATABASE_POOL", True):
+        options["pool"] = {
+            "min_size": env_int("DATABASE_POOL_MIN", 1),
+            "max_size": env_int("DATABASE_POOL_MAX", 8),
+            "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
+        }
+    config["OPTIONS"] = options
+    config["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "test_hrms")}
+    return config
+
+
+DATABASE_URL = env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hrms")
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
+DATABASES: dict[str, dict[str, Any]] = {"default": _database(DATABASE_URL)}
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = _database(DATABASE_REPLICA_URL)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "hrms")
+CACHES = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": CACHE_KEY_PREFIX,
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+        "TIMEOUT": 300,
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "SOCKET_CONNECT_TIMEOUT": 0.5,
+            "SOCKET_TIMEOUT": 0.5,
+            # Redis down means cache misses, not failed requests: PostgreSQL still answers.
+            "IGNORE_EXCEPTIONS": True,
+        },
+    },
+    # Cross-tenant infrastructure data (host -> tenant), deliberately not prefixed by schema.
+    "shared": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": f"{CACHE_KEY_PREFIX}-shared",
+        "TIMEOUT": 300,
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "SOCKET_CONNECT_TIMEOUT": 0.5,
+            "SOCKET_TIMEOUT": 0.5,
+            "IGNORE_EXCEPTIONS": True,
+        },
+    },
+}
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/login"
+LOGIN_REDIRECT_URL = "/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+# Field encryption: "kid:base64(32 bytes)" entries, comma separated; the first one wraps new data keys.
+FIELD_ENCRYPTION_KEYS = env_list(
+    "FIELD_ENCRYPTION_KEYS", ["dev1:ZGV2LW9ubHktbWFzdGVyLWtleS0zMi1ieXRlcy0wMDA="]
+)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "hrms.pagination.DefaultPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "hrms.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "HRMS Timesheet Intelligence API",
+    "DESCRIPTION": "Tenant-scoped API. Send `Authorization: Token <token>` and either use the tenant's "
+    "host or the `X-Tenant: <slug>` header on the API host.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "redis://127.0.0.1:6379/1")
+CELERY_RESULT_BACKEND: str | None = None
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3000)
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django_redis": {"level": "ERROR"}},
+}

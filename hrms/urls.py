@@ -1,0 +1,26 @@
+"""URLs served on a tenant's host (or the API host with an X-Tenant header)."""
+
+from __future__ import annotations
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from hrms import health
+from tenants.api import AuthTokenApi
+from tenants.views import TenantLoginView, TenantLogoutView, home
+
+handler400 = "hrms.errors.json_400"
+handler403 = "hrms.errors.json_403"
+handler404 = "hrms.errors.json_404"
+handler500 = "hrms.errors.json_500"
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("api/auth/token", AuthTokenApi.as_view(), name="auth-token"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("login", TenantLoginView.as_view(), name="login"),
+    path("logout", TenantLogoutView.as_view(), name="logout"),
+    path("", home, name="home"),
+]

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Run the web server, Celery worker and Celery beat together (used by `make run`).
+# Ctrl-C (or SIGTERM) stops all three; if any one of them exits, the others are stopped and we exit non-zero.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if [[ ! -f .data/services.env ]]; then
+    echo "run.sh: .data/services.env not found; run '.venv/bin/python scripts/devservices.py ensure' first" >&2
+    exit 1
+fi
+set -a
+# shellcheck source=/dev/null
+. .data/services.env
+set +a
+
+pids=()
+stopping=0
+
+stop_all() {
+    local pid
+    if ((stopping)); then
+        return 0
+    fi
+    stopping=1
+    for pid in "${pids[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${pids[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+}
+
+on_signal() {
+    local sig=$1 code=$2 pid
+    if ((stopping)); then
+        # Second Ctrl-C while waiting for a graceful shutdown: force it.
+        echo "run.sh: $sig again; killing ${pids[*]}" >&2
+        for pid in "${pids[@]}"; do
+            kill -KILL "$pid" 2>/dev/null || true
+        done
+        exit "$code"
+    fi
+    echo "run.sh: $sig received; stopping ${pids[*]} (repeat to force)" >&2
+    stop_all
+    exit "$code"
+}
+
+trap 'on_signal INT 130' INT
+trap 'on_signal TERM 143' TERM
+trap stop_all EXIT
+
+.venv/bin/gunicorn hrms.wsgi:application -c hrms/gunicorn.conf.py &
+pids+=("$!")
+.venv/bin/celery -A hrms worker -l info -Q celery,generation,sync,training -c 2 &
+pids+=("$!")
+.venv/bin/celery -A hrms beat -l info --schedule .data/celerybeat-schedule &
+pids+=("$!")
+echo "run.sh: started gunicorn=${pids[0]} celery-worker=${pids[1]} celery-beat=${pids[2]}" >&2
+
+# Block until the first child exits (the only children of this shell are the three above).
+status=0
+wait -n || status=$?
+echo "run.sh: a process exited (status $status); stopping the others" >&2
+stop_all
+exit $((status == 0 ? 1 : status))

@@ -1,0 +1,1 @@
+"""Public-schema tenancy: tenants, domains, resolution, provisioning and per-tenant data keys."""

@@ -1,0 +1,45 @@
+"""Authentication API: exchange a tenant user's username and password for an API token."""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from hrms.errors import ApplicationError
+
+
+class InvalidCredentials(ApplicationError):
+    status = 400
+    code = "invalid_credentials"
+
+
+class AuthTokenApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list[type] = []
+
+    class AuthTokenInputSerializer(serializers.Serializer[dict[str, str]]):
+        username = serializers.CharField(max_length=150)
+        password = serializers.CharField(max_length=256, trim_whitespace=False)
+
+    class AuthTokenOutputSerializer(serializers.Serializer[dict[str, str]]):
+        token = serializers.CharField()
+
+    @extend_schema(request=AuthTokenInputSerializer, responses={200: AuthTokenOutputSerializer}, auth=[])
+    def post(self, request: Request) -> Response:
+        data = self.AuthTokenInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(
+            request._request,
+            username=data.validated_data["username"],
+            password=data.validated_data["password"],
+        )
+        if user is None or not user.is_active:
+            raise InvalidCredentials("Unable to log in with these credentials.")
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response(self.AuthTokenOutputSerializer({"token": token.key}).data)

@@ -1,0 +1,60 @@
+"""Tenant-scoped cache with O(1) invalidation of a namespace or of a whole tenant.
+
+Keys carry version counters (one per tenant, one per namespace): invalidating bumps a counter, so old
+entries are simply never read again and expire on their own — no SCAN over Redis. The default cache
+alias already prefixes every key with the current schema, so one tenant never reads another's entries.
+When Redis is down every call degrades to a miss (django-redis IGNORE_EXCEPTIONS) and callers go to
+PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.cache import caches
+
+DEFAULT_TIMEOUT = 300
+_TENANT_VERSION_KEY = "tcv::all"
+
+
+def _cache() -> Any:
+    return caches["default"]
+
+
+def _namespace_version_key(namespace: str) -> str:
+    return f"tcv:{namespace}"
+
+
+def _versioned_key(namespace: str, key: str) -> str:
+    version_keys = [_TENANT_VERSION_KEY, _namespace_version_key(namespace)]
+    versions = _cache().get_many(version_keys) or {}
+    tenant_version = versions.get(_TENANT_VERSION_KEY, 0)
+    namespace_version = versions.get(version_keys[1], 0)
+    return f"tc:{namespace}:{tenant_version}.{namespace_version}:{key}"
+
+
+def tenant_cache_get(*, namespace: str, key: str) -> Any | None:
+    return _cache().get(_versioned_key(namespace, key))
+
+
+def tenant_cache_set(*, namespace: str, key: str, value: Any, timeout: int = DEFAULT_TIMEOUT) -> None:
+    _cache().set(_versioned_key(namespace, key), value, timeout)
+
+
+def tenant_cache_delete(*, namespace: str, key: str) -> None:
+    _cache().delete(_versioned_key(namespace, key))
+
+
+def _bump(version_key: str) -> None:
+    cache = _cache()
+    # add() is a no-op when the counter exists; incr() is atomic in Redis.
+    cache.add(version_key, 0, timeout=None)
+    try:
+        cache.incr(version_key)
+    except ValueError:
+        cache.set(version_key, 1, timeout=None)
+
+
+def tenant_cache_invalidate(*, namespace: str | None = None) -> None:
+    """Forget a namespace of the current tenant, or every namespace of it when none is named."""
+    _bump(_TENANT_VERSION_KEY if namespace is None else _namespace_version_key(namespace))

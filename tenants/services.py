@@ -1,0 +1,170 @@
+"""Writes to the public schema: provisioning, suspension and deletion of tenants, and their data keys."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import zoneinfo
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.db import connection, transaction
+from django_tenants.clone import CloneSchema
+from django_tenants.utils import schema_exists, tenant_context
+
+from hrms.errors import NotFound, ValidationFailed
+from tenants.crypto import data_key_generate, data_key_wrap, master_keys, tenant_keys_forget
+from tenants.models import SLUG_PATTERN, Domain, Tenant, TenantDataKey, TenantStatus
+from tenants.selectors import tenant_lookup_forget
+
+ROLE_ADMIN = "Admin"
+ROLE_HR = "HR"
+ROLE_EMPLOYEE = "Employee"
+ROLES = (ROLE_ADMIN, ROLE_HR, ROLE_EMPLOYEE)
+
+_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+
+
+@dataclass(frozen=True)
+class ProvisionedTenant:
+    tenant: Tenant
+    domain: str
+    admin_username: str
+    admin_password: str
+
+
+def schema_name_for(slug: str) -> str:
+    return "t_" + slug.replace("-", "_")
+
+
+def _validate_new_tenant(*, slug: str, name: str, domain: str, admin_email: str, timezone: str) -> None:
+    errors: dict[str, list[str]] = {}
+    if not re.fullmatch(SLUG_PATTERN, slug):
+        errors["slug"] = ["Use 2-40 lower-case letters, digits or dashes, starting with a letter."]
+    elif Tenant.objects.filter(slug=slug).exists() or schema_exists(schema_name_for(slug)):
+        errors["slug"] = [f"A tenant with slug '{slug}' already exists."]
+    if not name.strip():
+        errors["name"] = ["Name is required."]
+    if not _DOMAIN_RE.fullmatch(domain):
+        errors["domain"] = ["Not a valid host name."]
+    elif Domain.objects.filter(domain=domain).exists():
+        errors["domain"] = [f"Domain '{domain}' is already in use."]
+    if "@" not in admin_email or admin_email.startswith("@") or admin_email.endswith("@"):
+        errors["admin_email"] = ["Not a valid e-mail address."]
+    if timezone not in zoneinfo.available_timezones():
+        errors["timezone"] = [f"Unknown time zone '{timezone}'."]
+    if errors:
+        raise ValidationFailed("The tenant cannot be created.", fields=errors)
+
+
+def clone_function_install() -> None:
+    """(Re)install the schema-cloning SQL function; called by migrate_tenants, not per tenant."""
+    CloneSchema()._create_clone_schema_function()
+
+
+def _clone_function_installed() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = 'public' AND p.proname = 'clone_schema'"
+        )
+        return cursor.fetchone() is not None
+
+
+def _schema_clone(schema_name: str) -> None:
+    base = settings.TENANT_BASE_SCHEMA
+    if not schema_exists(base):
+        raise ValidationFailed(f"The base schema '{base}' is missing: run `manage.py migrate_tenants` first.")
+    if not _clone_function_installed():
+        clone_function_install()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT public.clone_schema(%s, %s, 'DATA')", [base, schema_name])
+
+
+def data_key_create(*, tenant: Tenant) -> TenantDataKey:
+    master = master_keys()[0]
+    key_id = f"k{TenantDataKey.objects.filter(tenant=tenant).count() + 1}"
+    TenantDataKey.objects.filter(tenant=tenant, is_primary=True).update(is_primary=False)
+    return TenantDataKey.objects.create(
+        tenant=tenant,
+        key_id=key_id,
+        master_key_id=master.key_id,
+        wrapped_key=data_key_wrap(
+            tenant_id=str(tenant.id), key_id=key_id, data_key=data_key_generate(), master=master
+        ),
+        is_primary=True,
+    )
+
+
+def _tenant_seed(*, admin_email: str, admin_password: str) -> User:
+    groups = {role: Group.objects.get_or_create(name=role)[0] for role in ROLES}
+    admin = User.objects.create_user(
+        username=admin_email, email=admin_email, password=admin_password, is_staff=True
+    )
+    admin.groups.add(groups[ROLE_ADMIN])
+    return admin
+
+
+@transaction.atomic
+def tenant_create(
+    *,
+    slug: str,
+    name: str,
+    domain: str,
+    admin_email: str,
+    admin_password: str | None = None,
+    timezone: str = "UTC",
+) -> ProvisionedTenant:
+    """Provision a tenant: row, cloned schema, domain, data key, roles and admin — all or nothing.
+
+    PostgreSQL DDL is transactional, so a failure at any step rolls the schema back with the rows.
+    """
+    slug, domain, admin_email = slug.strip().lower(), domain.strip().lower(), admin_email.strip().lower()
+    _validate_new_tenant(slug=slug, name=name, domain=domain, admin_email=admin_email, timezone=timezone)
+    connection.set_schema_to_public()
+    tenant = Tenant(schema_name=schema_name_for(slug), slug=slug, name=name.strip(), timezone=timezone)
+    tenant.save()
+    _schema_clone(tenant.schema_name)
+    Domain.objects.create(domain=domain, tenant=tenant, is_primary=True)
+    data_key_create(tenant=tenant)
+    password = admin_password or secrets.token_urlsafe(12)
+    with tenant_context(tenant):
+        admin = _tenant_seed(admin_email=admin_email, admin_password=password)
+    transaction.on_commit(lambda: tenant_lookup_forget(slug=slug, hosts=[domain]))
+    return ProvisionedTenant(tenant=tenant, domain=domain, admin_username=admin.username, admin_password=password)
+
+
+def _tenant_hosts(tenant: Tenant) -> list[str]:
+    return list(Domain.objects.filter(tenant=tenant).values_list("domain", flat=True))
+
+
+@transaction.atomic
+def tenant_set_status(*, slug: str, status: TenantStatus) -> Tenant:
+    tenant = Tenant.objects.select_for_update().filter(slug=slug).first()
+    if tenant is None:
+        raise NotFound(f"No tenant with slug '{slug}'.")
+    tenant.status = status
+    tenant.save(update_fields=["status", "updated_at"])
+    hosts = _tenant_hosts(tenant)
+    transaction.on_commit(lambda: tenant_lookup_forget(slug=slug, hosts=hosts))
+    return tenant
+
+
+@transaction.atomic
+def tenant_delete(*, slug: str) -> None:
+    """Destroy the data key first (crypto-shredding), then the schema, domains and row."""
+    tenant = Tenant.objects.select_for_update().filter(slug=slug).first()
+    if tenant is None:
+        raise NotFound(f"No tenant with slug '{slug}'.")
+    hosts = _tenant_hosts(tenant)
+    schema = tenant.schema_name
+    TenantDataKey.objects.filter(tenant=tenant).delete()
+    connection.set_schema_to_public()
+    tenant.delete(force_drop=True)
+
+    def forget() -> None:
+        tenant_lookup_forget(slug=slug, hosts=hosts)
+        tenant_keys_forget(schema)
+
+    transaction.on_commit(forget)
