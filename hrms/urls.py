@@ -6,7 +6,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from hrms import health
-from tenants.api import AuthTokenApi
+from tenants.api import AuthMeApi, AuthTokenApi
 from tenants.views import TenantLoginView, TenantLogoutView, home
 
 handler400 = "hrms.errors.json_400"
@@ -18,6 +18,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("api/auth/token", AuthTokenApi.as_view(), name="auth-token"),
+    path("api/auth/me", AuthMeApi.as_view(), name="auth-me"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("login", TenantLoginView.as_view(), name="login"),

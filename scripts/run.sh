@@ -31,6 +31,7 @@ stop_all() {
     done
 }
 
+# shellcheck disable=SC2317  # invoked via trap
 on_signal() {
     local sig=$1 code=$2 pid
     if ((stopping)); then

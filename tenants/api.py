@@ -43,3 +43,24 @@ class AuthTokenApi(APIView):
             raise InvalidCredentials("Unable to log in with these credentials.")
         token, _ = Token.objects.get_or_create(user=user)
         return Response(self.AuthTokenOutputSerializer({"token": token.key}).data)
+
+
+class AuthMeApi(APIView):
+    """Who the caller is in this tenant, and with which roles."""
+
+    class AuthMeOutputSerializer(serializers.Serializer[dict[str, object]]):
+        username = serializers.CharField()
+        email = serializers.EmailField()
+        roles = serializers.ListField(child=serializers.CharField())
+        tenant = serializers.CharField()
+
+    @extend_schema(responses={200: AuthMeOutputSerializer})
+    def get(self, request: Request) -> Response:
+        user = request.user
+        payload = {
+            "username": user.get_username(),
+            "email": getattr(user, "email", ""),
+            "roles": sorted(user.groups.values_list("name", flat=True)),  # type: ignore[union-attr]
+            "tenant": request._request.tenant.slug,  # type: ignore[attr-defined]
+        }
+        return Response(self.AuthMeOutputSerializer(payload).data)

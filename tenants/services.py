@@ -161,6 +161,9 @@ def tenant_delete(*, slug: str) -> None:
     schema = tenant.schema_name
     TenantDataKey.objects.filter(tenant=tenant).delete()
     connection.set_schema_to_public()
+    with connection.cursor() as cursor:
+        # Deferred foreign-key checks still pending in this transaction would block DROP SCHEMA.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     tenant.delete(force_drop=True)
 
     def forget() -> None:

@@ -1,0 +1,16 @@
+"""Test settings: the real PostgreSQL and Redis, on a Redis database number and key prefix of their own."""
+
+from __future__ import annotations
+
+from hrms.env import env_str
+from hrms.settings import *  # noqa: F403
+from hrms.settings import CACHES, DATABASES
+
+REDIS_URL = env_str("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
+for alias in CACHES.values():
+    alias["LOCATION"] = REDIS_URL
+    alias["KEY_PREFIX"] = "hrms-test-" + alias["KEY_PREFIX"]
+CELERY_BROKER_URL = env_str("CELERY_TEST_BROKER_URL", "redis://127.0.0.1:6379/14")
+DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "test_hrms")}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+TENANT_LOCAL_CACHE_SECONDS = 5

@@ -1,0 +1,93 @@
+"""Fixtures rooted at tenants: two committed tenants for the whole session, and users in each."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.cache import caches
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import schema_context, tenant_context
+from rest_framework.authtoken.models import Token
+
+from tenants.migration import base_schema_ensure
+from tenants.models import Tenant
+from tenants.selectors import tenant_lookup_forget_local
+from tenants.services import tenant_create
+
+TENANT_SLUGS = ("alpha", "beta")
+PASSWORD = "correct-horse-battery"
+
+
+@dataclass(frozen=True)
+class TenantHandle:
+    tenant: Tenant
+    host: str
+    admin_email: str
+
+    def client(self) -> Client:
+        return Client(HTTP_HOST=self.host)
+
+
+def _ensure_tenant(slug: str) -> TenantHandle:
+    tenant = Tenant.objects.filter(slug=slug).first()
+    host = f"{slug}.localhost"
+    email = f"admin@{slug}.test"
+    if tenant is None:
+        tenant = tenant_create(
+            slug=slug, name=f"{slug.title()} Ltd", domain=host, admin_email=email, admin_password=PASSWORD
+        )
+        tenant = tenant.tenant
+    return TenantHandle(tenant=tenant, host=host, admin_email=email)
+
+
+@pytest.fixture(scope="session")
+def tenants(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> dict[str, TenantHandle]:
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        base_schema_ensure()
+        return {slug: _ensure_tenant(slug) for slug in TENANT_SLUGS}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _redis_test_database() -> Iterator[None]:
+    yield
+    # Our own Redis database number: leave it empty for the next run.
+    caches["default"].client.get_client(write=True).flushdb()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_lookups() -> Iterator[None]:
+    tenant_lookup_forget_local()
+    caches["shared"].clear()
+    yield
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def alpha(tenants: dict[str, TenantHandle], db: None) -> Iterator[TenantHandle]:
+    yield tenants["alpha"]
+
+
+@pytest.fixture
+def beta(tenants: dict[str, TenantHandle], db: None) -> Iterator[TenantHandle]:
+    yield tenants["beta"]
+
+
+def make_user(handle: TenantHandle, username: str, *roles: str) -> User:
+    with tenant_context(handle.tenant):
+        user = User.objects.create_user(username=username, email=username, password=PASSWORD)
+        for role in roles:
+            user.groups.add(Group.objects.get(name=role))
+        return user
+
+
+def token_for(handle: TenantHandle, user: User) -> str:
+    with tenant_context(handle.tenant):
+        return Token.objects.get_or_create(user=user)[0].key
+
+
+def in_public() -> schema_context:
+    return schema_context("public")
