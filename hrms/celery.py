@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from django.db import connection
 from tenant_schemas_celery.app import CeleryApp
 from tenant_schemas_celery.task import TenantTask
+
+from tenants.schema import current_schema, in_public_schema
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hrms.settings")
 
@@ -29,15 +30,17 @@ class HrmsTask(TenantTask):  # type: ignore[misc]
 
     def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
         headers = options.get("headers") or {}
-        schema = headers.get("_schema_name", connection.schema_name)
+        schema = headers.get("_schema_name", current_schema())
         if self.tenant_required and schema == "public":
             raise PublicSchemaTaskError(f"{self.name} needs a tenant: send it inside tenant_context(tenant)")
         return super().apply_async(args, kwargs, **options)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # task_prerun has switched to the message's schema by now; public means the message had none.
-        if self.tenant_required and connection.schema_name == "public":
-            raise PublicSchemaTaskError(f"{self.name} arrived without a tenant schema; refusing to run in public")
+        if self.tenant_required and in_public_schema():
+            raise PublicSchemaTaskError(
+                f"{self.name} arrived without a tenant schema; refusing to run in public"
+            )
         return super().__call__(*args, **kwargs)
 
 
@@ -70,4 +73,3 @@ def _configure_limits() -> None:
 
 
 _configure_limits()
-

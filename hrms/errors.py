@@ -20,7 +20,9 @@ class ApplicationError(Exception):
     status = 400
     code = "invalid"
 
-    def __init__(self, message: str, *, fields: dict[str, Any] | None = None, extra: dict[str, Any] | None = None):
+    def __init__(
+        self, message: str, *, fields: dict[str, Any] | None = None, extra: dict[str, Any] | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.fields = fields or {}
@@ -62,7 +64,9 @@ def error_body(code: str, message: str, fields: dict[str, Any] | None = None, **
     return {"error": body}
 
 
-def error_response(status: int, code: str, message: str, fields: dict[str, Any] | None = None) -> JsonResponse:
+def error_response(
+    status: int, code: str, message: str, fields: dict[str, Any] | None = None
+) -> JsonResponse:
     return JsonResponse(error_body(code, message, fields), status=status)
 
 
@@ -98,9 +102,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = drf_exceptions.PermissionDenied()
-    response = drf_default_handler(exc, context)
-    if response is None or not isinstance(exc, drf_exceptions.APIException):
-        return response
+    handled = drf_default_handler(exc, context)
+    if handled is None or not isinstance(exc, drf_exceptions.APIException):
+        return handled
+    response = handled
     if isinstance(exc, drf_exceptions.ValidationError):
         detail = _flatten_detail(exc.detail)
         fields = detail if isinstance(detail, dict) else {"non_field_errors": detail}

@@ -6,8 +6,8 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
-from hrms.settings import *  # noqa: F403
 from hrms.env import env_bool, env_int
+from hrms.settings import *  # noqa: F403
 
 if not os.environ.get("SECRET_KEY"):
     raise ImproperlyConfigured("SECRET_KEY must be set in production")

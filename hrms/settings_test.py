@@ -9,7 +9,7 @@ from hrms.settings import CACHES, DATABASES
 REDIS_URL = env_str("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
 for alias in CACHES.values():
     alias["LOCATION"] = REDIS_URL
-    alias["KEY_PREFIX"] = "hrms-test-" + alias["KEY_PREFIX"]
+    alias["KEY_PREFIX"] = f"hrms-test-{alias['KEY_PREFIX']}"
 CELERY_BROKER_URL = env_str("CELERY_TEST_BROKER_URL", "redis://127.0.0.1:6379/14")
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "test_hrms")}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

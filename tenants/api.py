@@ -60,7 +60,7 @@ class AuthMeApi(APIView):
         payload = {
             "username": user.get_username(),
             "email": getattr(user, "email", ""),
-            "roles": sorted(user.groups.values_list("name", flat=True)),  # type: ignore[union-attr]
-            "tenant": request._request.tenant.slug,  # type: ignore[attr-defined]
+            "roles": sorted(user.groups.values_list("name", flat=True)),
+            "tenant": request.tenant.slug,
         }
         return Response(self.AuthMeOutputSerializer(payload).data)

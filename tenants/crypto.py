@@ -20,7 +20,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
-from django.db import connection
+
+from tenants.schema import current_schema
 
 FORMAT_VERSION = "v1"
 NONCE_BYTES = 12
@@ -69,7 +70,9 @@ def data_key_wrap(*, tenant_id: str, key_id: str, data_key: bytes, master: Maste
 
 def data_key_unwrap(*, tenant_id: str, key_id: str, wrapped: bytes, master: MasterKey) -> bytes:
     try:
-        return AESGCM(master.key).decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], _wrap_aad(tenant_id, key_id))
+        return AESGCM(master.key).decrypt(
+            wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], _wrap_aad(tenant_id, key_id)
+        )
     except InvalidTag as exc:
         raise EncryptionError(f"data key {key_id} of tenant {tenant_id} does not unwrap") from exc
 
@@ -187,7 +190,7 @@ def blind_index(value: str, *, purpose: str, schema_name: str | None = None) -> 
 
     The key is derived from the tenant's primary data key, so two tenants index the same value differently.
     """
-    schema = schema_name or connection.schema_name
+    schema = schema_name or current_schema()
     keys = tenant_keys(schema)
     index_key = HKDF(
         algorithm=hashes.SHA256(), length=32, salt=None, info=f"blind-index|{purpose}".encode()

@@ -5,12 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, models
+from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.expressions import Expression
 from django.db.models.query_utils import DeferredAttribute
 
 from tenants.crypto import FieldContext, field_decrypt, field_encrypt
+from tenants.schema import current_schema
 
 
 class Sealed:
@@ -60,7 +61,9 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
     def _context(self, instance: models.Model, schema: str) -> FieldContext:
         if instance.pk is None:
             raise ValueError(f"{self.model.__name__}.{self.name} needs a primary key before it is encrypted")
-        return FieldContext(schema=schema, table=self.model._meta.db_table, column=self.column, row_id=str(instance.pk))
+        return FieldContext(
+            schema=schema, table=self.model._meta.db_table, column=str(self.column), row_id=str(instance.pk)
+        )
 
     def open(self, instance: models.Model, sealed: Sealed) -> Any:
         return self.deserialize(field_decrypt(sealed.token, self._context(instance, sealed.schema)))
@@ -72,9 +75,7 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
         if isinstance(raw, Sealed):
             # Unchanged since it was read: keep the stored ciphertext.
             return Ciphertext(raw.token)
-        return Ciphertext(
-            field_encrypt(self.serialize(raw), self._context(model_instance, connection.schema_name))
-        )
+        return Ciphertext(field_encrypt(self.serialize(raw), self._context(model_instance, current_schema())))
 
     def from_db_value(self, value: Any, expression: Expression, conn: BaseDatabaseWrapper) -> Any:
         if value is None:
@@ -100,5 +101,3 @@ class EncryptedDecimalField(EncryptedTextField):
 
     def serialize(self, value: Any) -> str:
         return str(Decimal(value))
-
-

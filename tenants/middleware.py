@@ -1,4 +1,4 @@
-"""Resolves every request to its tenant (subdomain via Domain, or X-Tenant on the API host) before anything else.
+"""Resolves every request to its tenant (subdomain via Domain, or X-Tenant on the API host) first.
 
 The lookup is served from process memory, then Redis, then PostgreSQL (see tenants.selectors), so a warm
 request costs no query. Failures answer in the API's JSON error shape: malformed header 400, unknown
@@ -12,12 +12,12 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.urls import set_urlconf
 
 from hrms.errors import error_response
 from tenants.models import SLUG_PATTERN, Tenant
+from tenants.schema import use_public_schema, use_tenant
 from tenants.selectors import tenant_get_by_host, tenant_get_by_slug
 
 _SLUG_RE = re.compile(SLUG_PATTERN)
@@ -30,7 +30,7 @@ class TenantResolutionMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        connection.set_schema_to_public()
+        use_public_schema()
         request.tenant = None  # type: ignore[attr-defined]
         if request.path.startswith(_TENANTLESS_PREFIXES):
             return self._serve_public(request)
@@ -58,11 +58,11 @@ class TenantResolutionMiddleware:
         return self._serve_tenant(request, tenant)
 
     def _serve_public(self, request: HttpRequest) -> HttpResponse:
-        request.urlconf = settings.PUBLIC_SCHEMA_URLCONF  # type: ignore[attr-defined]
+        request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
         set_urlconf(settings.PUBLIC_SCHEMA_URLCONF)
         return self.get_response(request)
 
     def _serve_tenant(self, request: HttpRequest, tenant: Tenant) -> HttpResponse:
         request.tenant = tenant  # type: ignore[attr-defined]
-        connection.set_tenant(tenant)
+        use_tenant(tenant)
         return self.get_response(request)

@@ -16,6 +16,7 @@ from django.db import connection, connections
 from django.db.migrations.loader import MigrationLoader
 from django_tenants.utils import schema_exists
 
+from tenants.schema import use_public_schema
 from tenants.services import clone_function_install
 
 _BATCH = 200
@@ -46,7 +47,7 @@ def expected_tenant_migrations() -> set[tuple[str, str]]:
 def applied_migrations(schemas: list[str]) -> dict[str, set[tuple[str, str]]]:
     """Applied migrations per schema, with one UNION query per batch of schemas."""
     applied: dict[str, set[tuple[str, str]]] = {schema: set() for schema in schemas}
-    connection.set_schema_to_public()
+    use_public_schema()
     for start in range(0, len(schemas), _BATCH):
         batch = [s for s in schemas[start : start + _BATCH] if s in applied]
         parts = [
@@ -99,7 +100,7 @@ def base_schema_ensure(*, verbosity: int = 0) -> None:
         with connection.cursor() as cursor:
             cursor.execute(f"CREATE SCHEMA {connection.ops.quote_name(base)}")
     _migrate_schema(base, verbosity)
-    connection.set_schema_to_public()
+    use_public_schema()
     clone_function_install()
 
 
@@ -138,5 +139,5 @@ def tenants_migrate(
                 for schema in pool.imap_unordered(_worker_migrate, [(s, verbosity) for s in behind]):
                     if progress:
                         progress(schema)
-    connection.set_schema_to_public()
+    use_public_schema()
     return MigrateReport(tenants=len(schemas), migrated=behind, skipped=len(schemas) - len(behind))

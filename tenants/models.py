@@ -19,7 +19,7 @@ class TenantStatus(models.TextChoices):
     SUSPENDED = "suspended", "Suspended"
 
 
-class Tenant(TenantMixin):
+class Tenant(TenantMixin):  # type: ignore[misc]
     # Provisioning clones the base schema itself, inside its own transaction.
     auto_create_schema = False
     auto_drop_schema = False
@@ -82,7 +82,7 @@ class Tenant(TenantMixin):
         return tenant
 
 
-class Domain(DomainMixin):
+class Domain(DomainMixin):  # type: ignore[misc]
     pass
 
 

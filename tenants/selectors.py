@@ -50,8 +50,10 @@ def _cached_lookup(key: str, load: Any) -> Tenant | None:
             value = tenant.cache_payload() if tenant is not None else _MISSING
             timeout = settings.TENANT_REDIS_CACHE_SECONDS if tenant is not None else _NEGATIVE_SECONDS
             shared.set(key, value, timeout)
-        local_seconds = settings.TENANT_LOCAL_CACHE_SECONDS if value != _MISSING else min(
-            _NEGATIVE_SECONDS, settings.TENANT_LOCAL_CACHE_SECONDS
+        local_seconds = (
+            settings.TENANT_LOCAL_CACHE_SECONDS
+            if value != _MISSING
+            else min(_NEGATIVE_SECONDS, settings.TENANT_LOCAL_CACHE_SECONDS)
         )
         _local_put(key, value, local_seconds)
     if value == _MISSING or not isinstance(value, dict):

@@ -16,6 +16,7 @@ from django_tenants.utils import schema_exists, tenant_context
 from hrms.errors import NotFound, ValidationFailed
 from tenants.crypto import data_key_generate, data_key_wrap, master_keys, tenant_keys_forget
 from tenants.models import SLUG_PATTERN, Domain, Tenant, TenantDataKey, TenantStatus
+from tenants.schema import use_public_schema
 from tenants.selectors import tenant_lookup_forget
 
 ROLE_ADMIN = "Admin"
@@ -23,7 +24,9 @@ ROLE_HR = "HR"
 ROLE_EMPLOYEE = "Employee"
 ROLES = (ROLE_ADMIN, ROLE_HR, ROLE_EMPLOYEE)
 
-_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+_DOMAIN_RE = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,7 @@ def tenant_create(
     """
     slug, domain, admin_email = slug.strip().lower(), domain.strip().lower(), admin_email.strip().lower()
     _validate_new_tenant(slug=slug, name=name, domain=domain, admin_email=admin_email, timezone=timezone)
-    connection.set_schema_to_public()
+    use_public_schema()
     tenant = Tenant(schema_name=schema_name_for(slug), slug=slug, name=name.strip(), timezone=timezone)
     tenant.save()
     _schema_clone(tenant.schema_name)
@@ -132,7 +135,9 @@ def tenant_create(
     with tenant_context(tenant):
         admin = _tenant_seed(admin_email=admin_email, admin_password=password)
     transaction.on_commit(lambda: tenant_lookup_forget(slug=slug, hosts=[domain]))
-    return ProvisionedTenant(tenant=tenant, domain=domain, admin_username=admin.username, admin_password=password)
+    return ProvisionedTenant(
+        tenant=tenant, domain=domain, admin_username=admin.username, admin_password=password
+    )
 
 
 def _tenant_hosts(tenant: Tenant) -> list[str]:
@@ -148,7 +153,7 @@ def tenant_set_status(*, slug: str, status: TenantStatus) -> Tenant:
     tenant.save(update_fields=["status", "updated_at"])
     hosts = _tenant_hosts(tenant)
     transaction.on_commit(lambda: tenant_lookup_forget(slug=slug, hosts=hosts))
-    return tenant
+    return tenant  # type: ignore[no-any-return]
 
 
 @transaction.atomic
@@ -160,7 +165,7 @@ def tenant_delete(*, slug: str) -> None:
     hosts = _tenant_hosts(tenant)
     schema = tenant.schema_name
     TenantDataKey.objects.filter(tenant=tenant).delete()
-    connection.set_schema_to_public()
+    use_public_schema()
     with connection.cursor() as cursor:
         # Deferred foreign-key checks still pending in this transaction would block DROP SCHEMA.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.cache import caches
-from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_context, tenant_context
 from rest_framework.authtoken.models import Token
 
 from tenants.migration import base_schema_ensure
 from tenants.models import Tenant
+from tenants.schema import use_public_schema
 from tenants.selectors import tenant_lookup_forget_local
 from tenants.services import tenant_create
 
@@ -63,17 +63,17 @@ def _fresh_lookups() -> Iterator[None]:
     tenant_lookup_forget_local()
     caches["shared"].clear()
     yield
-    connection.set_schema_to_public()
+    use_public_schema()
 
 
 @pytest.fixture
-def alpha(tenants: dict[str, TenantHandle], db: None) -> Iterator[TenantHandle]:
-    yield tenants["alpha"]
+def alpha(tenants: dict[str, TenantHandle], db: None) -> TenantHandle:
+    return tenants["alpha"]
 
 
 @pytest.fixture
-def beta(tenants: dict[str, TenantHandle], db: None) -> Iterator[TenantHandle]:
-    yield tenants["beta"]
+def beta(tenants: dict[str, TenantHandle], db: None) -> TenantHandle:
+    return tenants["beta"]
 
 
 def make_user(handle: TenantHandle, username: str, *roles: str) -> User:
@@ -86,7 +86,7 @@ def make_user(handle: TenantHandle, username: str, *roles: str) -> User:
 
 def token_for(handle: TenantHandle, user: User) -> str:
     with tenant_context(handle.tenant):
-        return Token.objects.get_or_create(user=user)[0].key
+        return str(Token.objects.get_or_create(user=user)[0].key)
 
 
 def in_public() -> schema_context:

@@ -69,13 +69,12 @@ def test_requests_are_served_from_postgresql_when_redis_is_down(alpha: TenantHan
     from django.core.cache import caches
 
     broken = "redis://127.0.0.1:1/0"
-    settings.CACHES = {
-        name: {**config, "LOCATION": broken} for name, config in settings.CACHES.items()
-    }
+    settings.CACHES = {name: {**config, "LOCATION": broken} for name, config in settings.CACHES.items()}
     caches["shared"].set("probe", 1)
     assert caches["shared"].get("probe") is None  # really talking to a dead Redis
     response = alpha.client().post(
-        "/api/auth/token", {"username": "admin@alpha.test", "password": "correct-horse-battery"},
+        "/api/auth/token",
+        {"username": "admin@alpha.test", "password": "correct-horse-battery"},
         content_type="application/json",
     )
     assert response.status_code == 200

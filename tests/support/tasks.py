@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from django.core.cache import caches
-from django.db import connection
 
 from hrms.celery import app
+from tenants.schema import current_schema
 
 
-@app.task(name="tests.record_schema")
+@app.task(name="tests.record_schema")  # type: ignore[untyped-decorator]
 def record_schema_task(key: str) -> str:
-    caches["shared"].set(key, connection.schema_name, 60)
-    return str(connection.schema_name)
+    caches["shared"].set(key, current_schema(), 60)
+    return str(current_schema())

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import Any
 
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.core.cache import caches
-from django.db import connection, connections
+from django.db import connections
 from django.test import Client
 from django_tenants.utils import tenant_context
 
 from hrms.celery import PublicSchemaTaskError, app
 from tenants.cache import tenant_cache_get, tenant_cache_invalidate, tenant_cache_set
+from tenants.schema import use_public_schema
 from tests.conftest import PASSWORD, TenantHandle, make_user, token_for
 from tests.support.tasks import record_schema_task
 
@@ -22,7 +24,12 @@ def test_it_accepts_a_token_at_its_own_tenant(alpha: TenantHandle) -> None:
     token = token_for(alpha, make_user(alpha, "hr@alpha.test", "HR"))
     response = alpha.client().get("/api/auth/me", HTTP_AUTHORIZATION=f"Token {token}")
     assert response.status_code == 200
-    assert response.json() == {"username": "hr@alpha.test", "email": "hr@alpha.test", "roles": ["HR"], "tenant": "alpha"}
+    assert response.json() == {
+        "username": "hr@alpha.test",
+        "email": "hr@alpha.test",
+        "roles": ["HR"],
+        "tenant": "alpha",
+    }
 
 
 def test_it_rejects_another_tenants_token_with_401(alpha: TenantHandle, beta: TenantHandle) -> None:
@@ -36,7 +43,9 @@ def test_it_rejects_another_tenants_token_with_401(alpha: TenantHandle, beta: Te
     assert via_header.status_code == 401
 
 
-def test_it_does_not_log_in_at_another_tenant_with_a_session_cookie(alpha: TenantHandle, beta: TenantHandle) -> None:
+def test_it_does_not_log_in_at_another_tenant_with_a_session_cookie(
+    alpha: TenantHandle, beta: TenantHandle
+) -> None:
     make_user(alpha, "hr@alpha.test", "HR")
     client = alpha.client()
     response = client.post("/login", {"username": "hr@alpha.test", "password": PASSWORD})
@@ -50,7 +59,9 @@ def test_it_does_not_log_in_at_another_tenant_with_a_session_cookie(alpha: Tenan
     assert other.get("/").status_code == 302  # to beta's login page
 
 
-def test_it_keeps_cache_values_of_one_tenant_invisible_to_another(alpha: TenantHandle, beta: TenantHandle) -> None:
+def test_it_keeps_cache_values_of_one_tenant_invisible_to_another(
+    alpha: TenantHandle, beta: TenantHandle
+) -> None:
     with tenant_context(alpha.tenant):
         tenant_cache_set(namespace="suggestions", key="page-1", value={"rows": [1, 2]})
         caches["default"].set("plain-key", "alpha-value")
@@ -60,7 +71,9 @@ def test_it_keeps_cache_values_of_one_tenant_invisible_to_another(alpha: TenantH
         assert caches["default"].get("plain-key") is None
 
 
-def test_it_invalidates_a_namespace_or_the_whole_tenant_in_one_step(alpha: TenantHandle, beta: TenantHandle) -> None:
+def test_it_invalidates_a_namespace_or_the_whole_tenant_in_one_step(
+    alpha: TenantHandle, beta: TenantHandle
+) -> None:
     with tenant_context(beta.tenant):
         tenant_cache_set(namespace="suggestions", key="k", value="beta")
     with tenant_context(alpha.tenant):
@@ -76,13 +89,13 @@ def test_it_invalidates_a_namespace_or_the_whole_tenant_in_one_step(alpha: Tenan
 
 
 def test_it_refuses_to_send_a_tenant_task_from_the_public_schema(tenants: dict[str, TenantHandle]) -> None:
-    connection.set_schema_to_public()
+    use_public_schema()
     with pytest.raises(PublicSchemaTaskError):
         record_schema_task.delay("never")
 
 
 def test_it_refuses_to_run_a_tenant_task_in_the_public_schema(tenants: dict[str, TenantHandle]) -> None:
-    connection.set_schema_to_public()
+    use_public_schema()
     result = record_schema_task.apply(args=["never"])
     assert isinstance(result.result, PublicSchemaTaskError)
     assert caches["shared"].get("never") is None
@@ -90,10 +103,13 @@ def test_it_refuses_to_run_a_tenant_task_in_the_public_schema(tenants: dict[str,
 
 @pytest.mark.slow
 def test_a_real_worker_runs_each_task_in_the_schema_it_was_sent_from(
-    tenants: dict[str, TenantHandle], django_db_blocker: pytest.FixtureRequest
+    tenants: dict[str, TenantHandle], django_db_blocker: Any
 ) -> None:
     keys = {slug: f"schema-{slug}-{uuid.uuid4().hex}" for slug in tenants}
-    with django_db_blocker.unblock(), start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING"):  # type: ignore[attr-defined]
+    with (
+        django_db_blocker.unblock(),
+        start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING"),
+    ):
         for slug, handle in tenants.items():
             with tenant_context(handle.tenant):
                 record_schema_task.delay(keys[slug])

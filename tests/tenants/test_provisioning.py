@@ -13,12 +13,13 @@ from django_tenants.utils import schema_exists, tenant_context
 from hrms.errors import ValidationFailed
 from tenants import services
 from tenants.models import Domain, Tenant, TenantDataKey
+from tenants.schema import use_public_schema
 from tenants.services import tenant_create, tenant_delete
 from tests.conftest import TenantHandle
 
 
 def _nothing_left(slug: str, domain: str) -> bool:
-    connection.set_schema_to_public()
+    use_public_schema()
     return (
         not Tenant.objects.filter(slug=slug).exists()
         and not Domain.objects.filter(domain=domain).exists()
@@ -28,7 +29,9 @@ def _nothing_left(slug: str, domain: str) -> bool:
 
 
 def test_it_provisions_a_tenant_with_roles_and_an_admin(alpha: TenantHandle) -> None:
-    result = tenant_create(slug="gamma", name="Gamma", domain="gamma.localhost", admin_email="Boss@Gamma.test")
+    result = tenant_create(
+        slug="gamma", name="Gamma", domain="gamma.localhost", admin_email="Boss@Gamma.test"
+    )
     assert result.admin_username == "boss@gamma.test"
     assert len(result.admin_password) >= 12
     with tenant_context(result.tenant):
@@ -40,7 +43,9 @@ def test_it_provisions_a_tenant_with_roles_and_an_admin(alpha: TenantHandle) -> 
 
 
 def test_it_leaves_nothing_behind_when_provisioning_fails_half_way(
-    tenants: dict[str, TenantHandle], django_db_blocker: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+    tenants: dict[str, TenantHandle],
+    django_db_blocker: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     created: list[bool] = []
 
@@ -51,7 +56,9 @@ def test_it_leaves_nothing_behind_when_provisioning_fails_half_way(
     monkeypatch.setattr(services, "_tenant_seed", fail_after_schema)
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         with pytest.raises(RuntimeError, match="injected"):
-            tenant_create(slug="halfway", name="Half", domain="halfway.localhost", admin_email="a@halfway.test")
+            tenant_create(
+                slug="halfway", name="Half", domain="halfway.localhost", admin_email="a@halfway.test"
+            )
         assert created == [True]  # the failure really came after the schema existed
         assert _nothing_left("halfway", "halfway.localhost")
 
@@ -67,14 +74,20 @@ def test_it_refuses_a_duplicate_slug_or_domain_with_field_messages(alpha: Tenant
 
 def test_it_validates_every_field_of_a_new_tenant(alpha: TenantHandle) -> None:
     with pytest.raises(ValidationFailed) as invalid:
-        tenant_create(slug="Bad Slug", name=" ", domain="not a host", admin_email="nope", timezone="Mars/Base")
+        tenant_create(
+            slug="Bad Slug", name=" ", domain="not a host", admin_email="nope", timezone="Mars/Base"
+        )
     assert set(invalid.value.fields) == {"slug", "name", "domain", "admin_email", "timezone"}
 
 
 def test_the_create_tenant_command_exits_non_zero_on_a_duplicate(alpha: TenantHandle) -> None:
     with pytest.raises(CommandError, match="already exists"):
         call_command(
-            "create_tenant", slug="alpha", name="Dup", domain="dup.localhost", admin_email="a@dup.test",
+            "create_tenant",
+            slug="alpha",
+            name="Dup",
+            domain="dup.localhost",
+            admin_email="a@dup.test",
             stdout=io.StringIO(),
         )
 
@@ -82,14 +95,21 @@ def test_the_create_tenant_command_exits_non_zero_on_a_duplicate(alpha: TenantHa
 def test_the_create_tenant_command_prints_the_login(alpha: TenantHandle) -> None:
     out = io.StringIO()
     call_command(
-        "create_tenant", slug="delta", name="Delta", domain="delta.localhost", admin_email="a@delta.test",
-        admin_password="pw-delta-123", stdout=out,
+        "create_tenant",
+        slug="delta",
+        name="Delta",
+        domain="delta.localhost",
+        admin_email="a@delta.test",
+        admin_password="pw-delta-123",
+        stdout=out,
     )
     assert "http://delta.localhost:8000/" in out.getvalue()
     assert "a@delta.test" in out.getvalue()
 
 
-def test_suspend_and_list_commands_show_the_status(alpha: TenantHandle, django_capture_on_commit_callbacks) -> None:
+def test_suspend_and_list_commands_show_the_status(
+    alpha: TenantHandle, django_capture_on_commit_callbacks
+) -> None:
     out = io.StringIO()
     with django_capture_on_commit_callbacks(execute=True):
         call_command("suspend_tenant", slug="alpha", stdout=out)
@@ -98,7 +118,9 @@ def test_suspend_and_list_commands_show_the_status(alpha: TenantHandle, django_c
         call_command("suspend_tenant", slug="alpha", resume=True, stdout=out)
     lines = out.getvalue().splitlines()
     assert lines[0] == "alpha: suspended"
-    assert any(line.startswith("alpha ") and "suspended" in line and "alpha.localhost" in line for line in lines)
+    assert any(
+        line.startswith("alpha ") and "suspended" in line and "alpha.localhost" in line for line in lines
+    )
     assert lines[-1] == "alpha: active"
     with pytest.raises(CommandError, match="No tenant"):
         call_command("suspend_tenant", slug="missing", stdout=out)
@@ -110,7 +132,9 @@ def test_deleting_a_tenant_removes_schema_key_and_domains(alpha: TenantHandle) -
     assert _nothing_left("epsilon", "epsilon.localhost")
 
 
-def test_migrate_tenants_skips_tenants_already_at_head(tenants: dict[str, TenantHandle], django_db_blocker) -> None:
+def test_migrate_tenants_skips_tenants_already_at_head(
+    tenants: dict[str, TenantHandle], django_db_blocker
+) -> None:
     out = io.StringIO()
     with django_db_blocker.unblock():
         call_command("migrate_tenants", skip_public=True, stdout=out)
@@ -119,14 +143,17 @@ def test_migrate_tenants_skips_tenants_already_at_head(tenants: dict[str, Tenant
     assert summary.startswith(f"{count} tenants: 0 migrated, {count} already at head")
 
 
-def test_a_tenant_behind_head_is_found_and_migrated(tenants: dict[str, TenantHandle], django_db_blocker) -> None:
+def test_a_tenant_behind_head_is_found_and_migrated(
+    tenants: dict[str, TenantHandle], django_db_blocker
+) -> None:
     from tenants.migration import tenants_behind, tenants_migrate
 
     schema = tenants["beta"].tenant.schema_name
     with django_db_blocker.unblock():
         with connection.cursor() as cursor:
             cursor.execute(
-                f"DELETE FROM {schema}.django_migrations WHERE app = 'authtoken' AND name = '0004_alter_tokenproxy_options'"
+                f"DELETE FROM {schema}.django_migrations "
+                "WHERE app = 'authtoken' AND name = '0004_alter_tokenproxy_options'"
             )
         assert tenants_behind([schema, tenants["alpha"].tenant.schema_name]) == [schema]
         report = tenants_migrate(processes=1, include_public=False)

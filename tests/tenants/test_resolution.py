@@ -18,7 +18,8 @@ def test_it_resolves_a_tenant_by_subdomain(alpha: TenantHandle) -> None:
 
 def test_it_resolves_a_tenant_by_header_on_the_api_host(alpha: TenantHandle) -> None:
     response = Client(HTTP_HOST="api.localhost", HTTP_X_TENANT="alpha").post(
-        "/api/auth/token", {"username": "admin@alpha.test", "password": "correct-horse-battery"},
+        "/api/auth/token",
+        {"username": "admin@alpha.test", "password": "correct-horse-battery"},
         content_type="application/json",
     )
     assert response.status_code == 200
@@ -44,7 +45,9 @@ def test_it_answers_400_for_a_malformed_header(alpha: TenantHandle) -> None:
         assert response.json()["error"]["fields"] == {"X-Tenant": ["Malformed."]}
 
 
-def test_it_answers_403_for_a_suspended_tenant(beta: TenantHandle, django_capture_on_commit_callbacks) -> None:
+def test_it_answers_403_for_a_suspended_tenant(
+    beta: TenantHandle, django_capture_on_commit_callbacks
+) -> None:
     Client(HTTP_HOST="beta.localhost").get("/api/auth/token")  # warm the lookup cache first
     with django_capture_on_commit_callbacks(execute=True):
         tenant_set_status(slug="beta", status=TenantStatus.SUSPENDED)

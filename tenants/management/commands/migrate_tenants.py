@@ -37,7 +37,8 @@ class Command(BaseCommand):
         seconds = time.monotonic() - started
         self.stdout.write(
             self.style.SUCCESS(
-                f"{report.tenants} tenants: {len(report.migrated)} migrated, {report.skipped} already at head "
+                f"{report.tenants} tenants: {len(report.migrated)} migrated, "
+                f"{report.skipped} already at head "
                 f"({seconds:.1f}s)"
             )
         )
