@@ -38,9 +38,7 @@ class HrmsTask(TenantTask):  # type: ignore[misc]
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # task_prerun has switched to the message's schema by now; public means the message had none.
         if self.tenant_required and in_public_schema():
-            raise PublicSchemaTaskError(
-                f"{self.name} arrived without a tenant schema; refusing to run in public"
-            )
+            raise PublicSchemaTaskError(f"{self.name} arrived without a tenant schema; refusing to run in public")
         return super().__call__(*args, **kwargs)
 
 

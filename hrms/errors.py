@@ -20,9 +20,7 @@ class ApplicationError(Exception):
     status = 400
     code = "invalid"
 
-    def __init__(
-        self, message: str, *, fields: dict[str, Any] | None = None, extra: dict[str, Any] | None = None
-    ):
+    def __init__(self, message: str, *, fields: dict[str, Any] | None = None, extra: dict[str, Any] | None = None):
         super().__init__(message)
         self.message = message
         self.fields = fields or {}
@@ -64,9 +62,7 @@ def error_body(code: str, message: str, fields: dict[str, Any] | None = None, **
     return {"error": body}
 
 
-def error_response(
-    status: int, code: str, message: str, fields: dict[str, Any] | None = None
-) -> JsonResponse:
+def error_response(status: int, code: str, message: str, fields: dict[str, Any] | None = None) -> JsonResponse:
     return JsonResponse(error_body(code, message, fields), status=status)
 
 

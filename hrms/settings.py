@@ -175,9 +175,7 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 
 # Field encryption: "kid:base64(32 bytes)" entries, comma separated; the first one wraps new data keys.
-FIELD_ENCRYPTION_KEYS = env_list(
-    "FIELD_ENCRYPTION_KEYS", ["dev1:ZGV2LW9ubHktbWFzdGVyLWtleS0zMi1ieXRlcy0wMDA="]
-)
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", ["dev1:ZGV2LW9ubHktbWFzdGVyLWtleS0zMi1ieXRlcy0wMDA="])
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -321,10 +321,7 @@ def ensure_postgres(data_dir: Path) -> ServiceResult:
     if not url.is_local:
         raise ServiceError(f"PostgreSQL at {url.redacted()} is not reachable ({reason}) and is not local")
     if reason != "connection refused":
-        warn(
-            f"PostgreSQL at {url.host}:{url.port} answered but is unusable ({reason}); "
-            "starting an embedded one"
-        )
+        warn(f"PostgreSQL at {url.host}:{url.port} answered but is unusable ({reason}); starting an embedded one")
 
     def choose_port() -> int:
         candidates = [url.port] if explicit else []

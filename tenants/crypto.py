@@ -70,9 +70,7 @@ def data_key_wrap(*, tenant_id: str, key_id: str, data_key: bytes, master: Maste
 
 def data_key_unwrap(*, tenant_id: str, key_id: str, wrapped: bytes, master: MasterKey) -> bytes:
     try:
-        return AESGCM(master.key).decrypt(
-            wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], _wrap_aad(tenant_id, key_id)
-        )
+        return AESGCM(master.key).decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], _wrap_aad(tenant_id, key_id))
     except InvalidTag as exc:
         raise EncryptionError(f"data key {key_id} of tenant {tenant_id} does not unwrap") from exc
 
@@ -192,8 +190,8 @@ def blind_index(value: str, *, purpose: str, schema_name: str | None = None) -> 
     """
     schema = schema_name or current_schema()
     keys = tenant_keys(schema)
-    index_key = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=f"blind-index|{purpose}".encode()
-    ).derive(keys.keys[keys.primary_key_id])
+    index_key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"blind-index|{purpose}".encode()).derive(
+        keys.keys[keys.primary_key_id]
+    )
     normalized = value.strip().lower()
     return hmac.new(index_key, normalized.encode(), hashlib.sha256).hexdigest()

@@ -17,7 +17,6 @@ from django.db.migrations.loader import MigrationLoader
 from django_tenants.utils import schema_exists
 
 from tenants.schema import use_public_schema
-from tenants.services import clone_function_install
 
 _BATCH = 200
 
@@ -101,7 +100,6 @@ def base_schema_ensure(*, verbosity: int = 0) -> None:
             cursor.execute(f"CREATE SCHEMA {connection.ops.quote_name(base)}")
     _migrate_schema(base, verbosity)
     use_public_schema()
-    clone_function_install()
 
 
 def tenants_migrate(

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import connection, transaction
-from django_tenants.clone import CloneSchema
 from django_tenants.utils import schema_exists, tenant_context
 
 from hrms.errors import NotFound, ValidationFailed
+from tenants.cloning import schema_clone
 from tenants.crypto import data_key_generate, data_key_wrap, master_keys, tenant_keys_forget
 from tenants.models import SLUG_PATTERN, Domain, Tenant, TenantDataKey, TenantStatus
 from tenants.schema import use_public_schema
@@ -24,9 +24,7 @@ ROLE_HR = "HR"
 ROLE_EMPLOYEE = "Employee"
 ROLES = (ROLE_ADMIN, ROLE_HR, ROLE_EMPLOYEE)
 
-_DOMAIN_RE = re.compile(
-    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
-)
+_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 
 
 @dataclass(frozen=True)
@@ -61,28 +59,11 @@ def _validate_new_tenant(*, slug: str, name: str, domain: str, admin_email: str,
         raise ValidationFailed("The tenant cannot be created.", fields=errors)
 
 
-def clone_function_install() -> None:
-    """(Re)install the schema-cloning SQL function; called by migrate_tenants, not per tenant."""
-    CloneSchema()._create_clone_schema_function()
-
-
-def _clone_function_installed() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-            "WHERE n.nspname = 'public' AND p.proname = 'clone_schema'"
-        )
-        return cursor.fetchone() is not None
-
-
 def _schema_clone(schema_name: str) -> None:
     base = settings.TENANT_BASE_SCHEMA
     if not schema_exists(base):
         raise ValidationFailed(f"The base schema '{base}' is missing: run `manage.py migrate_tenants` first.")
-    if not _clone_function_installed():
-        clone_function_install()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT public.clone_schema(%s, %s, 'DATA')", [base, schema_name])
+    schema_clone(base=base, target=schema_name)
 
 
 def data_key_create(*, tenant: Tenant) -> TenantDataKey:
@@ -93,18 +74,14 @@ def data_key_create(*, tenant: Tenant) -> TenantDataKey:
         tenant=tenant,
         key_id=key_id,
         master_key_id=master.key_id,
-        wrapped_key=data_key_wrap(
-            tenant_id=str(tenant.id), key_id=key_id, data_key=data_key_generate(), master=master
-        ),
+        wrapped_key=data_key_wrap(tenant_id=str(tenant.id), key_id=key_id, data_key=data_key_generate(), master=master),
         is_primary=True,
     )
 
 
 def _tenant_seed(*, admin_email: str, admin_password: str) -> User:
     groups = {role: Group.objects.get_or_create(name=role)[0] for role in ROLES}
-    admin = User.objects.create_user(
-        username=admin_email, email=admin_email, password=admin_password, is_staff=True
-    )
+    admin = User.objects.create_user(username=admin_email, email=admin_email, password=admin_password, is_staff=True)
     admin.groups.add(groups[ROLE_ADMIN])
     return admin
 
@@ -135,9 +112,7 @@ def tenant_create(
     with tenant_context(tenant):
         admin = _tenant_seed(admin_email=admin_email, admin_password=password)
     transaction.on_commit(lambda: tenant_lookup_forget(slug=slug, hosts=[domain]))
-    return ProvisionedTenant(
-        tenant=tenant, domain=domain, admin_username=admin.username, admin_password=password
-    )
+    return ProvisionedTenant(tenant=tenant, domain=domain, admin_username=admin.username, admin_password=password)
 
 
 def _tenant_hosts(tenant: Tenant) -> list[str]:

@@ -50,9 +50,7 @@ def test_it_rejects_tampered_ciphertext(alpha: TenantHandle) -> None:
 
 
 @pytest.mark.parametrize("moved_to", [{"row_id": "r-2"}, {"column": "bank_account"}, {"table": "project"}])
-def test_it_rejects_ciphertext_copied_to_another_row_or_column(
-    alpha: TenantHandle, moved_to: dict[str, str]
-) -> None:
+def test_it_rejects_ciphertext_copied_to_another_row_or_column(alpha: TenantHandle, moved_to: dict[str, str]) -> None:
     token = field_encrypt("AB-123-456", _context(alpha))
     with pytest.raises(EncryptionError):
         field_decrypt(token, _context(alpha, **moved_to))
@@ -70,18 +68,14 @@ def test_two_tenants_have_different_data_keys(alpha: TenantHandle, beta: TenantH
     assert alpha_keys.keys[alpha_keys.primary_key_id] != beta_keys.keys[beta_keys.primary_key_id]
 
 
-def test_blind_indexes_match_within_a_tenant_and_differ_across_tenants(
-    alpha: TenantHandle, beta: TenantHandle
-) -> None:
+def test_blind_indexes_match_within_a_tenant_and_differ_across_tenants(alpha: TenantHandle, beta: TenantHandle) -> None:
     a = blind_index("Jane@Example.com ", purpose="email", schema_name=alpha.tenant.schema_name)
     assert a == blind_index("jane@example.com", purpose="email", schema_name=alpha.tenant.schema_name)
     assert a != blind_index("jane@example.com", purpose="email", schema_name=beta.tenant.schema_name)
     assert a != blind_index("jane@example.com", purpose="national_id", schema_name=alpha.tenant.schema_name)
 
 
-def test_data_keys_are_stored_only_wrapped_and_unwrap_with_the_master_key(
-    alpha: TenantHandle, settings
-) -> None:
+def test_data_keys_are_stored_only_wrapped_and_unwrap_with_the_master_key(alpha: TenantHandle, settings) -> None:
     from tenants.models import TenantDataKey
 
     row = TenantDataKey.objects.get(tenant=alpha.tenant, is_primary=True)

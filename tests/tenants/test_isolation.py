@@ -43,9 +43,7 @@ def test_it_rejects_another_tenants_token_with_401(alpha: TenantHandle, beta: Te
     assert via_header.status_code == 401
 
 
-def test_it_does_not_log_in_at_another_tenant_with_a_session_cookie(
-    alpha: TenantHandle, beta: TenantHandle
-) -> None:
+def test_it_does_not_log_in_at_another_tenant_with_a_session_cookie(alpha: TenantHandle, beta: TenantHandle) -> None:
     make_user(alpha, "hr@alpha.test", "HR")
     client = alpha.client()
     response = client.post("/login", {"username": "hr@alpha.test", "password": PASSWORD})
@@ -59,9 +57,7 @@ def test_it_does_not_log_in_at_another_tenant_with_a_session_cookie(
     assert other.get("/").status_code == 302  # to beta's login page
 
 
-def test_it_keeps_cache_values_of_one_tenant_invisible_to_another(
-    alpha: TenantHandle, beta: TenantHandle
-) -> None:
+def test_it_keeps_cache_values_of_one_tenant_invisible_to_another(alpha: TenantHandle, beta: TenantHandle) -> None:
     with tenant_context(alpha.tenant):
         tenant_cache_set(namespace="suggestions", key="page-1", value={"rows": [1, 2]})
         caches["default"].set("plain-key", "alpha-value")
@@ -71,9 +67,7 @@ def test_it_keeps_cache_values_of_one_tenant_invisible_to_another(
         assert caches["default"].get("plain-key") is None
 
 
-def test_it_invalidates_a_namespace_or_the_whole_tenant_in_one_step(
-    alpha: TenantHandle, beta: TenantHandle
-) -> None:
+def test_it_invalidates_a_namespace_or_the_whole_tenant_in_one_step(alpha: TenantHandle, beta: TenantHandle) -> None:
     with tenant_context(beta.tenant):
         tenant_cache_set(namespace="suggestions", key="k", value="beta")
     with tenant_context(alpha.tenant):

@@ -29,9 +29,7 @@ def _nothing_left(slug: str, domain: str) -> bool:
 
 
 def test_it_provisions_a_tenant_with_roles_and_an_admin(alpha: TenantHandle) -> None:
-    result = tenant_create(
-        slug="gamma", name="Gamma", domain="gamma.localhost", admin_email="Boss@Gamma.test"
-    )
+    result = tenant_create(slug="gamma", name="Gamma", domain="gamma.localhost", admin_email="Boss@Gamma.test")
     assert result.admin_username == "boss@gamma.test"
     assert len(result.admin_password) >= 12
     with tenant_context(result.tenant):
@@ -56,9 +54,7 @@ def test_it_leaves_nothing_behind_when_provisioning_fails_half_way(
     monkeypatch.setattr(services, "_tenant_seed", fail_after_schema)
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         with pytest.raises(RuntimeError, match="injected"):
-            tenant_create(
-                slug="halfway", name="Half", domain="halfway.localhost", admin_email="a@halfway.test"
-            )
+            tenant_create(slug="halfway", name="Half", domain="halfway.localhost", admin_email="a@halfway.test")
         assert created == [True]  # the failure really came after the schema existed
         assert _nothing_left("halfway", "halfway.localhost")
 
@@ -74,9 +70,7 @@ def test_it_refuses_a_duplicate_slug_or_domain_with_field_messages(alpha: Tenant
 
 def test_it_validates_every_field_of_a_new_tenant(alpha: TenantHandle) -> None:
     with pytest.raises(ValidationFailed) as invalid:
-        tenant_create(
-            slug="Bad Slug", name=" ", domain="not a host", admin_email="nope", timezone="Mars/Base"
-        )
+        tenant_create(slug="Bad Slug", name=" ", domain="not a host", admin_email="nope", timezone="Mars/Base")
     assert set(invalid.value.fields) == {"slug", "name", "domain", "admin_email", "timezone"}
 
 
@@ -107,9 +101,7 @@ def test_the_create_tenant_command_prints_the_login(alpha: TenantHandle) -> None
     assert "a@delta.test" in out.getvalue()
 
 
-def test_suspend_and_list_commands_show_the_status(
-    alpha: TenantHandle, django_capture_on_commit_callbacks
-) -> None:
+def test_suspend_and_list_commands_show_the_status(alpha: TenantHandle, django_capture_on_commit_callbacks) -> None:
     out = io.StringIO()
     with django_capture_on_commit_callbacks(execute=True):
         call_command("suspend_tenant", slug="alpha", stdout=out)
@@ -118,9 +110,7 @@ def test_suspend_and_list_commands_show_the_status(
         call_command("suspend_tenant", slug="alpha", resume=True, stdout=out)
     lines = out.getvalue().splitlines()
     assert lines[0] == "alpha: suspended"
-    assert any(
-        line.startswith("alpha ") and "suspended" in line and "alpha.localhost" in line for line in lines
-    )
+    assert any(line.startswith("alpha ") and "suspended" in line and "alpha.localhost" in line for line in lines)
     assert lines[-1] == "alpha: active"
     with pytest.raises(CommandError, match="No tenant"):
         call_command("suspend_tenant", slug="missing", stdout=out)
@@ -132,9 +122,7 @@ def test_deleting_a_tenant_removes_schema_key_and_domains(alpha: TenantHandle) -
     assert _nothing_left("epsilon", "epsilon.localhost")
 
 
-def test_migrate_tenants_skips_tenants_already_at_head(
-    tenants: dict[str, TenantHandle], django_db_blocker
-) -> None:
+def test_migrate_tenants_skips_tenants_already_at_head(tenants: dict[str, TenantHandle], django_db_blocker) -> None:
     out = io.StringIO()
     with django_db_blocker.unblock():
         call_command("migrate_tenants", skip_public=True, stdout=out)
@@ -143,9 +131,7 @@ def test_migrate_tenants_skips_tenants_already_at_head(
     assert summary.startswith(f"{count} tenants: 0 migrated, {count} already at head")
 
 
-def test_a_tenant_behind_head_is_found_and_migrated(
-    tenants: dict[str, TenantHandle], django_db_blocker
-) -> None:
+def test_a_tenant_behind_head_is_found_and_migrated(tenants: dict[str, TenantHandle], django_db_blocker) -> None:
     from tenants.migration import tenants_behind, tenants_migrate
 
     schema = tenants["beta"].tenant.schema_name

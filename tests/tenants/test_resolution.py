@@ -45,9 +45,7 @@ def test_it_answers_400_for_a_malformed_header(alpha: TenantHandle) -> None:
         assert response.json()["error"]["fields"] == {"X-Tenant": ["Malformed."]}
 
 
-def test_it_answers_403_for_a_suspended_tenant(
-    beta: TenantHandle, django_capture_on_commit_callbacks
-) -> None:
+def test_it_answers_403_for_a_suspended_tenant(beta: TenantHandle, django_capture_on_commit_callbacks) -> None:
     Client(HTTP_HOST="beta.localhost").get("/api/auth/token")  # warm the lookup cache first
     with django_capture_on_commit_callbacks(execute=True):
         tenant_set_status(slug="beta", status=TenantStatus.SUSPENDED)

@@ -34,9 +34,7 @@ class Command(BaseCommand):
         except ApplicationError as exc:
             details = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.fields.items())
             raise CommandError(f"{exc.message} {details}".strip()) from exc
-        self.stdout.write(
-            self.style.SUCCESS(f"Created tenant {result.tenant.slug} ({result.tenant.schema_name})")
-        )
+        self.stdout.write(self.style.SUCCESS(f"Created tenant {result.tenant.slug} ({result.tenant.schema_name})"))
         self.stdout.write(f"  URL:      http://{result.domain}:8000/")
         self.stdout.write(f"  login:    {result.admin_username}")
         if not options["admin_password"]:

@@ -1,0 +1,54 @@
+# Two commands on a fresh machine: `make run` (the product with a demo tenant) and `make test` (the suite).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+WITH_ENV := scripts/with-env.sh
+DEMO_SLUG ?= acme
+DEMO_DOMAIN ?= acme.localhost
+DEMO_EMAIL ?= admin@acme.example
+DEMO_PASSWORD ?= acme-demo-2026
+
+.PHONY: run test test-fast lint typecheck setup services migrate demo stop-services bench-tenants
+
+$(VENV)/.installed: requirements.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	touch $@
+
+setup: $(VENV)/.installed
+
+services: setup
+	$(PY) scripts/devservices.py ensure
+
+migrate: services
+	$(WITH_ENV) $(PY) manage.py migrate_tenants
+
+demo: migrate
+	$(WITH_ENV) $(PY) manage.py ensure_demo_tenant --slug $(DEMO_SLUG) --domain $(DEMO_DOMAIN) \
+		--admin-email $(DEMO_EMAIL) --admin-password $(DEMO_PASSWORD)
+	$(WITH_ENV) $(PY) manage.py collectstatic --noinput --verbosity 0
+
+run: demo
+	@echo "Open http://$(DEMO_DOMAIN):8000/  (log in as $(DEMO_EMAIL) / $(DEMO_PASSWORD)); Ctrl-C stops everything."
+	$(WITH_ENV) scripts/run.sh
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: setup
+	$(VENV)/bin/mypy .
+
+test: services lint typecheck
+	$(WITH_ENV) $(VENV)/bin/pytest --create-db
+
+test-fast: services
+	$(WITH_ENV) $(VENV)/bin/pytest -m "not slow"
+
+stop-services:
+	$(PY) scripts/devservices.py stop
+
+bench-tenants: migrate
+	$(WITH_ENV) $(PY) loadtests/bench_tenants.py --tenants $${TENANTS:-100}
