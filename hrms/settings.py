@@ -39,6 +39,11 @@ TENANT_APPS = [
     "django.contrib.auth",
     "django.contrib.sessions",
     "rest_framework.authtoken",
+    "locks",
+    "jobs",
+    "timesheets",
+    "jira_sync",
+    "intelligence",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -54,7 +59,9 @@ TENANT_LOCAL_CACHE_SECONDS = env_int("TENANT_LOCAL_CACHE_SECONDS", 5)
 TENANT_REDIS_CACHE_SECONDS = env_int("TENANT_REDIS_CACHE_SECONDS", 300)
 
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
-MIGRATION_MODULES = {"tenants": "migrations.tenants"}
+MIGRATION_MODULES = {
+    app: f"migrations.{app}" for app in ("tenants", "locks", "jobs", "timesheets", "jira_sync", "intelligence")
+}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

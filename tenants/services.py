@@ -16,13 +16,9 @@ from hrms.errors import NotFound, ValidationFailed
 from tenants.cloning import schema_clone
 from tenants.crypto import data_key_generate, data_key_wrap, master_keys, tenant_keys_forget
 from tenants.models import SLUG_PATTERN, Domain, Tenant, TenantDataKey, TenantStatus
+from tenants.roles import ROLE_ADMIN, ROLES
 from tenants.schema import use_public_schema
 from tenants.selectors import tenant_lookup_forget
-
-ROLE_ADMIN = "Admin"
-ROLE_HR = "HR"
-ROLE_EMPLOYEE = "Employee"
-ROLES = (ROLE_ADMIN, ROLE_HR, ROLE_EMPLOYEE)
 
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 

@@ -1,0 +1,1 @@
+"""Jira Cloud: connection settings, synced work logs and issue assignments, sync cursors."""

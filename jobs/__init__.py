@@ -1,0 +1,1 @@
+"""Background jobs: status, progress and result of long work, and the reaper for stalled ones."""

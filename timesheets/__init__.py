@@ -1,0 +1,1 @@
+"""The records: employees, projects, attendance, work patterns, suggestions and accepted allocations."""

@@ -1,0 +1,226 @@
+"""Timesheet records of one tenant (each tenant schema holds its own copy of these tables)."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from tenants.fields import EncryptedDecimalField, EncryptedTextField
+
+HOURS = {"max_digits": 5, "decimal_places": 2}
+
+
+class Employee(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    email = models.EmailField(max_length=254)
+    jira_account_id = models.CharField(max_length=128, blank=True, default="")
+    active = models.BooleanField(default=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="employee"
+    )
+    weekly_hours = models.DecimalField(max_digits=4, decimal_places=1, default=Decimal("40.0"))
+    # PII, encrypted at rest with the tenant's data key; blind indexes allow exact lookup without decrypting.
+    national_id = EncryptedTextField(null=True, blank=True)
+    bank_account = EncryptedTextField(null=True, blank=True)
+    salary = EncryptedDecimalField(null=True, blank=True)
+    national_id_index = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - NULL = no national id
+    email_index = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["email_index"], name="employee_unique_email"),
+            models.UniqueConstraint(
+                fields=["national_id_index"],
+                condition=models.Q(national_id_index__isnull=False),
+                name="employee_unique_national_id",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["jira_account_id"], name="employee_jira_account_idx"),
+            models.Index(fields=["active", "name"], name="employee_active_name_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Project(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=200)
+    jira_project_key = models.CharField(max_length=32, blank=True, default="")
+    active = models.BooleanField(default=True)
+    starts_on = models.DateField(null=True, blank=True)
+    ends_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+        indexes = [models.Index(fields=["jira_project_key"], name="project_jira_key_idx")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class AttendanceRecord(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="attendance")
+    date = models.DateField()
+    check_in = models.DateTimeField()
+    check_out = models.DateTimeField()
+    break_minutes = models.PositiveSmallIntegerField(default=0)
+    worked_hours = models.DecimalField(**HOURS)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["date", "employee_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["employee", "date"], name="attendance_one_per_employee_day"),
+            models.CheckConstraint(
+                condition=models.Q(check_out__gt=models.F("check_in")), name="attendance_out_after_in"
+            ),
+        ]
+        indexes = [models.Index(fields=["date"], name="attendance_date_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.employee_id}@{self.date}"
+
+
+class WorkPattern(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="work_patterns")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="work_patterns")
+    day_of_week = models.PositiveSmallIntegerField(validators=[MaxValueValidator(6)])  # Monday = 0
+    average_hours = models.DecimalField(**HOURS)
+    occurrences = models.PositiveIntegerField(default=0)
+    weeks_observed = models.PositiveSmallIntegerField(default=0)
+    last_occurrence = models.DateField()
+    is_active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["employee_id", "day_of_week", "project_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["employee", "project", "day_of_week"], name="pattern_unique_key"),
+        ]
+        indexes = [
+            models.Index(fields=["employee", "project", "day_of_week", "is_active"], name="pattern_lookup_idx"),
+            models.Index(fields=["employee", "last_occurrence"], name="pattern_recency_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.employee_id}/{self.project_id}/{self.day_of_week}"
+
+
+class SuggestionStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+    EXPIRED = "expired", "Expired"
+    AUTO_ACCEPTED = "auto_accepted", "Auto-accepted"
+
+
+class SuggestionSource(models.TextChoices):
+    ML = "ml", "Learned model"
+    RULES = "rules", "Rules engine"
+
+
+class ProjectAllocationSuggestion(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="suggestions")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="suggestions")
+    date = models.DateField()
+    hours = models.DecimalField(**HOURS)
+    confidence = models.DecimalField(
+        max_digits=4, decimal_places=3, validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(1))]
+    )
+    source = models.CharField(max_length=8, choices=SuggestionSource.choices, default=SuggestionSource.RULES)
+    explanation = models.CharField(max_length=500)
+    status = models.CharField(max_length=16, choices=SuggestionStatus.choices, default=SuggestionStatus.PENDING)
+    expiry_date = models.DateField()
+    accepted_hours = models.DecimalField(null=True, blank=True, **HOURS)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    job_id = models.UUIDField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["date", "employee_id", "project_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["employee", "project", "date"],
+                condition=models.Q(status="pending"),
+                name="suggestion_one_pending",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(confidence__gte=0) & models.Q(confidence__lte=1), name="suggestion_confidence_0_1"
+            ),
+            models.CheckConstraint(condition=models.Q(hours__gt=0), name="suggestion_hours_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["employee", "status", "expiry_date"], name="suggestion_employee_status_idx"),
+            models.Index(fields=["status", "date"], name="suggestion_status_date_idx"),
+            models.Index(fields=["status", "confidence"], name="suggestion_status_conf_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.employee_id}/{self.project_id}/{self.date}:{self.hours}"
+
+
+class TimesheetProjectAllocation(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="allocations")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="allocations")
+    date = models.DateField()
+    hours = models.DecimalField(**HOURS)
+    suggestion = models.ForeignKey(
+        ProjectAllocationSuggestion, null=True, blank=True, on_delete=models.SET_NULL, related_name="allocations"
+    )
+    suggestion_accepted = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["date", "employee_id", "project_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["employee", "project", "date"], name="allocation_one_per_key"),
+            models.CheckConstraint(condition=models.Q(hours__gt=0), name="allocation_hours_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["employee", "date"], name="allocation_employee_date_idx"),
+            models.Index(fields=["project", "date"], name="allocation_project_date_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.employee_id}/{self.project_id}/{self.date}:{self.hours}"
+
+
+class UnallocatedDay(models.Model):
+    """Attendance with no signal to split it by: shown to HR as a gap to fill by hand."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="unallocated_days")
+    date = models.DateField()
+    attended_hours = models.DecimalField(**HOURS)
+    reason = models.CharField(max_length=200)
+    job_id = models.UUIDField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["date", "employee_id"]
+        constraints = [models.UniqueConstraint(fields=["employee", "date"], name="unallocated_one_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.employee_id}@{self.date}"
