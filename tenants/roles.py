@@ -22,7 +22,7 @@ def user_roles(user: Any) -> frozenset[str]:
     if cached is None:
         cached = frozenset(user.groups.values_list("name", flat=True))
         user._hrms_roles = cached
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def is_staff_user(user: Any) -> bool:

@@ -11,7 +11,10 @@ from django.db import models
 
 from tenants.fields import EncryptedDecimalField, EncryptedTextField
 
-HOURS = {"max_digits": 5, "decimal_places": 2}
+
+def hours_field(*, null: bool = False) -> models.DecimalField[Decimal | None, Decimal | None]:
+    """Hours with two decimals, up to 999.99."""
+    return models.DecimalField(max_digits=5, decimal_places=2, null=null, blank=null)
 
 
 class Employee(models.Model):
@@ -78,7 +81,7 @@ class AttendanceRecord(models.Model):
     check_in = models.DateTimeField()
     check_out = models.DateTimeField()
     break_minutes = models.PositiveSmallIntegerField(default=0)
-    worked_hours = models.DecimalField(**HOURS)
+    worked_hours = hours_field()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -101,7 +104,7 @@ class WorkPattern(models.Model):
     employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="work_patterns")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="work_patterns")
     day_of_week = models.PositiveSmallIntegerField(validators=[MaxValueValidator(6)])  # Monday = 0
-    average_hours = models.DecimalField(**HOURS)
+    average_hours = hours_field()
     occurrences = models.PositiveIntegerField(default=0)
     weeks_observed = models.PositiveSmallIntegerField(default=0)
     last_occurrence = models.DateField()
@@ -140,7 +143,7 @@ class ProjectAllocationSuggestion(models.Model):
     employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="suggestions")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="suggestions")
     date = models.DateField()
-    hours = models.DecimalField(**HOURS)
+    hours = hours_field()
     confidence = models.DecimalField(
         max_digits=4, decimal_places=3, validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(1))]
     )
@@ -148,7 +151,7 @@ class ProjectAllocationSuggestion(models.Model):
     explanation = models.CharField(max_length=500)
     status = models.CharField(max_length=16, choices=SuggestionStatus.choices, default=SuggestionStatus.PENDING)
     expiry_date = models.DateField()
-    accepted_hours = models.DecimalField(null=True, blank=True, **HOURS)
+    accepted_hours = hours_field(null=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -184,7 +187,7 @@ class TimesheetProjectAllocation(models.Model):
     employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="allocations")
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="allocations")
     date = models.DateField()
-    hours = models.DecimalField(**HOURS)
+    hours = hours_field()
     suggestion = models.ForeignKey(
         ProjectAllocationSuggestion, null=True, blank=True, on_delete=models.SET_NULL, related_name="allocations"
     )
@@ -213,7 +216,7 @@ class UnallocatedDay(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="unallocated_days")
     date = models.DateField()
-    attended_hours = models.DecimalField(**HOURS)
+    attended_hours = hours_field()
     reason = models.CharField(max_length=200)
     job_id = models.UUIDField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
