@@ -1,0 +1,33 @@
+"""Reads of BackgroundJob rows."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from hrms.errors import NotFound
+from jobs.models import ACTIVE_STATUSES, BackgroundJob
+from tenants.roles import is_staff_user
+
+
+def job_get(*, job_id: uuid.UUID | str, user: Any) -> BackgroundJob:
+    """A job of this tenant the user may see (staff: any; others: their own); NotFound otherwise."""
+    try:
+        key = uuid.UUID(str(job_id))
+    except ValueError:
+        raise NotFound("No such job.") from None
+    jobs = BackgroundJob.objects.filter(id=key)
+    if not is_staff_user(user):
+        jobs = jobs.filter(created_by=user)
+    job = jobs.first()
+    if job is None:
+        raise NotFound("No such job.")
+    return job
+
+
+def job_active(*, job_type: str) -> BackgroundJob | None:
+    return BackgroundJob.objects.filter(job_type=job_type, status__in=ACTIVE_STATUSES).first()
+
+
+def jobs_recent(*, limit: int = 10) -> list[BackgroundJob]:
+    return list(BackgroundJob.objects.order_by("-created_at")[:limit])

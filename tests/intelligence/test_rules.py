@@ -1,0 +1,116 @@
+"""The rules engine's split: exact sums, bounded confidence, evidence in the explanation."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from intelligence.rules import NO_SIGNAL_REASON, DaySignals, PatternSignal, allocate_day
+
+PROJECTS = ["P1", "P2", "P3", "P4", "P5"]
+hours = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("16"), places=2)
+projects = st.sampled_from(PROJECTS)
+
+
+@st.composite
+def day_signals(draw: st.DrawFn) -> DaySignals:
+    attended = draw(hours)
+    allocated = draw(
+        st.dictionaries(projects, st.decimals(min_value=Decimal("0.25"), max_value=Decimal("6"), places=2), max_size=2)
+    )
+    return DaySignals(
+        attended_hours=attended,
+        allocated=allocated,
+        excluded=frozenset(draw(st.sets(projects, max_size=2))),
+        logged_seconds=draw(st.dictionaries(projects, st.integers(min_value=0, max_value=14 * 3600), max_size=4)),
+        logged_issues={p: (f"{p}-1", f"{p}-2") for p in PROJECTS},
+        open_issues=draw(st.dictionaries(projects, st.integers(min_value=0, max_value=9), max_size=4)),
+        patterns=draw(
+            st.dictionaries(
+                projects,
+                st.builds(
+                    PatternSignal,
+                    average_hours=st.floats(min_value=0, max_value=10, allow_nan=False),
+                    weeks_observed=st.integers(min_value=0, max_value=12),
+                ),
+                max_size=4,
+            )
+        ),
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    signals=day_signals(), granularity=st.sampled_from([Decimal("0.25"), Decimal("0.5"), Decimal("0.1"), Decimal("1")])
+)
+def test_the_split_sums_exactly_to_the_unallocated_attended_hours(signals: DaySignals, granularity: Decimal) -> None:
+    outcome = allocate_day(signals, granularity=granularity)
+    remaining = max(Decimal(0), signals.attended_hours - sum(signals.allocated.values(), Decimal(0)))
+    assert sum((s.hours for s in outcome.splits), Decimal(0)) + outcome.unallocated_hours == remaining
+    assert all(0 <= s.confidence <= 1 for s in outcome.splits)
+    assert all(s.hours > 0 for s in outcome.splits)
+    proposed = {s.project for s in outcome.splits}
+    assert not proposed & signals.excluded
+    assert not proposed & set(signals.allocated)
+    # At most one share is off the granularity grid: the one that absorbs the residue.
+    assert sum(1 for s in outcome.splits if s.hours % granularity) <= 1
+    assert not (outcome.splits and outcome.unallocated_hours)
+
+
+def test_no_attendance_means_no_suggestions() -> None:
+    outcome = allocate_day(DaySignals(attended_hours=Decimal(0), logged_seconds={"P1": 3600}))
+    assert outcome.splits == ()
+    assert outcome.unallocated_hours == 0
+
+
+def test_attendance_without_any_signal_is_flagged_unallocated() -> None:
+    outcome = allocate_day(DaySignals(attended_hours=Decimal("7.5")))
+    assert outcome.splits == ()
+    assert outcome.unallocated_hours == Decimal("7.5")
+    assert outcome.reason == NO_SIGNAL_REASON
+
+
+def test_logged_hours_are_kept_and_the_rest_follows_the_pattern() -> None:
+    signals = DaySignals(
+        attended_hours=Decimal("8"),
+        logged_seconds={"P1": 3 * 3600},
+        logged_issues={"P1": ("PROJ-12",)},
+        open_issues={"P1": 2},
+        patterns={"P2": PatternSignal(average_hours=5.0, weeks_observed=4)},
+    )
+    outcome = allocate_day(signals)
+    by_project = {s.project: s for s in outcome.splits}
+    assert by_project["P1"].hours >= Decimal("3")
+    assert by_project["P1"].hours + by_project["P2"].hours == Decimal("8")
+    assert by_project["P1"].explanation == "3h logged on PROJ-12 · 2 open issues"
+    assert by_project["P2"].explanation == "weekday pattern 4 wks"
+    assert by_project["P1"].confidence > by_project["P2"].confidence
+
+
+def test_over_logged_days_are_scaled_down_with_less_confidence() -> None:
+    exact = allocate_day(DaySignals(attended_hours=Decimal("4"), logged_seconds={"P1": 4 * 3600}))
+    over = allocate_day(DaySignals(attended_hours=Decimal("4"), logged_seconds={"P1": 8 * 3600}))
+    assert over.splits[0].hours == Decimal("4")
+    assert over.splits[0].confidence < exact.splits[0].confidence
+
+
+def test_only_the_remainder_after_accepted_allocations_is_split() -> None:
+    outcome = allocate_day(
+        DaySignals(
+            attended_hours=Decimal("8"),
+            allocated={"P1": Decimal("6")},
+            logged_seconds={"P1": 6 * 3600, "P2": 2 * 3600},
+        )
+    )
+    assert [(s.project, s.hours) for s in outcome.splits] == [("P2", Decimal("2.00"))]
+
+
+def test_the_sub_granule_residue_lands_on_one_share() -> None:
+    outcome = allocate_day(
+        DaySignals(attended_hours=Decimal("7.33"), logged_seconds={"P1": 3600 * 4, "P2": 3600 * 3}),
+        granularity=Decimal("0.25"),
+    )
+    assert sum(s.hours for s in outcome.splits) == Decimal("7.33")
+    assert sorted(s.hours % Decimal("0.25") for s in outcome.splits) == [Decimal("0"), Decimal("0.08")]
