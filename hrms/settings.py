@@ -215,6 +215,10 @@ CELERY_RESULT_BACKEND: str | None = None
 CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3000)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+JOB_HEARTBEAT_TIMEOUT_SECONDS = env_int("JOB_HEARTBEAT_TIMEOUT_SECONDS", 300)
+CELERY_BEAT_SCHEDULE = {
+    "reap-stalled-jobs": {"task": "jobs.reap_stalled", "schedule": 60.0},
+}
 
 LOGGING: dict[str, Any] = {
     "version": 1,

@@ -9,10 +9,14 @@ Pure functions on plain data, so a whole chunk of employee-days is computed with
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any, TypeAlias
+
+# A project id: UUIDs in production, anything hashable in tests.
+ProjectKey: TypeAlias = Any
 
 DEFAULT_GRANULARITY = Decimal("0.25")
 _W_LOG = 0.92
@@ -34,17 +38,17 @@ class DaySignals:
     """Everything known about one employee-day; projects are any hashable id."""
 
     attended_hours: Decimal
-    allocated: Mapping[Hashable, Decimal] = field(default_factory=dict)
-    excluded: frozenset[Hashable] = frozenset()
-    logged_seconds: Mapping[Hashable, int] = field(default_factory=dict)
-    logged_issues: Mapping[Hashable, tuple[str, ...]] = field(default_factory=dict)
-    open_issues: Mapping[Hashable, int] = field(default_factory=dict)
-    patterns: Mapping[Hashable, PatternSignal] = field(default_factory=dict)
+    allocated: Mapping[ProjectKey, Decimal] = field(default_factory=dict)
+    excluded: frozenset[ProjectKey] = frozenset()
+    logged_seconds: Mapping[ProjectKey, int] = field(default_factory=dict)
+    logged_issues: Mapping[ProjectKey, tuple[str, ...]] = field(default_factory=dict)
+    open_issues: Mapping[ProjectKey, int] = field(default_factory=dict)
+    patterns: Mapping[ProjectKey, PatternSignal] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class Split:
-    project: Hashable
+    project: ProjectKey
     hours: Decimal
     confidence: float
     explanation: str
@@ -75,12 +79,12 @@ def _fmt_hours(hours: float) -> str:
     return text or "0"
 
 
-def _raw_shares(signals: DaySignals, candidates: list[Hashable], remaining: float) -> dict[Hashable, float]:
+def _raw_shares(signals: DaySignals, candidates: list[ProjectKey], remaining: float) -> dict[ProjectKey, float]:
     logged = {p: signals.logged_seconds.get(p, 0) / 3600 for p in candidates}
     total_logged = sum(logged.values())
     if total_logged >= remaining > 0:
         return {p: logged[p] * remaining / total_logged for p in candidates}
-    weights: dict[Hashable, float] = {}
+    weights: dict[ProjectKey, float] = {}
     for project in candidates:
         weight = 0.0
         pattern = signals.patterns.get(project)
@@ -97,7 +101,7 @@ def _raw_shares(signals: DaySignals, candidates: list[Hashable], remaining: floa
     return {}
 
 
-def _quantize(raw: Mapping[Hashable, float], remaining_c: int, granularity_c: int) -> dict[Hashable, int]:
+def _quantize(raw: Mapping[ProjectKey, float], remaining_c: int, granularity_c: int) -> dict[ProjectKey, int]:
     """Largest-remainder rounding to whole granules; the residue below one granule goes to the largest share."""
     total_units, residue = divmod(remaining_c, granularity_c)
     raw_total = sum(raw.values())
@@ -114,7 +118,7 @@ def _quantize(raw: Mapping[Hashable, float], remaining_c: int, granularity_c: in
     return {p: h for p, h in hundredths.items() if h > 0}
 
 
-def _confidence(signals: DaySignals, project: Hashable, hours: float, over_logged: float) -> float:
+def _confidence(signals: DaySignals, project: ProjectKey, hours: float, over_logged: float) -> float:
     logged = signals.logged_seconds.get(project, 0) / 3600
     log_cover = min(1.0, logged / hours) if hours > 0 else 0.0
     pattern = signals.patterns.get(project)
@@ -128,7 +132,7 @@ def _confidence(signals: DaySignals, project: Hashable, hours: float, over_logge
     return round(max(0.0, min(1.0, (1 - doubt) * over_logged)), 3)
 
 
-def _explanation(signals: DaySignals, project: Hashable) -> str:
+def _explanation(signals: DaySignals, project: ProjectKey) -> str:
     parts: list[str] = []
     seconds = signals.logged_seconds.get(project, 0)
     if seconds:

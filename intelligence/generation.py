@@ -1,0 +1,281 @@
+"""The generation pipeline: attendance + Jira + patterns → pending suggestions (and auto-accepted allocations).
+
+One job per tenant at a time (a tenant lease with a fencing epoch). Employees are streamed in chunks; each
+chunk's evidence is loaded with a fixed number of queries, split by the rules engine in memory, and written
+in one transaction with COPY into a staging table followed by INSERT ... ON CONFLICT DO NOTHING, so a chunk
+is either fully written or not at all and re-running a period never duplicates. Only still-pending
+suggestions are replaced; accepted and rejected ones stay and shape what is proposed. Memory is bounded by
+the chunk size, not by the number of employees.
+"""
+
+# ruff: noqa: S608 - table names come from model metadata; every value is a bound parameter.
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from hrms.errors import ApplicationError
+from intelligence.rules import DEFAULT_GRANULARITY, allocate_day
+from intelligence.signals import signals_load
+from jobs.models import BackgroundJob
+from jobs.services import job_claim, job_fail, job_progress, job_succeed
+from locks.services import Lease, lease_acquire, lease_guard, lease_release, lease_renew
+from tenants.cache import tenant_cache_invalidate
+from tenants.models import Tenant
+from tenants.schema import current_schema
+from timesheets.models import (
+    Employee,
+    Project,
+    ProjectAllocationSuggestion,
+    SuggestionSource,
+    SuggestionStatus,
+    TimesheetProjectAllocation,
+    UnallocatedDay,
+)
+
+logger = logging.getLogger(__name__)
+
+JOB_TYPE = "timesheet_generation"
+LEASE_NAME = "timesheet-generation"
+CHUNK_SIZE = 500
+SUGGESTION_TTL_DAYS = 30
+MAX_PERIOD_DAYS = 62
+
+_SUGGESTION_COLUMNS = (
+    "id, employee_id, project_id, date, hours, confidence, source, explanation, status, expiry_date, "
+    "accepted_hours, decided_at, job_id, created_at"
+)
+_ALLOCATION_COLUMNS = (
+    "id, employee_id, project_id, date, hours, suggestion_id, suggestion_accepted, created_at, updated_at"
+)
+_UNALLOCATED_COLUMNS = "id, employee_id, date, attended_hours, reason, job_id, created_at"
+
+
+@dataclass
+class GenerationTotals:
+    employees_processed: int = 0
+    employee_days: int = 0
+    suggestions_created: int = 0
+    auto_accepted: int = 0
+    hours_suggested: str = "0"
+    unallocated_days: int = 0
+    employees_without_attendance: int = 0
+    chunks: int = 0
+
+
+@dataclass(frozen=True)
+class GenerationParameters:
+    start: date
+    end: date
+    employee_ids: list[uuid.UUID] | None
+    generate_suggestions: bool
+    auto_accept: bool
+    granularity: Decimal
+
+    @classmethod
+    def from_job(cls, parameters: dict[str, Any]) -> GenerationParameters:
+        ids = parameters.get("employee_ids")
+        return cls(
+            start=date.fromisoformat(parameters["start_date"]),
+            end=date.fromisoformat(parameters["end_date"]),
+            employee_ids=[uuid.UUID(i) for i in ids] if ids else None,
+            generate_suggestions=bool(parameters.get("generate_suggestions", True)),
+            auto_accept=bool(parameters.get("auto_accept_high_confidence", False)),
+            granularity=Decimal(str(parameters.get("granularity", DEFAULT_GRANULARITY))),
+        )
+
+
+@dataclass
+class ChunkRows:
+    suggestions: list[tuple[Any, ...]]
+    allocations: list[tuple[Any, ...]]
+    unallocated: list[tuple[Any, ...]]
+    employees_without_attendance: int
+    employee_days: int
+    hours: Decimal
+
+
+def _days(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=offset) for offset in range((end - start).days + 1)]
+
+
+def _employee_chunks(params: GenerationParameters) -> Iterator[list[uuid.UUID]]:
+    employees = Employee.objects.filter(active=True)
+    if params.employee_ids is not None:
+        employees = employees.filter(id__in=params.employee_ids)
+    chunk: list[uuid.UUID] = []
+    for employee_id in employees.order_by("id").values_list("id", flat=True).iterator(chunk_size=CHUNK_SIZE):
+        chunk.append(employee_id)
+        if len(chunk) == CHUNK_SIZE:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _compute_chunk(
+    *,
+    employee_ids: list[uuid.UUID],
+    params: GenerationParameters,
+    active_projects: frozenset[uuid.UUID],
+    threshold: float | None,
+    job_id: uuid.UUID,
+) -> ChunkRows:
+    signals = signals_load(
+        employee_ids=employee_ids, start=params.start, end=params.end, active_projects=active_projects
+    )
+    now = timezone.now()
+    rows = ChunkRows([], [], [], 0, 0, Decimal(0))
+    attended_employees = {employee_id for employee_id, _ in signals.attendance}
+    rows.employees_without_attendance = sum(1 for e in employee_ids if e not in attended_employees)
+    for employee_id, day in sorted(signals.attendance, key=lambda key: (str(key[0]), key[1])):
+        rows.employee_days += 1
+        outcome = allocate_day(signals.day(employee_id, day), granularity=params.granularity)
+        if outcome.unallocated_hours:
+            rows.unallocated.append(
+                (uuid.uuid4(), employee_id, day, outcome.unallocated_hours, outcome.reason, job_id, now)
+            )
+        expiry = day + timedelta(days=SUGGESTION_TTL_DAYS)
+        for split in outcome.splits:
+            suggestion_id = uuid.uuid4()
+            accepted = threshold is not None and split.confidence >= threshold
+            rows.hours += split.hours
+            rows.suggestions.append(
+                (
+                    suggestion_id,
+                    employee_id,
+                    split.project,
+                    day,
+                    split.hours,
+                    split.confidence,
+                    SuggestionSource.RULES,
+                    split.explanation[:500],
+                    SuggestionStatus.AUTO_ACCEPTED if accepted else SuggestionStatus.PENDING,
+                    expiry,
+                    split.hours if accepted else None,
+                    now if accepted else None,
+                    job_id,
+                    now,
+                )
+            )
+            if accepted:
+                rows.allocations.append(
+                    (uuid.uuid4(), employee_id, split.project, day, split.hours, suggestion_id, True, now, now)
+                )
+    return rows
+
+
+def _copy_insert(cursor: Any, *, table: str, columns: str, rows: list[tuple[Any, ...]]) -> int:
+    """COPY rows into a session staging table, then INSERT ... ON CONFLICT DO NOTHING into the real one."""
+    if not rows:
+        return 0
+    stage = f"stage_{table}"
+    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+    with cursor.cursor.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} ON CONFLICT DO NOTHING")
+    inserted = int(cursor.rowcount)
+    cursor.execute(f"TRUNCATE {stage}")
+    return inserted
+
+
+def _write_chunk(
+    *, lease: Lease, employee_ids: list[uuid.UUID], params: GenerationParameters, rows: ChunkRows
+) -> tuple[int, int]:
+    suggestions = ProjectAllocationSuggestion._meta.db_table
+    allocations = TimesheetProjectAllocation._meta.db_table
+    unallocated = UnallocatedDay._meta.db_table
+    with transaction.atomic():
+        lease_guard(lease)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {suggestions} WHERE status = %s AND employee_id = ANY(%s) AND date BETWEEN %s AND %s",
+                [SuggestionStatus.PENDING, employee_ids, params.start, params.end],
+            )
+            cursor.execute(
+                f"DELETE FROM {unallocated} WHERE employee_id = ANY(%s) AND date BETWEEN %s AND %s",
+                [employee_ids, params.start, params.end],
+            )
+            created = _copy_insert(cursor, table=suggestions, columns=_SUGGESTION_COLUMNS, rows=rows.suggestions)
+            accepted = _copy_insert(cursor, table=allocations, columns=_ALLOCATION_COLUMNS, rows=rows.allocations)
+            _copy_insert(cursor, table=unallocated, columns=_UNALLOCATED_COLUMNS, rows=rows.unallocated)
+        transaction.on_commit(lambda: tenant_cache_invalidate(namespace="suggestions"))
+    return created, accepted
+
+
+def _auto_accept_threshold(params: GenerationParameters) -> float | None:
+    if not params.auto_accept:
+        return None
+    tenant = Tenant.objects.filter(schema_name=current_schema()).only("auto_accept_threshold").first()
+    return float(tenant.auto_accept_threshold) if tenant is not None else None
+
+
+def _run(job: BackgroundJob, lease: Lease) -> GenerationTotals:
+    params = GenerationParameters.from_job(job.parameters)
+    totals = GenerationTotals()
+    employees = Employee.objects.filter(active=True)
+    if params.employee_ids is not None:
+        employees = employees.filter(id__in=params.employee_ids)
+    total = employees.count()
+    job_progress(job_id=job.id, processed=0, total=total)
+    if not params.generate_suggestions:
+        return totals
+    threshold = _auto_accept_threshold(params)
+    active_projects = frozenset(Project.objects.filter(active=True).values_list("id", flat=True))
+    hours = Decimal(0)
+    for employee_ids in _employee_chunks(params):
+        lease_renew(lease)
+        rows = _compute_chunk(
+            employee_ids=employee_ids,
+            params=params,
+            active_projects=active_projects,
+            threshold=threshold,
+            job_id=job.id,
+        )
+        created, accepted = _write_chunk(lease=lease, employee_ids=employee_ids, params=params, rows=rows)
+        totals.chunks += 1
+        totals.employees_processed += len(employee_ids)
+        totals.employee_days += rows.employee_days
+        totals.suggestions_created += created
+        totals.auto_accepted += accepted
+        totals.unallocated_days += len(rows.unallocated)
+        totals.employees_without_attendance += rows.employees_without_attendance
+        hours += rows.hours
+        totals.hours_suggested = str(hours)
+        job_progress(job_id=job.id, processed=totals.employees_processed, total=total, result=asdict(totals))
+    return totals
+
+
+def timesheets_generate(*, job_id: uuid.UUID) -> BackgroundJob | None:
+    """Run a queued generation job to completion or failure; returns the job as it ended."""
+    job = job_claim(job_id=job_id)
+    if job is None:
+        logger.info("generation job %s is not claimable (already running or finished)", job_id)
+        return None
+    try:
+        lease = lease_acquire(name=LEASE_NAME)
+    except ApplicationError as exc:
+        job_fail(job_id=job_id, error=exc.message)
+        return BackgroundJob.objects.get(id=job_id)
+    try:
+        totals = _run(job, lease)
+        job_succeed(job_id=job_id, result=asdict(totals))
+    except ApplicationError as exc:
+        logger.warning("generation job %s stopped: %s", job_id, exc.message)
+        job_fail(job_id=job_id, error=exc.message)
+    except Exception as exc:
+        logger.exception("generation job %s failed", job_id)
+        job_fail(job_id=job_id, error=f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        lease_release(lease)
+    return BackgroundJob.objects.get(id=job_id)

@@ -1,0 +1,128 @@
+"""Loads the evidence for a chunk of employees over a period with a fixed number of queries.
+
+Six queries per chunk whatever its size (attendance, allocations, rejections, work logs, assignments,
+patterns), returned as plain dictionaries keyed by employee and day for the rules engine.
+"""
+
+# ruff: noqa: S608 - table names come from model metadata; every value is a bound parameter.
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+
+from intelligence.rules import DaySignals, PatternSignal
+from jira_sync.models import JiraIssueAssignment, JiraWorkLog
+from timesheets.models import (
+    AttendanceRecord,
+    ProjectAllocationSuggestion,
+    SuggestionStatus,
+    TimesheetProjectAllocation,
+    WorkPattern,
+)
+
+EmployeeDay = tuple[uuid.UUID, date]
+
+
+@dataclass
+class ChunkSignals:
+    attendance: dict[EmployeeDay, Decimal] = field(default_factory=dict)
+    allocated: dict[EmployeeDay, dict[uuid.UUID, Decimal]] = field(default_factory=lambda: defaultdict(dict))
+    rejected: dict[EmployeeDay, set[uuid.UUID]] = field(default_factory=lambda: defaultdict(set))
+    logged_seconds: dict[EmployeeDay, dict[uuid.UUID, int]] = field(default_factory=lambda: defaultdict(dict))
+    logged_issues: dict[EmployeeDay, dict[uuid.UUID, tuple[str, ...]]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )
+    open_issues: dict[uuid.UUID, dict[uuid.UUID, int]] = field(default_factory=lambda: defaultdict(dict))
+    patterns: dict[tuple[uuid.UUID, int], dict[uuid.UUID, PatternSignal]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )
+
+    def day(self, employee_id: uuid.UUID, day: date) -> DaySignals:
+        key = (employee_id, day)
+        return DaySignals(
+            attended_hours=self.attendance.get(key, Decimal(0)),
+            allocated=self.allocated.get(key, {}),
+            excluded=frozenset(self.rejected.get(key, ())),
+            logged_seconds=self.logged_seconds.get(key, {}),
+            logged_issues=self.logged_issues.get(key, {}),
+            open_issues=self.open_issues.get(employee_id, {}),
+            patterns=self.patterns.get((employee_id, day.weekday()), {}),
+        )
+
+
+def signals_load(
+    *, employee_ids: list[uuid.UUID], start: date, end: date, active_projects: frozenset[uuid.UUID]
+) -> ChunkSignals:
+    signals = ChunkSignals()
+    ids = list(employee_ids)
+    period = [ids, start, end]
+    # One cursor for all six queries: django-tenants sets the search path once per cursor.
+    with connection.cursor() as cursor:
+
+        def _rows(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+            cursor.execute(sql, params)
+            return list(cursor.fetchall())
+
+        _load_into(signals, _rows, ids=ids, period=period, active_projects=active_projects)
+    return signals
+
+
+def _load_into(
+    signals: ChunkSignals,
+    _rows: Any,
+    *,
+    ids: list[uuid.UUID],
+    period: list[Any],
+    active_projects: frozenset[uuid.UUID],
+) -> None:
+    for employee_id, day, hours in _rows(
+        f"SELECT employee_id, date, worked_hours FROM {AttendanceRecord._meta.db_table} "
+        "WHERE employee_id = ANY(%s) AND date BETWEEN %s AND %s",
+        period,
+    ):
+        signals.attendance[(employee_id, day)] = hours
+    for employee_id, day, project_id, hours in _rows(
+        f"SELECT employee_id, date, project_id, hours FROM {TimesheetProjectAllocation._meta.db_table} "
+        "WHERE employee_id = ANY(%s) AND date BETWEEN %s AND %s",
+        period,
+    ):
+        signals.allocated[(employee_id, day)][project_id] = hours
+    for employee_id, day, project_id in _rows(
+        f"SELECT employee_id, date, project_id FROM {ProjectAllocationSuggestion._meta.db_table} "
+        "WHERE employee_id = ANY(%s) AND date BETWEEN %s AND %s AND status = %s",
+        [*period, SuggestionStatus.REJECTED],
+    ):
+        signals.rejected[(employee_id, day)].add(project_id)
+    for employee_id, day, project_id, seconds, issues in _rows(
+        "SELECT employee_id, work_date, project_id, sum(seconds), "
+        "(array_agg(issue_key ORDER BY seconds DESC))[1:4] "
+        f"FROM {JiraWorkLog._meta.db_table} "
+        "WHERE employee_id = ANY(%s) AND work_date BETWEEN %s AND %s AND project_id IS NOT NULL "
+        "GROUP BY employee_id, work_date, project_id",
+        period,
+    ):
+        if project_id in active_projects:
+            key = (employee_id, day)
+            signals.logged_seconds[key][project_id] = int(seconds)
+            signals.logged_issues[key][project_id] = tuple(dict.fromkeys(issues))
+    for employee_id, project_id, count in _rows(
+        f"SELECT employee_id, project_id, count(*) FROM {JiraIssueAssignment._meta.db_table} "
+        "WHERE employee_id = ANY(%s) AND is_active AND project_id IS NOT NULL GROUP BY employee_id, project_id",
+        [ids],
+    ):
+        if project_id in active_projects:
+            signals.open_issues[employee_id][project_id] = int(count)
+    for employee_id, project_id, weekday, average, weeks in _rows(
+        "SELECT employee_id, project_id, day_of_week, average_hours, weeks_observed "
+        f"FROM {WorkPattern._meta.db_table} WHERE employee_id = ANY(%s) AND is_active",
+        [ids],
+    ):
+        if project_id in active_projects:
+            signals.patterns[(employee_id, weekday)][project_id] = PatternSignal(float(average), int(weeks))
