@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -219,7 +219,10 @@ def _auto_accept_threshold(params: GenerationParameters) -> float | None:
     return float(tenant.auto_accept_threshold) if tenant is not None else None
 
 
-def _run(job: BackgroundJob, lease: Lease) -> GenerationTotals:
+ProgressCallback = Callable[[int, int], None]
+
+
+def _run(job: BackgroundJob, lease: Lease, on_progress: ProgressCallback | None) -> GenerationTotals:
     params = GenerationParameters.from_job(job.parameters)
     totals = GenerationTotals()
     employees = Employee.objects.filter(active=True)
@@ -252,10 +255,12 @@ def _run(job: BackgroundJob, lease: Lease) -> GenerationTotals:
         hours += rows.hours
         totals.hours_suggested = str(hours)
         job_progress(job_id=job.id, processed=totals.employees_processed, total=total, result=asdict(totals))
+        if on_progress is not None:
+            on_progress(totals.employees_processed, total)
     return totals
 
 
-def timesheets_generate(*, job_id: uuid.UUID) -> BackgroundJob | None:
+def timesheets_generate(*, job_id: uuid.UUID, on_progress: ProgressCallback | None = None) -> BackgroundJob | None:
     """Run a queued generation job to completion or failure; returns the job as it ended."""
     job = job_claim(job_id=job_id)
     if job is None:
@@ -267,7 +272,7 @@ def timesheets_generate(*, job_id: uuid.UUID) -> BackgroundJob | None:
         job_fail(job_id=job_id, error=exc.message)
         return BackgroundJob.objects.get(id=job_id)
     try:
-        totals = _run(job, lease)
+        totals = _run(job, lease, on_progress)
         job_succeed(job_id=job_id, result=asdict(totals))
     except ApplicationError as exc:
         logger.warning("generation job %s stopped: %s", job_id, exc.message)

@@ -15,7 +15,7 @@ from jobs.services import job_create
 from timesheets.models import Employee
 
 
-def _validate_period(*, start: date, end: date, employee_ids: list[uuid.UUID] | None) -> None:
+def validate_period(*, start: date, end: date, employee_ids: list[uuid.UUID] | None) -> None:
     errors: dict[str, list[str]] = {}
     if end < start:
         errors["end_date"] = ["Must be on or after start_date."]
@@ -43,7 +43,7 @@ def generation_request(
     """Queue a generation job; Conflict (409) naming the running job if one is active for this tenant."""
     from intelligence.tasks import timesheets_generate_task
 
-    _validate_period(start=start, end=end, employee_ids=employee_ids)
+    validate_period(start=start, end=end, employee_ids=employee_ids)
     job = job_create(
         job_type=JOB_TYPE,
         parameters={

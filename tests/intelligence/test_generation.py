@@ -388,3 +388,24 @@ def test_two_concurrent_generate_requests_yield_one_job(
         finally:
             _purge(handle)
             connections.close_all()
+
+
+def test_the_generate_timesheets_command_runs_a_period_and_prints_the_counts(alpha: TenantHandle) -> None:
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    with tenant_context(alpha.tenant):
+        world = build_world(employees=2, days=2)
+    out = io.StringIO()
+    call_command("generate_timesheets", "--tenant=alpha", f"--start={world.start}", f"--end={world.end}", stdout=out)
+    assert "suggestions_created: 12" in out.getvalue()
+    assert "succeeded" in out.getvalue()
+    with pytest.raises(CommandError, match="end_date"):
+        call_command(
+            "generate_timesheets", "--tenant=alpha", f"--start={world.end}", f"--end={world.start}", stdout=out
+        )
+    with pytest.raises(CommandError, match="No tenant"):
+        call_command(
+            "generate_timesheets", "--tenant=nobody", f"--start={world.start}", f"--end={world.end}", stdout=out
+        )
