@@ -1,0 +1,176 @@
+"""Benchmark: one month of generation for N employees, against a raw COPY of the same rows in the same run.
+
+    .venv/bin/python loadtests/bench_generation.py                      # 10,000 employees, 30 days
+    .venv/bin/python loadtests/bench_generation.py --employees 2000     # a quicker look
+
+Seeds one tenant in a database of its own (hrms_bench_gen, dropped afterwards unless --keep) with
+`seed_demo`, clears every allocation and suggestion of the benchmark month so the job has the whole month
+to do, runs the generation job in a separate process (`manage.py generate_timesheets`) and reads its peak
+RSS, then times `COPY` of the same number of suggestion rows into the same table (rolled back).
+Targets (DESIGN.md §10): job time <= 3x COPY time; peak worker RSS <= 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import subprocess
+import sys
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _database_url(database: str) -> str:
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hrms")
+    parts = urlsplit(base)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
+
+
+def _admin(url: str, sql: str) -> None:
+    import psycopg
+
+    parts = urlsplit(url)
+    with psycopg.connect(urlunsplit((parts.scheme, parts.netloc, "/postgres", "", "")), autocommit=True) as conn:
+        conn.execute(sql)
+
+
+_MEASURED = (
+    "import resource, sys\n"
+    "from django.core.management import execute_from_command_line\n"
+    "execute_from_command_line(['manage.py', *sys.argv[1:]])\n"
+    "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+)
+
+
+def _manage(*args: str, env: dict[str, str]) -> tuple[float, int]:
+    """Run a manage.py command in its own process; returns (seconds, that process's peak RSS in MB)."""
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-c", _MEASURED, *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )
+    seconds = time.perf_counter() - started
+    peak_kb = 0
+    for line in result.stdout.splitlines():
+        if line.startswith("PEAK_RSS_KB"):
+            peak_kb = int(line.split()[1])
+        else:
+            print(f"    {line}")
+    return seconds, peak_kb // 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--employees", type=int, default=10_000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--database", default="hrms_bench_gen")
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+
+    url = _database_url(args.database)
+    _admin(url, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+    _admin(url, f'CREATE DATABASE "{args.database}"')
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "hrms.settings",
+        "CACHE_KEY_PREFIX": "hrms-bench",
+    }
+    os.environ.update(env)
+    end = date.today() - timedelta(days=1)
+    start = end - timedelta(days=args.days - 1)
+    try:
+        _manage("migrate_tenants", env=env)
+        _manage(
+            "create_tenant",
+            "--slug=bench",
+            "--name=Bench",
+            "--domain=bench.localhost",
+            "--admin-email=admin@bench.test",
+            "--admin-password=bench-password-1",
+            env=env,
+        )
+        seed_seconds, _ = _manage(
+            "seed_demo",
+            "--tenant=bench",
+            f"--employees={args.employees}",
+            f"--days={args.days + 56}",
+            f"--end-date={end.isoformat()}",
+            env=env,
+        )
+
+        import django
+
+        django.setup()
+        from django.db import connection, transaction
+        from django_tenants.utils import tenant_context
+
+        from jobs.models import BackgroundJob
+        from tenants.models import Tenant
+        from timesheets.models import ProjectAllocationSuggestion, TimesheetProjectAllocation
+
+        tenant = Tenant.objects.get(slug="bench")
+        with tenant_context(tenant):
+            TimesheetProjectAllocation.objects.filter(date__gte=start).delete()
+            ProjectAllocationSuggestion.objects.filter(date__gte=start).delete()
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM ANALYZE")
+        connection.close()
+
+        wall, peak_mb = _manage("generate_timesheets", "--tenant=bench", f"--start={start}", f"--end={end}", env=env)
+        with tenant_context(tenant):
+            job = BackgroundJob.objects.order_by("-created_at").first()
+            assert job is not None
+            assert job.started_at is not None
+            assert job.finished_at is not None
+            job_seconds = (job.finished_at - job.started_at).total_seconds()
+            rows = int(job.result["suggestions_created"])
+            sample = list(
+                ProjectAllocationSuggestion.objects.filter(date__gte=start).values_list(
+                    "employee_id", "project_id", "date", "hours", "confidence", "explanation"
+                )[:rows]
+            )
+            buffer = io.StringIO()
+            for employee_id, project_id, day, hours, confidence, explanation in sample:
+                buffer.write(
+                    f"{uuid.uuid4()}\t{employee_id}\t{project_id}\t{day}\t{hours}\t{confidence}\trules\t"
+                    f"{explanation}\taccepted\t{day}\t\\N\t\\N\t\\N\tnow()\n".replace("now()", "2026-01-01 00:00:00+00")
+                )
+            payload = buffer.getvalue()
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    began = time.perf_counter()
+                    with cursor.cursor.copy(
+                        f"COPY {ProjectAllocationSuggestion._meta.db_table} (id, employee_id, project_id, date, hours, "
+                        "confidence, source, explanation, status, expiry_date, accepted_hours, decided_at, job_id, "
+                        "created_at) FROM STDIN"
+                    ) as copy:
+                        copy.write(payload)
+                    copy_seconds = time.perf_counter() - began
+                transaction.set_rollback(True)
+        print(f"employees:              {args.employees}")
+        print(f"period:                 {start} .. {end} ({args.days} days)")
+        print(f"seed_demo:              {seed_seconds:.1f} s")
+        print(f"employee-days:          {job.result['employee_days']}")
+        print(f"suggestion rows:        {rows}")
+        print(f"generation job:         {job_seconds:.1f} s  (process wall {wall:.1f} s)")
+        print(f"raw COPY of same rows:  {copy_seconds:.1f} s")
+        print(f"ratio job / COPY:       {job_seconds / copy_seconds:.2f}  (target <= 3)")
+        print(f"worker peak RSS:        {peak_mb} MB  (target <= 300)")
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep:
+            _admin(url, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
