@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandParser
 from django_tenants.utils import tenant_context
 
 from tenants.models import Tenant
+from tenants.roles import ROLE_ADMIN
 from tenants.services import tenant_create
 
 
@@ -35,10 +36,12 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"Created demo tenant {tenant.slug}"))
         else:
             with tenant_context(tenant):
-                admin = User.objects.filter(username=options["admin_email"]).first()
-                if admin is not None:
-                    admin.set_password(options["admin_password"])
-                    admin.save(update_fields=["password"])
+                admin, _ = User.objects.get_or_create(
+                    username=options["admin_email"], defaults={"email": options["admin_email"], "is_staff": True}
+                )
+                admin.set_password(options["admin_password"])
+                admin.save()
+                admin.groups.add(Group.objects.get(name=ROLE_ADMIN))
             self.stdout.write(f"Demo tenant {tenant.slug} already exists")
         self.stdout.write(f"  URL:   http://{options['domain']}:8000/")
         self.stdout.write(f"  login: {options['admin_email']} / {options['admin_password']}")
