@@ -79,10 +79,13 @@ def _migrate_schema(schema: str, verbosity: int) -> None:
     call_command("migrate_schemas", schema_name=schema, tenant=True, interactive=False, verbosity=verbosity)
 
 
-def _worker_init() -> None:
+def _worker_init(database_name: str) -> None:
     import django
 
     django.setup()
+    # A spawned process reads settings afresh; keep the database the parent actually uses (tests rename it).
+    settings.DATABASES["default"]["NAME"] = database_name
+    connections["default"].settings_dict["NAME"] = database_name
 
 
 def _worker_migrate(args: tuple[str, int]) -> str:
@@ -133,7 +136,8 @@ def tenants_migrate(
                     progress(schema)
         else:
             context = multiprocessing.get_context("spawn")
-            with context.Pool(processes=processes, initializer=_worker_init) as pool:
+            database_name = connections["default"].settings_dict["NAME"]
+            with context.Pool(processes=processes, initializer=_worker_init, initargs=(database_name,)) as pool:
                 for schema in pool.imap_unordered(_worker_migrate, [(s, verbosity) for s in behind]):
                     if progress:
                         progress(schema)

@@ -145,3 +145,24 @@ def test_a_tenant_behind_head_is_found_and_migrated(tenants: dict[str, TenantHan
         report = tenants_migrate(processes=1, include_public=False)
         assert report.migrated == [schema]
         assert tenants_behind([schema]) == []
+
+
+@pytest.mark.slow
+def test_tenants_behind_head_are_migrated_in_parallel_processes(
+    tenants: dict[str, TenantHandle], django_db_blocker
+) -> None:
+    from tenants.migration import tenants_behind, tenants_migrate
+
+    schemas = [handle.tenant.schema_name for handle in tenants.values()]
+    with django_db_blocker.unblock():
+        with connection.cursor() as cursor:
+            for schema in schemas:
+                cursor.execute(
+                    f"DELETE FROM {schema}.django_migrations "
+                    "WHERE app = 'authtoken' AND name = '0004_alter_tokenproxy_options'"
+                )
+        assert sorted(tenants_behind(schemas)) == sorted(schemas)
+        seen: list[str] = []
+        report = tenants_migrate(processes=2, include_public=False, progress=seen.append)
+        assert sorted(report.migrated) == sorted(schemas) == sorted(seen)
+        assert tenants_behind(schemas) == []
