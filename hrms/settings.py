@@ -33,12 +33,14 @@ SHARED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "audit",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
     "rest_framework.authtoken",
+    "audit",
     "locks",
     "jobs",
     "timesheets",
@@ -60,7 +62,7 @@ TENANT_REDIS_CACHE_SECONDS = env_int("TENANT_REDIS_CACHE_SECONDS", 300)
 
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 MIGRATION_MODULES = {
-    app: f"migrations.{app}" for app in ("tenants", "locks", "jobs", "timesheets", "jira_sync", "intelligence")
+    app: f"migrations.{app}" for app in ("tenants", "audit", "locks", "jobs", "timesheets", "jira_sync", "intelligence")
 }
 
 MIDDLEWARE = [
@@ -181,6 +183,9 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
+# Signs audit chain heads; kept out of the database so a rewritten chain cannot be re-signed from it.
+AUDIT_CHECKPOINT_KEY = env_str("AUDIT_CHECKPOINT_KEY", "dev-audit-checkpoint-key-not-for-production")
+
 # Field encryption: "kid:base64(32 bytes)" entries, comma separated; the first one wraps new data keys.
 FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", ["dev1:ZGV2LW9ubHktbWFzdGVyLWtleS0zMi1ieXRlcy0wMDA="])
 
@@ -218,6 +223,7 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 JOB_HEARTBEAT_TIMEOUT_SECONDS = env_int("JOB_HEARTBEAT_TIMEOUT_SECONDS", 300)
 CELERY_BEAT_SCHEDULE = {
     "reap-stalled-jobs": {"task": "jobs.reap_stalled", "schedule": 60.0},
+    "sign-audit-chain-heads": {"task": "audit.checkpoint_all", "schedule": 300.0},
 }
 
 LOGGING: dict[str, Any] = {

@@ -11,6 +11,8 @@ from hrms.settings import *  # noqa: F403
 
 if not os.environ.get("SECRET_KEY"):
     raise ImproperlyConfigured("SECRET_KEY must be set in production")
+if not os.environ.get("AUDIT_CHECKPOINT_KEY"):
+    raise ImproperlyConfigured("AUDIT_CHECKPOINT_KEY must be set in production")
 if not os.environ.get("FIELD_ENCRYPTION_KEYS"):
     raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must be set in production")
 

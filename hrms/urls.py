@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/auth/token", AuthTokenApi.as_view(), name="auth-token"),
     path("api/auth/me", AuthMeApi.as_view(), name="auth-me"),
     path("api/", include("jobs.urls")),
+    path("api/", include("audit.urls")),
     path("api/", include("intelligence.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

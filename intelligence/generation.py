@@ -22,6 +22,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from audit.services import Actor, audit_append
 from hrms.errors import ApplicationError
 from intelligence.rules import DEFAULT_GRANULARITY, allocate_day
 from intelligence.signals import signals_load
@@ -44,6 +45,7 @@ from timesheets.models import (
 logger = logging.getLogger(__name__)
 
 JOB_TYPE = "timesheet_generation"
+JOB_ACTOR = Actor(kind="job", label="timesheet generation")
 LEASE_NAME = "timesheet-generation"
 CHUNK_SIZE = 500
 SUGGESTION_TTL_DAYS = 30
@@ -95,6 +97,7 @@ class GenerationParameters:
 
 @dataclass
 class ChunkRows:
+    job_id: uuid.UUID
     suggestions: list[tuple[Any, ...]]
     allocations: list[tuple[Any, ...]]
     unallocated: list[tuple[Any, ...]]
@@ -133,7 +136,7 @@ def _compute_chunk(
         employee_ids=employee_ids, start=params.start, end=params.end, active_projects=active_projects
     )
     now = timezone.now()
-    rows = ChunkRows([], [], [], 0, 0, Decimal(0))
+    rows = ChunkRows(job_id, [], [], [], 0, 0, Decimal(0))
     attended_employees = {employee_id for employee_id, _ in signals.attendance}
     rows.employees_without_attendance = sum(1 for e in employee_ids if e not in attended_employees)
     for employee_id, day in sorted(signals.attendance, key=lambda key: (str(key[0]), key[1])):
@@ -208,6 +211,14 @@ def _write_chunk(
             created = _copy_insert(cursor, table=suggestions, columns=_SUGGESTION_COLUMNS, rows=rows.suggestions)
             accepted = _copy_insert(cursor, table=allocations, columns=_ALLOCATION_COLUMNS, rows=rows.allocations)
             _copy_insert(cursor, table=unallocated, columns=_UNALLOCATED_COLUMNS, rows=rows.unallocated)
+        if accepted:
+            audit_append(
+                actor=JOB_ACTOR,
+                action="suggestions.auto_accept",
+                object_type="job",
+                object_id=rows.job_id,
+                data={"allocations": accepted, "employees": len(employee_ids)},
+            )
         transaction.on_commit(lambda: tenant_cache_invalidate(namespace="suggestions"))
     return created, accepted
 
@@ -260,6 +271,21 @@ def _run(job: BackgroundJob, lease: Lease, on_progress: ProgressCallback | None)
     return totals
 
 
+@transaction.atomic
+def _finish(job_id: uuid.UUID, *, result: dict[str, Any] | None = None, error: str | None = None) -> None:
+    if error is None:
+        job_succeed(job_id=job_id, result=result or {})
+    else:
+        job_fail(job_id=job_id, error=error)
+    audit_append(
+        actor=JOB_ACTOR,
+        action="generation.finish",
+        object_type="job",
+        object_id=job_id,
+        data={"status": "succeeded" if error is None else "failed", "error": error or "", **(result or {})},
+    )
+
+
 def timesheets_generate(*, job_id: uuid.UUID, on_progress: ProgressCallback | None = None) -> BackgroundJob | None:
     """Run a queued generation job to completion or failure; returns the job as it ended."""
     job = job_claim(job_id=job_id)
@@ -269,17 +295,19 @@ def timesheets_generate(*, job_id: uuid.UUID, on_progress: ProgressCallback | No
     try:
         lease = lease_acquire(name=LEASE_NAME)
     except ApplicationError as exc:
-        job_fail(job_id=job_id, error=exc.message)
+        _finish(job_id, error=exc.message)
         return BackgroundJob.objects.get(id=job_id)
+    with transaction.atomic():
+        audit_append(actor=JOB_ACTOR, action="generation.start", object_type="job", object_id=job_id, data={})
     try:
         totals = _run(job, lease, on_progress)
-        job_succeed(job_id=job_id, result=asdict(totals))
+        _finish(job_id, result=asdict(totals))
     except ApplicationError as exc:
         logger.warning("generation job %s stopped: %s", job_id, exc.message)
-        job_fail(job_id=job_id, error=exc.message)
+        _finish(job_id, error=exc.message)
     except Exception as exc:
         logger.exception("generation job %s failed", job_id)
-        job_fail(job_id=job_id, error=f"{type(exc).__name__}: {exc}")
+        _finish(job_id, error=f"{type(exc).__name__}: {exc}")
         raise
     finally:
         lease_release(lease)

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import transaction
 
+from audit.services import audit_append
 from hrms.errors import ValidationFailed
 from intelligence.generation import JOB_TYPE, MAX_PERIOD_DAYS
 from jobs.models import BackgroundJob
@@ -54,6 +55,14 @@ def generation_request(
             "auto_accept_high_confidence": auto_accept,
         },
         created_by=actor,
+    )
+    audit_append(
+        actor=actor,
+        action="generation.request",
+        object_type="job",
+        object_id=job.id,
+        data={key: value for key, value in job.parameters.items() if key != "employee_ids"}
+        | {"employees": len(employee_ids) if employee_ids else "all"},
     )
     job_id = str(job.id)
     transaction.on_commit(lambda: timesheets_generate_task.delay(job_id))

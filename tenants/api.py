@@ -5,13 +5,13 @@ from __future__ import annotations
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hrms.errors import ApplicationError
+from tenants.auth_services import auth_token_issue
 
 
 class InvalidCredentials(ApplicationError):
@@ -41,8 +41,7 @@ class AuthTokenApi(APIView):
         )
         if user is None or not user.is_active:
             raise InvalidCredentials("Unable to log in with these credentials.")
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response(self.AuthTokenOutputSerializer({"token": token.key}).data)
+        return Response(self.AuthTokenOutputSerializer({"token": auth_token_issue(user=user)}).data)
 
 
 class AuthMeApi(APIView):

@@ -12,6 +12,7 @@ from django.contrib.auth.models import Group, User
 from django.db import connection, transaction
 from django_tenants.utils import schema_exists, tenant_context
 
+from audit.services import audit_append
 from hrms.errors import NotFound, ValidationFailed
 from tenants.cloning import schema_clone
 from tenants.crypto import data_key_generate, data_key_wrap, master_keys, tenant_keys_forget
@@ -79,6 +80,7 @@ def _tenant_seed(*, admin_email: str, admin_password: str) -> User:
     groups = {role: Group.objects.get_or_create(name=role)[0] for role in ROLES}
     admin = User.objects.create_user(username=admin_email, email=admin_email, password=admin_password, is_staff=True)
     admin.groups.add(groups[ROLE_ADMIN])
+    audit_append(actor=None, action="user.create", object_type="user", object_id=admin.pk, data={"roles": [ROLE_ADMIN]})
     return admin
 
 
@@ -107,6 +109,13 @@ def tenant_create(
     password = admin_password or secrets.token_urlsafe(12)
     with tenant_context(tenant):
         admin = _tenant_seed(admin_email=admin_email, admin_password=password)
+    audit_append(
+        actor=None,
+        action="tenant.provision",
+        object_type="tenant",
+        object_id=tenant.id,
+        data={"slug": slug, "schema": tenant.schema_name, "domain": domain},
+    )
     transaction.on_commit(lambda: tenant_lookup_forget(slug=slug, hosts=[domain]))
     return ProvisionedTenant(tenant=tenant, domain=domain, admin_username=admin.username, admin_password=password)
 
@@ -122,6 +131,13 @@ def tenant_set_status(*, slug: str, status: TenantStatus) -> Tenant:
         raise NotFound(f"No tenant with slug '{slug}'.")
     tenant.status = status
     tenant.save(update_fields=["status", "updated_at"])
+    audit_append(
+        actor=None,
+        action="tenant.suspend" if status == TenantStatus.SUSPENDED else "tenant.resume",
+        object_type="tenant",
+        object_id=tenant.id,
+        data={"slug": slug},
+    )
     hosts = _tenant_hosts(tenant)
     transaction.on_commit(lambda: tenant_lookup_forget(slug=slug, hosts=hosts))
     return tenant  # type: ignore[no-any-return]
@@ -140,7 +156,9 @@ def tenant_delete(*, slug: str) -> None:
     with connection.cursor() as cursor:
         # Deferred foreign-key checks still pending in this transaction would block DROP SCHEMA.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    tenant_id = tenant.pk
     tenant.delete(force_drop=True)
+    audit_append(actor=None, action="tenant.delete", object_type="tenant", object_id=tenant_id, data={"slug": slug})
 
     def forget() -> None:
         tenant_lookup_forget(slug=slug, hosts=hosts)

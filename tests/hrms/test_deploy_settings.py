@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _check_deploy(extra_env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "FIELD_ENCRYPTION_KEYS")}
+    secrets_env = ("SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "AUDIT_CHECKPOINT_KEY")
+    env = {k: v for k, v in os.environ.items() if k not in secrets_env}
     env.update({"DJANGO_SETTINGS_MODULE": "hrms.settings_production", **extra_env})
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -30,6 +31,7 @@ def test_production_settings_pass_check_deploy_without_warnings() -> None:
     result = _check_deploy(
         {
             "SECRET_KEY": secrets.token_urlsafe(50),
+            "AUDIT_CHECKPOINT_KEY": secrets.token_urlsafe(32),
             "FIELD_ENCRYPTION_KEYS": "prod1:" + base64.b64encode(os.urandom(32)).decode(),
         }
     )

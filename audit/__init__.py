@@ -1,0 +1,1 @@
+"""Tamper-evident audit trail: a hash chain per schema, verification and signed checkpoints."""

@@ -1,0 +1,248 @@
+"""Appending to the audit chain, verifying it, and signing its head into the public schema.
+
+hash(n) = SHA-256(hash(n-1) || canonical JSON of event n). Appends take a transaction-level advisory
+lock keyed by the schema, so concurrent writers queue up and the chain cannot fork; the sequence number
+is assigned under that lock. Callers append inside the same transaction as the change they record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from audit.models import AuditCheckpoint, AuditEvent
+from tenants.schema import current_schema
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did it: a user (by session or API token), or the system / a background job."""
+
+    kind: str
+    id: str = ""
+    label: str = ""
+
+
+SYSTEM = Actor(kind="system", label="system")
+
+
+def actor_of(actor: Any) -> Actor:
+    """Normalise what services receive as `actor` (an Actor, a user, or None) into an Actor."""
+    if isinstance(actor, Actor):
+        return actor
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return SYSTEM
+    return Actor(kind="user", id=str(actor.pk), label=actor.get_username())
+
+
+def actor_for_request(request: Any) -> Actor:
+    user = getattr(request, "user", None)
+    if user is None or not getattr(user, "is_authenticated", False):
+        return SYSTEM
+    via_token = getattr(request, "auth", None) is not None
+    return Actor(kind="token" if via_token else "user", id=str(user.pk), label=user.get_username())
+
+
+def _canonical(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+def event_payload(
+    *,
+    sequence: int,
+    occurred_at: datetime,
+    actor_type: str,
+    actor_id: str,
+    actor_label: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    data: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "sequence": sequence,
+        "occurred_at": occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor_type": actor_type,
+        "actor_id": actor_id,
+        "actor_label": actor_label,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "data": data,
+    }
+
+
+def event_hash(prev_hash: str, payload: dict[str, Any]) -> str:
+    return hashlib.sha256(prev_hash.encode() + _canonical(payload)).hexdigest()
+
+
+def _chain_lock() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"audit-chain:{current_schema()}"])
+
+
+def audit_append(
+    *,
+    actor: Any,
+    action: str,
+    object_type: str,
+    object_id: Any = "",
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event to the current schema's chain; must run inside the transaction of the change."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("audit_append must run inside the transaction of the change it records")
+    who = actor_of(actor)
+    _chain_lock()
+    head = AuditEvent.objects.order_by("-sequence").values_list("sequence", "hash").first()
+    sequence, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS)
+    occurred_at = timezone.now()
+    fields = {
+        "actor_type": who.kind,
+        "actor_id": who.id,
+        "actor_label": who.label[:200],
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id)[:64],
+        "data": json.loads(_canonical(data or {})),
+    }
+    payload = event_payload(sequence=sequence, occurred_at=occurred_at, **fields)
+    return AuditEvent.objects.create(
+        sequence=sequence, occurred_at=occurred_at, prev_hash=prev_hash, hash=event_hash(prev_hash, payload), **fields
+    )
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    schema: str
+    ok: bool
+    events: int
+    head_sequence: int
+    broken_sequence: int | None = None
+    reason: str = ""
+    checkpoint_sequence: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "schema": self.schema,
+            "ok": self.ok,
+            "events": self.events,
+            "head_sequence": self.head_sequence,
+            "broken_sequence": self.broken_sequence,
+            "reason": self.reason,
+            "checkpoint_sequence": self.checkpoint_sequence,
+        }
+
+
+def _events() -> Iterator[AuditEvent]:
+    return AuditEvent.objects.order_by("sequence").iterator(chunk_size=2000)
+
+
+def checkpoint_signature(*, schema: str, sequence: int, head_hash: str) -> str:
+    key = settings.AUDIT_CHECKPOINT_KEY.encode()
+    return hmac.new(key, f"{schema}|{sequence}|{head_hash}".encode(), hashlib.sha256).hexdigest()
+
+
+def _latest_checkpoint(schema: str) -> AuditCheckpoint | None:
+    with schema_context("public"):
+        return AuditCheckpoint.objects.filter(schema_name=schema).order_by("-sequence").first()
+
+
+def audit_verify() -> VerifyResult:
+    """Walk the current schema's chain; name the first broken event and why."""
+    schema = current_schema()
+    checkpoint = _latest_checkpoint(schema)
+    expected_sequence, prev_hash, count = 1, GENESIS, 0
+    hashes_at_checkpoint: str | None = None
+    for event in _events():
+        count += 1
+        if event.sequence != expected_sequence:
+            return VerifyResult(
+                schema, False, count, event.sequence, expected_sequence, f"gap: event {expected_sequence} is missing"
+            )
+        if event.prev_hash != prev_hash:
+            return VerifyResult(schema, False, count, event.sequence, event.sequence, "prev_hash does not match")
+        payload = event_payload(
+            sequence=event.sequence,
+            occurred_at=event.occurred_at,
+            actor_type=event.actor_type,
+            actor_id=event.actor_id,
+            actor_label=event.actor_label,
+            action=event.action,
+            object_type=event.object_type,
+            object_id=event.object_id,
+            data=event.data,
+        )
+        if event_hash(prev_hash, payload) != event.hash:
+            return VerifyResult(schema, False, count, event.sequence, event.sequence, "hash mismatch: event altered")
+        if checkpoint is not None and event.sequence == checkpoint.sequence:
+            hashes_at_checkpoint = event.hash
+        prev_hash, expected_sequence = event.hash, event.sequence + 1
+    head = expected_sequence - 1
+    if checkpoint is not None:
+        valid_signature = hmac.compare_digest(
+            checkpoint.signature,
+            checkpoint_signature(schema=schema, sequence=checkpoint.sequence, head_hash=checkpoint.hash),
+        )
+        if not valid_signature:
+            return VerifyResult(
+                schema,
+                False,
+                count,
+                head,
+                checkpoint.sequence,
+                "checkpoint mismatch: bad signature",
+                checkpoint.sequence,
+            )
+        if hashes_at_checkpoint is None:
+            return VerifyResult(
+                schema,
+                False,
+                count,
+                head,
+                checkpoint.sequence,
+                f"checkpoint mismatch: chain ends at {head}, before the signed head {checkpoint.sequence}",
+                checkpoint.sequence,
+            )
+        if hashes_at_checkpoint != checkpoint.hash:
+            return VerifyResult(
+                schema,
+                False,
+                count,
+                head,
+                checkpoint.sequence,
+                "checkpoint mismatch: the chain was rewritten",
+                checkpoint.sequence,
+            )
+    return VerifyResult(schema, True, count, head, checkpoint_sequence=checkpoint.sequence if checkpoint else None)
+
+
+def audit_checkpoint() -> AuditCheckpoint | None:
+    """Sign the current schema's chain head into the public schema (nothing to sign on an empty chain)."""
+    schema = current_schema()
+    head = AuditEvent.objects.order_by("-sequence").values_list("sequence", "hash").first()
+    if head is None:
+        return None
+    sequence, head_hash = head
+    with schema_context("public"), transaction.atomic():
+        latest = AuditCheckpoint.objects.filter(schema_name=schema).order_by("-sequence").first()
+        if latest is not None and latest.sequence == sequence:
+            return latest
+        return AuditCheckpoint.objects.create(
+            schema_name=schema,
+            sequence=sequence,
+            hash=head_hash,
+            signature=checkpoint_signature(schema=schema, sequence=sequence, head_hash=head_hash),
+        )

@@ -1,0 +1,29 @@
+"""Writes of authentication: API token issue and session logins, each with its audit event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from rest_framework.authtoken.models import Token
+
+from audit.services import Actor, audit_append
+
+
+@transaction.atomic
+def auth_token_issue(*, user: Any) -> str:
+    """The user's API token (created on first request)."""
+    token, created = Token.objects.get_or_create(user=user)
+    audit_append(
+        actor=Actor(kind="user", id=str(user.pk), label=user.get_username()),
+        action="auth.token_issue",
+        object_type="user",
+        object_id=user.pk,
+        data={"created": created},
+    )
+    return str(token.key)
+
+
+@transaction.atomic
+def auth_login_record(*, user: Any) -> None:
+    audit_append(actor=user, action="auth.login", object_type="user", object_id=user.pk, data={"via": "session"})
