@@ -32,7 +32,12 @@ class Ciphertext(str):
 
 
 class EncryptedAttribute(DeferredAttribute):
+    """A data descriptor (it defines __set__), so reads always pass through __get__ and get decrypted."""
+
     field: EncryptedTextField
+
+    def __set__(self, instance: Any, value: Any) -> None:
+        instance.__dict__[self.field.attname] = value
 
     def __get__(self, instance: Any, cls: Any = None) -> Any:
         if instance is None:
@@ -52,10 +57,10 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
 
     descriptor_class = EncryptedAttribute
 
-    def serialize(self, value: Any) -> str:
+    def to_plaintext(self, value: Any) -> str:
         return str(value)
 
-    def deserialize(self, text: str) -> Any:
+    def from_plaintext(self, text: str) -> Any:
         return text
 
     def _context(self, instance: models.Model, schema: str) -> FieldContext:
@@ -66,7 +71,7 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
         )
 
     def open(self, instance: models.Model, sealed: Sealed) -> Any:
-        return self.deserialize(field_decrypt(sealed.token, self._context(instance, sealed.schema)))
+        return self.from_plaintext(field_decrypt(sealed.token, self._context(instance, sealed.schema)))
 
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:
         raw = model_instance.__dict__.get(self.attname)
@@ -75,7 +80,11 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
         if isinstance(raw, Sealed):
             # Unchanged since it was read: keep the stored ciphertext.
             return Ciphertext(raw.token)
-        return Ciphertext(field_encrypt(self.serialize(raw), self._context(model_instance, current_schema())))
+        return self.seal(model_instance, raw)
+
+    def seal(self, instance: models.Model, value: Any) -> Ciphertext:
+        """Encrypt a plain value for this row under the tenant's primary data key."""
+        return Ciphertext(field_encrypt(self.to_plaintext(value), self._context(instance, current_schema())))
 
     def from_db_value(self, value: Any, expression: Expression, conn: BaseDatabaseWrapper) -> Any:
         if value is None:
@@ -96,8 +105,8 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
 class EncryptedDecimalField(EncryptedTextField):
     """A Decimal (money) stored encrypted."""
 
-    def deserialize(self, text: str) -> Any:
+    def from_plaintext(self, text: str) -> Any:
         return Decimal(text)
 
-    def serialize(self, value: Any) -> str:
+    def to_plaintext(self, value: Any) -> str:
         return str(Decimal(value))

@@ -12,6 +12,7 @@ from django.test import Client
 from django_tenants.utils import schema_context, tenant_context
 from rest_framework.authtoken.models import Token
 
+from tenants.crypto import tenant_keys_forget
 from tenants.migration import base_schema_ensure
 from tenants.models import Tenant
 from tenants.schema import use_public_schema
@@ -64,6 +65,8 @@ def _fresh_lookups() -> Iterator[None]:
     caches["shared"].clear()
     yield
     use_public_schema()
+    # Data keys created inside a rolled-back test must not linger in this process.
+    tenant_keys_forget()
 
 
 @pytest.fixture
