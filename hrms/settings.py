@@ -60,7 +60,10 @@ TENANT_MIGRATE_PROCESSES = env_int("TENANT_MIGRATE_PROCESSES", 2)
 TENANT_LOCAL_CACHE_SECONDS = env_int("TENANT_LOCAL_CACHE_SECONDS", 5)
 TENANT_REDIS_CACHE_SECONDS = env_int("TENANT_REDIS_CACHE_SECONDS", 300)
 
-DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+DATABASE_ROUTERS = ["hrms.replica.ReplicaRouter", "django_tenants.routers.TenantSyncRouter"]
+EXTRA_SET_TENANT_METHOD_PATH = "hrms.replica.replica_follow_tenant"
+READ_YOUR_WRITES_SECONDS = env_int("READ_YOUR_WRITES_SECONDS", 10)
+REPLICA_RETRY_SECONDS = env_int("REPLICA_RETRY_SECONDS", 15)
 MIGRATION_MODULES = {
     app: f"migrations.{app}" for app in ("tenants", "audit", "locks", "jobs", "timesheets", "jira_sync", "intelligence")
 }
@@ -73,6 +76,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "hrms.replica.ReadYourWritesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -122,7 +126,7 @@ DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
 DATABASES: dict[str, dict[str, Any]] = {"default": _database(DATABASE_URL)}
 if DATABASE_REPLICA_URL:
     DATABASES["replica"] = _database(DATABASE_REPLICA_URL)
-    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"]["OPTIONS"]["connect_timeout"] = env_int("DATABASE_REPLICA_CONNECT_TIMEOUT", 1)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection
+from django.db import connection, connections
 
 PUBLIC_SCHEMA = "public"
 
@@ -18,6 +18,10 @@ def current_schema() -> str:
 
 
 def use_public_schema() -> None:
+    """Back to public on every tenant-aware connection (the primary and, if configured, the replica)."""
+    for conn in connections.all(initialized_only=True):
+        if hasattr(conn, "set_schema_to_public"):
+            conn.set_schema_to_public()
     _tenant_connection().set_schema_to_public()
 
 
