@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
+import pytest_django.fixtures as pytest_django_fixtures
 from django.contrib.auth.models import Group, User
 from django.core.cache import caches
 from django.test import Client
@@ -18,6 +20,18 @@ from tenants.models import Tenant
 from tenants.schema import use_public_schema
 from tenants.selectors import tenant_lookup_forget_local
 from tenants.services import tenant_create
+
+# Tests that work with committed data (real workers, replicas, concurrency) use `django_db_blocker` rather
+# than the `db` fixture; pytest-django would not set up the test database for a run made only of those.
+_databases_for_setup = pytest_django_fixtures._get_databases_for_setup
+
+
+def _always_with_default(items: Any) -> tuple[set[str], set[str]]:
+    aliases, serialized = _databases_for_setup(items)
+    return aliases | {"default"}, serialized
+
+
+pytest_django_fixtures._get_databases_for_setup = _always_with_default
 
 TENANT_SLUGS = ("alpha", "beta")
 PASSWORD = "correct-horse-battery"
