@@ -12,6 +12,7 @@ from audit.models import AuditEvent
 from audit.selectors import audit_events
 from audit.services import audit_verify
 from hrms.pagination import DefaultPagination
+from hrms.replica import reads_from_replica
 from tenants.roles import IsHROrAdmin
 
 
@@ -44,6 +45,7 @@ class AuditEventListApi(APIView):
             ]
 
     @extend_schema(parameters=[AuditEventFilterSerializer], responses={200: AuditEventOutputSerializer(many=True)})
+    @reads_from_replica
     def get(self, request: Request) -> Response:
         filters = self.AuditEventFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
