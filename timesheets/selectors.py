@@ -1,0 +1,237 @@
+"""Reads of timesheet records, always scoped to what the asking user may see."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Iterable, Iterator
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.db import connection
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from hrms.errors import NotFound
+from tenants.crypto import blind_index
+from tenants.roles import is_staff_user
+from timesheets.models import (
+    AttendanceRecord,
+    Employee,
+    Project,
+    ProjectAllocationSuggestion,
+    SuggestionStatus,
+    TimesheetProjectAllocation,
+    WorkPattern,
+)
+
+
+@functools.lru_cache(maxsize=256)
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def tenant_zone() -> ZoneInfo:
+    """The current tenant's time zone (UTC when there is no tenant or its zone is unknown)."""
+    tenant = getattr(connection, "tenant", None)
+    return _zone(str(getattr(tenant, "timezone", "") or "UTC"))
+
+
+def tenant_today() -> date:
+    """Today's calendar date in the current tenant's time zone."""
+    return timezone.now().astimezone(tenant_zone()).date()
+
+
+def uuid_or_none(value: object) -> uuid.UUID | None:
+    """The value as a UUID, or None when it is not one (never raises)."""
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def _own_only(queryset: QuerySet[Any], user: Any, path: str = "employee__user") -> QuerySet[Any]:
+    """HR and Admin see every row; anyone else only rows of the employee record linked to them."""
+    if is_staff_user(user):
+        return queryset
+    if user is None or not getattr(user, "is_authenticated", False):
+        return queryset.none()
+    return queryset.filter(**{path: user})
+
+
+# Employees ---------------------------------------------------------------------------------------------------
+
+
+def employee_list(*, user: Any, email: str | None = None, active: bool | None = None) -> QuerySet[Employee]:
+    employees = _own_only(Employee.objects.all(), user, path="user")
+    if email:
+        employees = employees.filter(email_index=blind_index(email, purpose="email"))
+    if active is not None:
+        employees = employees.filter(active=active)
+    return employees.order_by("name", "id")
+
+
+def employee_get(*, employee_id: uuid.UUID, user: Any) -> Employee:
+    """An employee the user may see; NotFound for unknown ids, other tenants' ids and others' records."""
+    employee = employee_list(user=user).filter(id=employee_id).first()
+    if employee is None:
+        raise NotFound("No such employee.")
+    return employee
+
+
+def employee_ids_existing(*, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    wanted = set(ids)
+    if not wanted:
+        return set()
+    return set(Employee.objects.filter(id__in=wanted).values_list("id", flat=True))
+
+
+# Projects ----------------------------------------------------------------------------------------------------
+
+
+def project_list(*, active: bool | None = None, code: str | None = None) -> QuerySet[Project]:
+    """Every user of the tenant may read projects: they are not personal data."""
+    projects = Project.objects.all()
+    if active is not None:
+        projects = projects.filter(active=active)
+    if code:
+        projects = projects.filter(code=code)
+    return projects.order_by("code")
+
+
+def project_get(*, project_id: uuid.UUID) -> Project:
+    project = Project.objects.filter(id=project_id).first()
+    if project is None:
+        raise NotFound("No such project.")
+    return project
+
+
+def project_ids_existing(*, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    wanted = set(ids)
+    if not wanted:
+        return set()
+    return set(Project.objects.filter(id__in=wanted).values_list("id", flat=True))
+
+
+# Attendance and work patterns --------------------------------------------------------------------------------
+
+
+def attendance_list(
+    *,
+    user: Any,
+    employee_id: uuid.UUID | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> QuerySet[AttendanceRecord]:
+    records = _own_only(AttendanceRecord.objects.all(), user)
+    if employee_id is not None:
+        records = records.filter(employee_id=employee_id)
+    if date_from is not None:
+        records = records.filter(date__gte=date_from)
+    if date_to is not None:
+        records = records.filter(date__lte=date_to)
+    return records.order_by("date", "employee_id")
+
+
+def work_pattern_list(
+    *,
+    user: Any,
+    employee_id: uuid.UUID | None = None,
+    project_id: uuid.UUID | None = None,
+    day_of_week: int | None = None,
+    is_active: bool | None = None,
+) -> QuerySet[WorkPattern]:
+    patterns = _own_only(WorkPattern.objects.all(), user)
+    if employee_id is not None:
+        patterns = patterns.filter(employee_id=employee_id)
+    if project_id is not None:
+        patterns = patterns.filter(project_id=project_id)
+    if day_of_week is not None:
+        patterns = patterns.filter(day_of_week=day_of_week)
+    if is_active is not None:
+        patterns = patterns.filter(is_active=is_active)
+    annotated: QuerySet[WorkPattern] = patterns.annotate(project_code=F("project__code"))
+    return annotated.order_by("employee_id", "day_of_week", "project_id")
+
+
+# Suggestions and allocations ---------------------------------------------------------------------------------
+
+
+def suggestion_pending_list(
+    *,
+    user: Any,
+    employee_id: uuid.UUID | None = None,
+    project_id: uuid.UUID | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    confidence_below: Decimal | None = None,
+    confidence_above: Decimal | None = None,
+    today: date | None = None,
+) -> QuerySet[ProjectAllocationSuggestion]:
+    """Pending suggestions still open for review (not past their expiry date), least confident first."""
+    suggestions = _own_only(
+        ProjectAllocationSuggestion.objects.filter(
+            status=SuggestionStatus.PENDING, expiry_date__gte=today or tenant_today()
+        ),
+        user,
+    )
+    if employee_id is not None:
+        suggestions = suggestions.filter(employee_id=employee_id)
+    if project_id is not None:
+        suggestions = suggestions.filter(project_id=project_id)
+    if date_from is not None:
+        suggestions = suggestions.filter(date__gte=date_from)
+    if date_to is not None:
+        suggestions = suggestions.filter(date__lte=date_to)
+    if confidence_below is not None:
+        suggestions = suggestions.filter(confidence__lt=confidence_below)
+    if confidence_above is not None:
+        suggestions = suggestions.filter(confidence__gt=confidence_above)
+    # Annotations instead of select_related: the employee's encrypted columns are never read here.
+    annotated: QuerySet[ProjectAllocationSuggestion] = suggestions.annotate(
+        employee_name=F("employee__name"), project_code=F("project__code")
+    )
+    return annotated.order_by("confidence", "date", "id")
+
+
+def allocation_list(
+    *,
+    user: Any,
+    employee_id: uuid.UUID | None = None,
+    project_id: uuid.UUID | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> QuerySet[TimesheetProjectAllocation]:
+    allocations = _own_only(TimesheetProjectAllocation.objects.all(), user)
+    if employee_id is not None:
+        allocations = allocations.filter(employee_id=employee_id)
+    if project_id is not None:
+        allocations = allocations.filter(project_id=project_id)
+    if date_from is not None:
+        allocations = allocations.filter(date__gte=date_from)
+    if date_to is not None:
+        allocations = allocations.filter(date__lte=date_to)
+    annotated: QuerySet[TimesheetProjectAllocation] = allocations.annotate(
+        employee_name=F("employee__name"), project_code=F("project__code")
+    )
+    return annotated.order_by("date", "employee_id", "project_id")
+
+
+ALLOCATION_EXPORT_COLUMNS = ("date", "employee_id", "employee_name", "project_code", "hours", "source")
+_EXPORT_FIELDS = ("date", "employee_id", "employee_name", "project_code", "hours", "suggestion_accepted")
+
+
+def allocation_export_rows(
+    *, allocations: QuerySet[TimesheetProjectAllocation], chunk_size: int = 2000
+) -> Iterator[tuple[Any, ...]]:
+    """Rows for the CSV export, streamed from a server-side cursor so memory stays flat for any period."""
+    rows = allocations.values_list(*_EXPORT_FIELDS)
+    for day, employee_id, employee_name, project_code, hours, from_suggestion in rows.iterator(chunk_size=chunk_size):
+        yield day, employee_id, employee_name, project_code, hours, "suggestion" if from_suggestion else "manual"

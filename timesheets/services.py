@@ -1,0 +1,733 @@
+"""Writes to timesheet records: employees, projects, attendance, allocations, patterns and suggestion reviews.
+
+Every service is atomic and bulk: a batch of rows is validated whole before anything is written, and then
+written with one upsert, never a query per row. Each change appends its audit event in the same
+transaction; audit data names fields and counts, never personal values.
+"""
+
+# ruff: noqa: S608 - table names come from model metadata; every value is a bound parameter.
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from typing import Any, cast
+
+from django.contrib.auth.models import User
+from django.db import IntegrityError, connection, models, transaction
+from django.utils import timezone
+
+from audit.services import audit_append
+from hrms.errors import ValidationFailed
+from tenants.cache import tenant_cache_invalidate
+from tenants.crypto import blind_index
+from tenants.roles import is_staff_user
+from timesheets.models import (
+    AttendanceRecord,
+    Employee,
+    Project,
+    ProjectAllocationSuggestion,
+    SuggestionStatus,
+    TimesheetProjectAllocation,
+    WorkPattern,
+)
+from timesheets.selectors import (
+    employee_ids_existing,
+    project_ids_existing,
+    tenant_today,
+    tenant_zone,
+    uuid_or_none,
+)
+
+SUGGESTIONS_CACHE_NAMESPACE = "suggestions"
+MAX_ATTENDANCE_ROWS = 5_000
+MAX_ALLOCATION_ROWS = 5_000
+MAX_DECISION_IDS = 1_000
+MAX_DAY_HOURS = Decimal(24)
+TWO_PLACES = Decimal("0.01")
+
+RowErrors = dict[str, dict[str, list[str]]]
+
+# Unique constraints (and unique indexes) whose violation is the caller's mistake, and the field to blame.
+_CONFLICT_FIELDS = {
+    "employee_unique_email": ("email", "An employee with this email already exists."),
+    "employee_unique_national_id": ("national_id", "An employee with this national id already exists."),
+    "timesheets_employee_user_id_key": ("user", "This user is already linked to another employee."),
+    "timesheets_project_code_key": ("code", "A project with this code already exists."),
+}
+
+
+def suggestions_cache_invalidate() -> None:
+    """Forget cached pending-suggestion pages now, and again once the transaction commits.
+
+    The second bump closes the window in which a concurrent reader could cache what it read before our
+    commit; the first makes the change visible to readers inside the same transaction (and to tests).
+    """
+    tenant_cache_invalidate(namespace=SUGGESTIONS_CACHE_NAMESPACE)
+    transaction.on_commit(lambda: tenant_cache_invalidate(namespace=SUGGESTIONS_CACHE_NAMESPACE))
+
+
+def _save_or_conflict(instance: models.Model, **save_kwargs: Any) -> None:
+    """Save, turning a unique-constraint race into the same 400 the up-front checks give."""
+    try:
+        with transaction.atomic():
+            instance.save(**save_kwargs)
+    except IntegrityError as exc:
+        constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
+        if constraint not in _CONFLICT_FIELDS:
+            raise
+        name, message = _CONFLICT_FIELDS[constraint]
+        raise ValidationFailed("Invalid input.", fields={name: [message]}) from exc
+
+
+def _clean_optional(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+# Employees ---------------------------------------------------------------------------------------------------
+
+
+def _employee_check_unique(
+    *, employee_id: uuid.UUID, email_index: str | None, national_id_index: str | None, user: User | None
+) -> None:
+    others = Employee.objects.exclude(id=employee_id)
+    errors: dict[str, list[str]] = {}
+    if email_index is not None and others.filter(email_index=email_index).exists():
+        errors["email"] = [_CONFLICT_FIELDS["employee_unique_email"][1]]
+    if national_id_index is not None and others.filter(national_id_index=national_id_index).exists():
+        errors["national_id"] = [_CONFLICT_FIELDS["employee_unique_national_id"][1]]
+    if user is not None and others.filter(user=user).exists():
+        errors["user"] = [_CONFLICT_FIELDS["timesheets_employee_user_id_key"][1]]
+    if errors:
+        raise ValidationFailed("Invalid input.", fields=errors)
+
+
+@transaction.atomic
+def employee_create(
+    *,
+    actor: Any,
+    name: str,
+    email: str,
+    jira_account_id: str = "",
+    active: bool = True,
+    weekly_hours: Decimal = Decimal("40.0"),
+    user: User | None = None,
+    national_id: str | None = None,
+    bank_account: str | None = None,
+    salary: Decimal | None = None,
+) -> Employee:
+    """Create an employee; email and national id are unique per tenant, checked through their blind indexes."""
+    national_id = _clean_optional(national_id)
+    employee = Employee(
+        name=name.strip(),
+        email=email.strip(),
+        jira_account_id=jira_account_id.strip(),
+        active=active,
+        weekly_hours=weekly_hours,
+        user=user,
+        national_id=national_id,
+        bank_account=_clean_optional(bank_account),
+        salary=cast(Any, salary),  # the encrypted field's declared type is that of its ciphertext (text)
+        email_index=blind_index(email, purpose="email"),
+        national_id_index=None if national_id is None else blind_index(national_id, purpose="national_id"),
+    )
+    _employee_check_unique(
+        employee_id=employee.id,
+        email_index=employee.email_index,
+        national_id_index=employee.national_id_index,
+        user=user,
+    )
+    _save_or_conflict(employee, force_insert=True)
+    audit_append(
+        actor=actor,
+        action="employee.create",
+        object_type="employee",
+        object_id=employee.id,
+        data={"pii": sorted(name for name in ("national_id", "bank_account", "salary") if getattr(employee, name))},
+    )
+    return employee
+
+
+EMPLOYEE_UPDATABLE = frozenset(
+    {"name", "email", "jira_account_id", "active", "weekly_hours", "user", "national_id", "bank_account", "salary"}
+)
+
+
+@transaction.atomic
+def employee_update(*, actor: Any, employee: Employee, data: dict[str, Any]) -> Employee:
+    """Change the given fields only; blind indexes follow email and national id."""
+    unknown = set(data) - EMPLOYEE_UPDATABLE
+    if unknown:
+        raise ValidationFailed("Invalid input.", fields={name: ["Unknown field."] for name in sorted(unknown)})
+    changed: set[str] = set()
+    for name, value in data.items():
+        if name in {"name", "email", "jira_account_id"}:
+            value = str(value).strip()
+        elif name in {"national_id", "bank_account"}:
+            value = _clean_optional(value)
+        setattr(employee, name, value)
+        changed.add(name)
+    if "email" in changed:
+        employee.email_index = blind_index(employee.email, purpose="email")
+        changed.add("email_index")
+    if "national_id" in changed:
+        national_id = employee.national_id
+        employee.national_id_index = None if national_id is None else blind_index(national_id, purpose="national_id")
+        changed.add("national_id_index")
+    if not changed:
+        return employee
+    _employee_check_unique(
+        employee_id=employee.id,
+        email_index=employee.email_index if "email" in changed else None,
+        national_id_index=employee.national_id_index if "national_id" in changed else None,
+        user=employee.user if "user" in changed else None,
+    )
+    _save_or_conflict(employee, update_fields=[*sorted(changed), "updated_at"])
+    audit_append(
+        actor=actor,
+        action="employee.update",
+        object_type="employee",
+        object_id=employee.id,
+        data={"fields": sorted(changed - {"email_index", "national_id_index"})},
+    )
+    if changed & {"name", "user"}:
+        suggestions_cache_invalidate()  # pending pages show names and are scoped by the user link
+    return employee
+
+
+@transaction.atomic
+def employee_delete(*, actor: Any, employee: Employee) -> Employee:
+    """Deactivate the employee (soft delete); repeating it is harmless.
+
+    Never a real delete: attendance, allocations and suggestions cascade from the employee, and Jira work logs
+    would lose their owner, so a DELETE would silently erase timesheet history payroll depends on. A
+    deactivated employee keeps their records, is excluded by `?active=true` and gets no new suggestions.
+    """
+    if employee.active:
+        employee.active = False
+        employee.save(update_fields=["active", "updated_at"])
+        audit_append(actor=actor, action="employee.deactivate", object_type="employee", object_id=employee.id)
+    return employee
+
+
+# Projects ----------------------------------------------------------------------------------------------------
+
+
+def _project_check(*, project: Project, check_code: bool) -> None:
+    errors: dict[str, list[str]] = {}
+    if check_code and Project.objects.exclude(id=project.id).filter(code=project.code).exists():
+        errors["code"] = [_CONFLICT_FIELDS["timesheets_project_code_key"][1]]
+    if project.starts_on and project.ends_on and project.ends_on < project.starts_on:
+        errors["ends_on"] = ["Must not be before starts_on."]
+    if errors:
+        raise ValidationFailed("Invalid input.", fields=errors)
+
+
+@transaction.atomic
+def project_create(
+    *,
+    actor: Any,
+    code: str,
+    name: str,
+    jira_project_key: str = "",
+    active: bool = True,
+    starts_on: date | None = None,
+    ends_on: date | None = None,
+) -> Project:
+    project = Project(
+        code=code.strip(),
+        name=name.strip(),
+        jira_project_key=jira_project_key.strip(),
+        active=active,
+        starts_on=starts_on,
+        ends_on=ends_on,
+    )
+    _project_check(project=project, check_code=True)
+    _save_or_conflict(project, force_insert=True)
+    audit_append(
+        actor=actor,
+        action="project.create",
+        object_type="project",
+        object_id=project.id,
+        data={"code": project.code, "name": project.name},
+    )
+    return project
+
+
+PROJECT_UPDATABLE = frozenset({"code", "name", "jira_project_key", "active", "starts_on", "ends_on"})
+
+
+@transaction.atomic
+def project_update(*, actor: Any, project: Project, data: dict[str, Any]) -> Project:
+    unknown = set(data) - PROJECT_UPDATABLE
+    if unknown:
+        raise ValidationFailed("Invalid input.", fields={name: ["Unknown field."] for name in sorted(unknown)})
+    if not data:
+        return project
+    for name, value in data.items():
+        setattr(project, name, value.strip() if isinstance(value, str) else value)
+    _project_check(project=project, check_code="code" in data)
+    _save_or_conflict(project, update_fields=[*sorted(data), "updated_at"])
+    audit_append(
+        actor=actor,
+        action="project.update",
+        object_type="project",
+        object_id=project.id,
+        data={name: str(value) if value is not None else None for name, value in sorted(data.items())},
+    )
+    if "code" in data:
+        suggestions_cache_invalidate()  # pending pages show project codes
+    return project
+
+
+@transaction.atomic
+def project_delete(*, actor: Any, project: Project) -> Project:
+    """Deactivate the project (soft delete), for the same reason as employees: allocations reference it."""
+    if project.active:
+        project.active = False
+        project.save(update_fields=["active", "updated_at"])
+        audit_append(actor=actor, action="project.deactivate", object_type="project", object_id=project.id)
+    return project
+
+
+# Attendance --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttendanceRow:
+    """One attendance row as sent; `index` is its position in the request, for error messages."""
+
+    index: int
+    employee_id: uuid.UUID
+    check_in: datetime
+    check_out: datetime
+    break_minutes: int = 0
+    date: date | None = None
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    created: int
+    updated: int
+
+
+def _add_error(errors: RowErrors, index: int, name: str, message: str) -> None:
+    errors.setdefault(str(index), {}).setdefault(name, []).append(message)
+
+
+def _aware(value: datetime) -> datetime:
+    """Naive datetimes are wall-clock times in the tenant's time zone."""
+    return value.replace(tzinfo=tenant_zone()) if timezone.is_naive(value) else value
+
+
+def attendance_rows_check(*, rows: Sequence[AttendanceRow]) -> RowErrors:
+    """Every business-rule error of every row, keyed by row index then field; one query for all rows.
+
+    The day a record belongs to is the tenant-local date of check_in: `date` may be omitted, and when it is
+    sent it must be that date (a night shift belongs to the day it started).
+    """
+    errors: RowErrors = {}
+    known = employee_ids_existing(ids={row.employee_id for row in rows})
+    zone = tenant_zone()
+    seen: dict[tuple[uuid.UUID, date], int] = {}
+    for row in rows:
+        check_in, check_out = _aware(row.check_in), _aware(row.check_out)
+        day = check_in.astimezone(zone).date()
+        if row.employee_id not in known:
+            _add_error(errors, row.index, "employee", "No such employee.")
+        if row.date is not None and row.date != day:
+            _add_error(errors, row.index, "date", f"Must be check_in's local date ({day.isoformat()}).")
+        span = check_out - check_in
+        if span <= timedelta(0):
+            _add_error(errors, row.index, "check_out", "Must be after check_in.")
+        elif span > timedelta(hours=24):
+            _add_error(errors, row.index, "check_out", "Must be at most 24 hours after check_in.")
+        elif row.break_minutes < 0 or timedelta(minutes=row.break_minutes) >= span:
+            _add_error(errors, row.index, "break_minutes", "Must be shorter than the time between check_in and out.")
+        key = (row.employee_id, day)
+        if key in seen:
+            _add_error(errors, row.index, "date", f"Same employee and date as row {seen[key]}.")
+        else:
+            seen[key] = row.index
+    return errors
+
+
+def _worked_hours(check_in: datetime, check_out: datetime, break_minutes: int) -> Decimal:
+    seconds = Decimal((check_out - check_in - timedelta(minutes=break_minutes)).total_seconds())
+    return (seconds / Decimal(3600)).quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
+
+
+@transaction.atomic
+def attendance_upsert(*, actor: Any, rows: Sequence[AttendanceRow]) -> UpsertResult:
+    """Validate every row, then insert or update them all (one per employee and date) in one statement."""
+    if len(rows) > MAX_ATTENDANCE_ROWS:
+        raise ValidationFailed("Too many rows.", fields={"rows": [f"At most {MAX_ATTENDANCE_ROWS} rows per request."]})
+    errors = attendance_rows_check(rows=rows)
+    if errors:
+        raise ValidationFailed("Some rows are invalid; nothing was written.", fields={"rows": errors})
+    if not rows:
+        return UpsertResult(created=0, updated=0)
+    zone = tenant_zone()
+    records = []
+    for row in rows:
+        check_in, check_out = _aware(row.check_in), _aware(row.check_out)
+        records.append(
+            AttendanceRecord(
+                employee_id=row.employee_id,
+                date=check_in.astimezone(zone).date(),
+                check_in=check_in,
+                check_out=check_out,
+                break_minutes=row.break_minutes,
+                worked_hours=_worked_hours(check_in, check_out, row.break_minutes),
+            )
+        )
+    keys = {(record.employee_id, record.date) for record in records}
+    # Read before the upsert only to report created/updated; the upsert itself is what guarantees one row.
+    existing = set(
+        AttendanceRecord.objects.filter(
+            employee_id__in={key[0] for key in keys}, date__in={key[1] for key in keys}
+        ).values_list("employee_id", "date")
+    )
+    updated = len(keys & existing)
+    AttendanceRecord.objects.bulk_create(
+        records,
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=["employee", "date"],
+        update_fields=["check_in", "check_out", "break_minutes", "worked_hours", "updated_at"],
+    )
+    audit_append(
+        actor=actor,
+        action="attendance.upsert",
+        object_type="attendance",
+        data={"created": len(records) - updated, "updated": updated, "employees": len({k[0] for k in keys})},
+    )
+    return UpsertResult(created=len(records) - updated, updated=updated)
+
+
+# Allocations -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AllocationRow:
+    index: int
+    employee_id: uuid.UUID
+    project_id: uuid.UUID
+    date: date
+    hours: Decimal
+
+
+def allocation_rows_check(*, rows: Sequence[AllocationRow]) -> RowErrors:
+    """Every error of every row (unknown employee or project, hours out of range, repeated key); two queries."""
+    errors: RowErrors = {}
+    employees = employee_ids_existing(ids={row.employee_id for row in rows})
+    projects = project_ids_existing(ids={row.project_id for row in rows})
+    seen: dict[tuple[uuid.UUID, uuid.UUID, date], int] = {}
+    for row in rows:
+        if row.employee_id not in employees:
+            _add_error(errors, row.index, "employee", "No such employee.")
+        if row.project_id not in projects:
+            _add_error(errors, row.index, "project", "No such project.")
+        if not Decimal(0) < row.hours <= MAX_DAY_HOURS:
+            _add_error(errors, row.index, "hours", "Must be more than 0 and at most 24.")
+        key = (row.employee_id, row.project_id, row.date)
+        if key in seen:
+            _add_error(errors, row.index, "date", f"Same employee, project and date as row {seen[key]}.")
+        else:
+            seen[key] = row.index
+    return errors
+
+
+@transaction.atomic
+def allocations_upsert(*, actor: Any, rows: Sequence[AllocationRow]) -> UpsertResult:
+    """Manual entries or an import of historical timesheets: one allocation per employee, project and date.
+
+    A manual row replaces whatever was there, including an accepted suggestion's hours; it is then no longer
+    counted as an accepted suggestion.
+    """
+    if len(rows) > MAX_ALLOCATION_ROWS:
+        raise ValidationFailed("Too many rows.", fields={"rows": [f"At most {MAX_ALLOCATION_ROWS} rows per request."]})
+    errors = allocation_rows_check(rows=rows)
+    if errors:
+        raise ValidationFailed("Some rows are invalid; nothing was written.", fields={"rows": errors})
+    if not rows:
+        return UpsertResult(created=0, updated=0)
+    keys = {(row.employee_id, row.project_id, row.date) for row in rows}
+    existing = set(
+        TimesheetProjectAllocation.objects.filter(
+            employee_id__in={key[0] for key in keys},
+            project_id__in={key[1] for key in keys},
+            date__in={key[2] for key in keys},
+        ).values_list("employee_id", "project_id", "date")
+    )
+    updated = len(keys & existing)
+    TimesheetProjectAllocation.objects.bulk_create(
+        [
+            TimesheetProjectAllocation(
+                employee_id=row.employee_id,
+                project_id=row.project_id,
+                date=row.date,
+                hours=row.hours.quantize(TWO_PLACES, rounding=ROUND_HALF_UP),
+                suggestion=None,
+                suggestion_accepted=False,
+            )
+            for row in rows
+        ],
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=["employee", "project", "date"],
+        update_fields=["hours", "suggestion", "suggestion_accepted", "updated_at"],
+    )
+    audit_append(
+        actor=actor,
+        action="allocations.upsert",
+        object_type="allocation",
+        data={"created": len(rows) - updated, "updated": updated, "employees": len({k[0] for k in keys})},
+    )
+    return UpsertResult(created=len(rows) - updated, updated=updated)
+
+
+# Work patterns -----------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def work_patterns_recompute(*, as_of: date, window_weeks: int = 8, employee_ids: list[uuid.UUID] | None = None) -> int:
+    """Rebuild work patterns from the allocations of the `window_weeks` weeks ending on `as_of` (inclusive).
+
+    One INSERT ... SELECT ... GROUP BY upserts a pattern per employee, project and weekday (Monday = 0):
+    average_hours is the mean of the allocated hours on the days it occurred, occurrences the number of such
+    days, weeks_observed the distinct ISO weeks among them, last_occurrence the latest. One UPDATE then
+    deactivates the patterns of the same employees that the window no longer shows. Returns the number of
+    active patterns written.
+    """
+    if window_weeks < 1:
+        raise ValidationFailed("Invalid input.", fields={"window_weeks": ["Must be at least 1."]})
+    start = as_of - timedelta(weeks=window_weeks) + timedelta(days=1)
+    patterns = WorkPattern._meta.db_table
+    allocations = TimesheetProjectAllocation._meta.db_table
+    scope_sql = scope_sql_aliased = ""
+    params: dict[str, Any] = {"start": start, "as_of": as_of}
+    if employee_ids is not None:
+        if not employee_ids:
+            return 0
+        scope_sql = "AND employee_id = ANY(%(employee_ids)s)"
+        scope_sql_aliased = "AND p.employee_id = ANY(%(employee_ids)s)"
+        params["employee_ids"] = list(employee_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {patterns} (id, employee_id, project_id, day_of_week, average_hours, occurrences,
+                                    weeks_observed, last_occurrence, is_active, updated_at)
+            SELECT gen_random_uuid(), employee_id, project_id, (extract(isodow FROM date)::int - 1),
+                   round(avg(hours), 2), count(*), count(DISTINCT date_trunc('week', date)), max(date), true, now()
+              FROM {allocations}
+             WHERE date BETWEEN %(start)s AND %(as_of)s {scope_sql}
+             GROUP BY employee_id, project_id, extract(isodow FROM date)
+            ON CONFLICT (employee_id, project_id, day_of_week) DO UPDATE
+               SET average_hours = EXCLUDED.average_hours,
+                   occurrences = EXCLUDED.occurrences,
+                   weeks_observed = EXCLUDED.weeks_observed,
+                   last_occurrence = EXCLUDED.last_occurrence,
+                   is_active = true,
+                   updated_at = EXCLUDED.updated_at
+            """,
+            params,
+        )
+        written = int(cursor.rowcount)
+        cursor.execute(
+            f"""
+            UPDATE {patterns} AS p SET is_active = false, updated_at = now()
+             WHERE p.is_active {scope_sql_aliased}
+               AND NOT EXISTS (
+                   SELECT 1 FROM {allocations} AS a
+                    WHERE a.employee_id = p.employee_id AND a.project_id = p.project_id
+                      AND a.date BETWEEN %(start)s AND %(as_of)s
+                      AND extract(isodow FROM a.date)::int - 1 = p.day_of_week)
+            """,
+            params,
+        )
+        deactivated = int(cursor.rowcount)
+    audit_append(
+        actor=None,
+        action="work_patterns.recompute",
+        object_type="work_pattern",
+        data={
+            "as_of": as_of.isoformat(),
+            "window_weeks": window_weeks,
+            "employees": "all" if employee_ids is None else len(employee_ids),
+            "written": written,
+            "deactivated": deactivated,
+        },
+    )
+    return written
+
+
+# Suggestion review -------------------------------------------------------------------------------------------
+
+
+class DecisionOutcome(StrEnum):
+    ACCEPTED = "accepted"
+    ALREADY_ACCEPTED = "already_accepted"
+    REJECTED = "rejected"
+    ALREADY_REJECTED = "already_rejected"
+    EXPIRED = "expired"
+    NOT_PENDING = "not_pending"
+    NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True)
+class DecisionItem:
+    """An id as the caller sent it (it may not even be a UUID) and, on accept, optional corrected hours."""
+
+    id: str
+    hours: Decimal | None = None
+
+
+@dataclass
+class DecisionResult:
+    results: list[tuple[str, DecisionOutcome]] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        totals = dict.fromkeys((outcome.value for outcome in DecisionOutcome), 0)
+        for _, outcome in self.results:
+            totals[outcome.value] += 1
+        return totals
+
+
+def _decision_targets(
+    *, actor: Any, items: Sequence[DecisionItem]
+) -> tuple[list[tuple[str, uuid.UUID | None, DecisionItem]], dict[uuid.UUID, ProjectAllocationSuggestion]]:
+    """Parse and de-duplicate ids (first one wins), then lock the rows the actor may decide on."""
+    if not items:
+        raise ValidationFailed("Invalid input.", fields={"ids": ["Send at least one id."]})
+    if len(items) > MAX_DECISION_IDS:
+        raise ValidationFailed("Invalid input.", fields={"ids": [f"At most {MAX_DECISION_IDS} ids per request."]})
+    targets: list[tuple[str, uuid.UUID | None, DecisionItem]] = []
+    seen: set[str] = set()
+    for item in items:
+        key = uuid_or_none(item.id)
+        label = str(key) if key is not None else str(item.id)
+        if label in seen:
+            continue
+        seen.add(label)
+        targets.append((label, key, item))
+    ids = [key for _, key, _ in targets if key is not None]
+    rows = ProjectAllocationSuggestion.objects.filter(id__in=ids)
+    if actor is not None and not is_staff_user(actor):
+        # Others' suggestions are reported exactly like unknown ids. (No actor = the system, e.g. a job.)
+        rows = rows.filter(employee__user=actor)
+    locked = rows.select_for_update(of=("self",)).only(
+        "id", "employee_id", "project_id", "date", "hours", "status", "expiry_date"
+    )
+    return targets, {row.id: row for row in locked}
+
+
+_ACCEPTED_STATUSES = frozenset({SuggestionStatus.ACCEPTED, SuggestionStatus.AUTO_ACCEPTED})
+
+
+@transaction.atomic
+def suggestions_accept(*, actor: Any, items: Sequence[DecisionItem]) -> DecisionResult:
+    """Accept pending suggestions, with corrected hours where given, and write their allocations.
+
+    One transaction: the pending rows are locked, their statuses set in one bulk UPDATE, and the allocations
+    upserted in one INSERT. Idempotent: a repeat reports `already_accepted`. A suggestion past its expiry date
+    is reported `expired` and left alone. `actor` is the deciding user (HR/Admin: any suggestion; anyone else:
+    their own), or None for the system.
+    """
+    for item in items:
+        if item.hours is not None and not Decimal(0) < item.hours <= MAX_DAY_HOURS:
+            raise ValidationFailed("Invalid input.", fields={"hours": ["Must be more than 0 and at most 24."]})
+    targets, rows = _decision_targets(actor=actor, items=items)
+    today = tenant_today()
+    now = timezone.now()
+    result = DecisionResult()
+    accepted: list[ProjectAllocationSuggestion] = []
+    for label, key, item in targets:
+        row = rows.get(key) if key is not None else None
+        if row is None:
+            outcome = DecisionOutcome.NOT_FOUND
+        elif row.status in _ACCEPTED_STATUSES:
+            outcome = DecisionOutcome.ALREADY_ACCEPTED
+        elif row.status != SuggestionStatus.PENDING:
+            outcome = DecisionOutcome.NOT_PENDING
+        elif row.expiry_date < today:
+            outcome = DecisionOutcome.EXPIRED
+        else:
+            outcome = DecisionOutcome.ACCEPTED
+            row.status = SuggestionStatus.ACCEPTED
+            hours = item.hours if item.hours is not None else cast(Decimal, row.hours)
+            row.accepted_hours = hours.quantize(TWO_PLACES)
+            row.decided_by = actor
+            row.decided_at = now
+            accepted.append(row)
+        result.results.append((label, outcome))
+    if accepted:
+        ProjectAllocationSuggestion.objects.bulk_update(
+            accepted, ["status", "accepted_hours", "decided_by", "decided_at"], batch_size=1000
+        )
+        TimesheetProjectAllocation.objects.bulk_create(
+            [
+                TimesheetProjectAllocation(
+                    employee_id=row.employee_id,
+                    project_id=row.project_id,
+                    date=row.date,
+                    hours=row.accepted_hours,
+                    suggestion_id=row.id,
+                    suggestion_accepted=True,
+                )
+                for row in accepted
+            ],
+            batch_size=1000,
+            update_conflicts=True,
+            unique_fields=["employee", "project", "date"],
+            update_fields=["hours", "suggestion", "suggestion_accepted", "updated_at"],
+        )
+        audit_append(
+            actor=actor,
+            action="suggestions.accept",
+            object_type="suggestion",
+            data={
+                "ids": [str(row.id) for row in accepted],
+                "corrected": [str(row.id) for row in accepted if row.accepted_hours != row.hours],
+            },
+        )
+        suggestions_cache_invalidate()
+    return result
+
+
+@transaction.atomic
+def suggestions_reject(*, actor: Any, ids: Sequence[str]) -> DecisionResult:
+    """Reject pending suggestions in one bulk UPDATE; idempotent (a repeat reports `already_rejected`)."""
+    targets, rows = _decision_targets(actor=actor, items=[DecisionItem(id=value) for value in ids])
+    today = tenant_today()
+    result = DecisionResult()
+    rejected: list[uuid.UUID] = []
+    for label, key, _ in targets:
+        row = rows.get(key) if key is not None else None
+        if row is None:
+            outcome = DecisionOutcome.NOT_FOUND
+        elif row.status == SuggestionStatus.REJECTED:
+            outcome = DecisionOutcome.ALREADY_REJECTED
+        elif row.status != SuggestionStatus.PENDING:
+            outcome = DecisionOutcome.NOT_PENDING
+        elif row.expiry_date < today:
+            outcome = DecisionOutcome.EXPIRED
+        else:
+            outcome = DecisionOutcome.REJECTED
+            rejected.append(row.id)
+        result.results.append((label, outcome))
+    if rejected:
+        ProjectAllocationSuggestion.objects.filter(id__in=rejected).update(
+            status=SuggestionStatus.REJECTED, accepted_hours=None, decided_by=actor, decided_at=timezone.now()
+        )
+        audit_append(
+            actor=actor, action="suggestions.reject", object_type="suggestion", data={"ids": [str(i) for i in rejected]}
+        )
+        suggestions_cache_invalidate()
+    return result
