@@ -41,6 +41,7 @@ from timesheets.models import (
     TimesheetProjectAllocation,
     UnallocatedDay,
 )
+from timesheets.services import work_patterns_recompute
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ class GenerationTotals:
     unallocated_days: int = 0
     employees_without_attendance: int = 0
     chunks: int = 0
+    patterns_refreshed: int = 0
 
 
 @dataclass(frozen=True)
@@ -244,6 +246,12 @@ def _run(job: BackgroundJob, lease: Lease, on_progress: ProgressCallback | None)
     if not params.generate_suggestions:
         return totals
     threshold = _auto_accept_threshold(params)
+    with transaction.atomic():
+        lease_guard(lease)
+        # Patterns learned from what was accepted before the period: the evidence this run relies on.
+        totals.patterns_refreshed = work_patterns_recompute(
+            as_of=params.start - timedelta(days=1), employee_ids=params.employee_ids
+        )
     active_projects = frozenset(Project.objects.filter(active=True).values_list("id", flat=True))
     hours = Decimal(0)
     for employee_ids in _employee_chunks(params):

@@ -32,6 +32,7 @@ from rest_framework.views import APIView
 
 from hrms.errors import ValidationFailed
 from hrms.pagination import DefaultPagination
+from hrms.replica import reads_from_replica
 from tenants.cache import tenant_cache_get, tenant_cache_set
 from tenants.roles import IsHROrAdmin, is_staff_user
 from tenants.schema import current_schema
@@ -603,6 +604,7 @@ class SuggestionPendingListApi(APIView):
     @extend_schema(
         parameters=[SuggestionPendingFilterSerializer], responses={200: SuggestionPendingOutputSerializer(many=True)}
     )
+    @reads_from_replica
     def get(self, request: Request) -> Response:
         """Pending suggestions, least confident first, then by date; cached per query and per reader's scope.
 
@@ -791,6 +793,7 @@ class AllocationListApi(APIView):
     @extend_schema(
         parameters=[AllocationListFilterSerializer], responses={200: AllocationListOutputSerializer(many=True)}
     )
+    @reads_from_replica
     def get(self, request: Request) -> Response | StreamingHttpResponse:
         """Accepted allocations; `?format=csv` streams every matching row as CSV instead of a JSON page."""
         filters = _query(self.AllocationListFilterSerializer, request)

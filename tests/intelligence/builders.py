@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from jira_sync.models import JiraIssueAssignment, JiraWorkLog
 from tenants.crypto import blind_index
-from timesheets.models import AttendanceRecord, Employee, Project, WorkPattern
+from timesheets.models import AttendanceRecord, Employee, Project, TimesheetProjectAllocation
 
 MONDAY = date(2026, 3, 2)
 UTC = ZoneInfo("UTC")
@@ -25,7 +25,7 @@ class World:
 
 
 def build_world(*, employees: int = 3, days: int = 5, start: date = MONDAY, tag: str = "") -> World:
-    """Every employee attends 8h a day; logs 3h on project 0; has an open issue on 1; a pattern on 2."""
+    """Every employee attends 8h a day; logs 3h on project 0; has an open issue on 1; 6 weeks of history on 2."""
     suffix = tag or uuid.uuid4().hex[:6]
     projects = [
         Project.objects.create(code=f"P{i}{suffix}".upper()[:32], name=f"Project {i}", jira_project_key=f"P{i}")
@@ -43,7 +43,7 @@ def build_world(*, employees: int = 3, days: int = 5, start: date = MONDAY, tag:
             )
         )
     Employee.objects.bulk_create(people)
-    attendance, logs, patterns, assignments = [], [], [], []
+    attendance, logs, history, assignments = [], [], [], []
     for employee in people:
         for offset in range(days):
             day = start + timedelta(days=offset)
@@ -80,20 +80,15 @@ def build_world(*, employees: int = 3, days: int = 5, start: date = MONDAY, tag:
                 status="In Progress",
             )
         )
-        for weekday in range(5):
-            patterns.append(
-                WorkPattern(
-                    employee=employee,
-                    project=projects[2],
-                    day_of_week=weekday,
-                    average_hours=Decimal("4.00"),
-                    occurrences=6,
-                    weeks_observed=6,
-                    last_occurrence=start - timedelta(days=1),
+        # Six weeks of accepted history on project 2 (4h every weekday): the generator learns the pattern.
+        for back in range(1, 43):
+            day = start - timedelta(days=back)
+            if day.weekday() < 5:
+                history.append(
+                    TimesheetProjectAllocation(employee=employee, project=projects[2], date=day, hours=Decimal(4))
                 )
-            )
     AttendanceRecord.objects.bulk_create(attendance)
     JiraWorkLog.objects.bulk_create(logs)
     JiraIssueAssignment.objects.bulk_create(assignments)
-    WorkPattern.objects.bulk_create(patterns)
+    TimesheetProjectAllocation.objects.bulk_create(history)
     return World(projects=projects, employees=people, start=start, end=start + timedelta(days=days - 1))

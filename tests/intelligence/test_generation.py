@@ -65,6 +65,10 @@ def test_it_splits_every_attended_day_exactly(alpha: TenantHandle) -> None:
         sample = ProjectAllocationSuggestion.objects.filter(project=world.projects[0]).first()
         assert sample is not None
         assert sample.explanation.startswith("3h logged on P0-")
+        learned = ProjectAllocationSuggestion.objects.filter(project=world.projects[2]).first()
+        assert learned is not None
+        assert learned.explanation == "weekday pattern 6 wks"  # recomputed from the six weeks of history
+        assert job.result["patterns_refreshed"] == 3 * 5
         assert job.result["suggestions_created"] == ProjectAllocationSuggestion.objects.count() == 45
         assert job.result["employee_days"] == 15
 
@@ -108,10 +112,9 @@ def test_auto_accept_turns_high_confidence_suggestions_into_allocations(alpha: T
         assert not ProjectAllocationSuggestion.objects.filter(
             status=SuggestionStatus.PENDING, confidence__gte=alpha.tenant.auto_accept_threshold
         ).exists()
-        assert TimesheetProjectAllocation.objects.count() == auto.count() == job.result["auto_accepted"]
-        assert set(TimesheetProjectAllocation.objects.values_list("suggestion_id", flat=True)) == set(
-            auto.values_list("id", flat=True)
-        )
+        in_period = TimesheetProjectAllocation.objects.filter(date__gte=world.start)
+        assert in_period.count() == auto.count() == job.result["auto_accepted"]
+        assert set(in_period.values_list("suggestion_id", flat=True)) == set(auto.values_list("id", flat=True))
 
 
 def test_days_without_evidence_are_flagged_and_employees_without_attendance_counted(alpha: TenantHandle) -> None:
@@ -343,7 +346,8 @@ def test_a_real_worker_runs_a_requested_job_to_success_with_matching_counts(
             assert body["progress"] == 100
             with tenant_context(handle.tenant):
                 assert body["result"]["suggestions_created"] == ProjectAllocationSuggestion.objects.count()
-                assert body["result"]["auto_accepted"] == TimesheetProjectAllocation.objects.count()
+                in_period = TimesheetProjectAllocation.objects.filter(date__gte=world.start)
+                assert body["result"]["auto_accepted"] == in_period.count()
                 assert body["result"]["employee_days"] == 12
         finally:
             _purge(handle)
