@@ -22,7 +22,6 @@ urlpatterns = [
     path("api/", include("jobs.urls")),
     path("api/", include("audit.urls")),
     path("api/", include("intelligence.urls")),
-    path("api/", include("jira_sync.urls")),
     path("api/", include("timesheets.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
