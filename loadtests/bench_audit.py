@@ -72,9 +72,10 @@ def main() -> int:
                         audit_append(actor=None, action="project.update", object_type="project", object_id=project.id)
                 return (time.perf_counter() - began) * 1000
 
-            for audited in (False, True):  # warm-up
-                write(audited)
-            plain, audited = [], []
+            for warm_up in (False, True):
+                write(warm_up)
+            plain: list[float] = []
+            audited: list[float] = []
             for _ in range(args.writes):
                 plain.append(write(False))
                 audited.append(write(True))
