@@ -141,7 +141,7 @@ def _compute_chunk(
     rows = ChunkRows(job_id, [], [], [], 0, 0, Decimal(0))
     attended_employees = {employee_id for employee_id, _ in signals.attendance}
     rows.employees_without_attendance = sum(1 for e in employee_ids if e not in attended_employees)
-    for employee_id, day in sorted(signals.attendance, key=lambda key: (str(key[0]), key[1])):
+    for employee_id, day in signals.attendance:
         rows.employee_days += 1
         outcome = allocate_day(signals.day(employee_id, day), granularity=params.granularity)
         if outcome.unallocated_hours:
@@ -178,6 +178,15 @@ def _compute_chunk(
     return rows
 
 
+def _copy_direct(cursor: Any, *, table: str, columns: str, rows: list[tuple[Any, ...]]) -> int:
+    if not rows:
+        return 0
+    with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    return len(rows)
+
+
 def _copy_insert(cursor: Any, *, table: str, columns: str, rows: list[tuple[Any, ...]]) -> int:
     """COPY rows into a session staging table, then INSERT ... ON CONFLICT DO NOTHING into the real one."""
     if not rows:
@@ -210,7 +219,9 @@ def _write_chunk(
                 f"DELETE FROM {unallocated} WHERE employee_id = ANY(%s) AND date BETWEEN %s AND %s",
                 [employee_ids, params.start, params.end],
             )
-            created = _copy_insert(cursor, table=suggestions, columns=_SUGGESTION_COLUMNS, rows=rows.suggestions)
+            # The chunk's pending suggestions were just deleted and only the lease holder creates them, so
+            # they go straight into the table; the partial unique index still refuses a duplicate.
+            created = _copy_direct(cursor, table=suggestions, columns=_SUGGESTION_COLUMNS, rows=rows.suggestions)
             accepted = _copy_insert(cursor, table=allocations, columns=_ALLOCATION_COLUMNS, rows=rows.allocations)
             _copy_insert(cursor, table=unallocated, columns=_UNALLOCATED_COLUMNS, rows=rows.unallocated)
         if accepted:

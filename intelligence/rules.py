@@ -158,10 +158,7 @@ def allocate_day(signals: DaySignals, *, granularity: Decimal = DEFAULT_GRANULAR
     if remaining_c <= 0:
         return DayOutcome(splits=())
     evidence = set(signals.logged_seconds) | set(signals.patterns) | set(signals.open_issues)
-    candidates = sorted(
-        (p for p in evidence if p not in signals.excluded and p not in signals.allocated),
-        key=str,
-    )
+    candidates = sorted(p for p in evidence if p not in signals.excluded and p not in signals.allocated)
     raw = _raw_shares(signals, candidates, remaining_c / 100) if candidates else {}
     raw = {p: share for p, share in raw.items() if share > 0}
     if not raw:
@@ -175,6 +172,6 @@ def allocate_day(signals: DaySignals, *, granularity: Decimal = DEFAULT_GRANULAR
             confidence=_confidence(signals, project, hours_c / 100, over_logged),
             explanation=_explanation(signals, project),
         )
-        for project, hours_c in sorted(_quantize(raw, remaining_c, granularity_c).items(), key=lambda i: str(i[0]))
+        for project, hours_c in sorted(_quantize(raw, remaining_c, granularity_c).items())
     )
     return DayOutcome(splits=splits)

@@ -41,11 +41,13 @@ def _admin(url: str, sql: str) -> None:
         conn.execute(sql)
 
 
+# VmHWM, not getrusage: on Linux ru_maxrss survives execve, so a child would report its parent's peak.
 _MEASURED = (
-    "import resource, sys\n"
+    "import re, sys\n"
     "from django.core.management import execute_from_command_line\n"
     "execute_from_command_line(['manage.py', *sys.argv[1:]])\n"
-    "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    "status = open('/proc/self/status').read()\n"
+    "print('PEAK_RSS_KB', re.search(r'VmHWM:\\s+(\\d+)', status).group(1))\n"
 )
 
 
@@ -70,7 +72,7 @@ def main() -> int:
     parser.add_argument("--employees", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--database", default="hrms_bench_gen")
-    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
     args = parser.parse_args()
 
     url = _database_url(args.database)
