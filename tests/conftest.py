@@ -20,6 +20,7 @@ from tenants.models import Tenant
 from tenants.schema import use_public_schema
 from tenants.selectors import tenant_lookup_forget_local
 from tenants.services import tenant_create
+from tests.support.tasks import broker_purge
 
 # Tests that work with committed data (real workers, replicas, concurrency) use `django_db_blocker` rather
 # than the `db` fixture; pytest-django would not set up the test database for a run made only of those.
@@ -68,7 +69,9 @@ def tenants(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> 
 
 @pytest.fixture(scope="session", autouse=True)
 def _redis_test_database() -> Iterator[None]:
+    broker_purge()
     yield
+    broker_purge()
     # Our own Redis database number: leave it empty for the next run.
     caches["default"].client.get_client(write=True).flushdb()  # type: ignore[attr-defined]
 

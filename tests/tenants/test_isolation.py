@@ -17,7 +17,7 @@ from hrms.celery import PublicSchemaTaskError, app
 from tenants.cache import tenant_cache_get, tenant_cache_invalidate, tenant_cache_set
 from tenants.schema import use_public_schema
 from tests.conftest import PASSWORD, TenantHandle, make_user, token_for
-from tests.support.tasks import record_schema_task
+from tests.support.tasks import broker_purge, record_schema_task
 
 
 def test_it_accepts_a_token_at_its_own_tenant(alpha: TenantHandle) -> None:
@@ -100,6 +100,7 @@ def test_a_real_worker_runs_each_task_in_the_schema_it_was_sent_from(
     tenants: dict[str, TenantHandle], django_db_blocker: Any
 ) -> None:
     keys = {slug: f"schema-{slug}-{uuid.uuid4().hex}" for slug in tenants}
+    broker_purge()
     with (
         django_db_blocker.unblock(),
         start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING"),
