@@ -15,18 +15,10 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def _admin(url: str, sql: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    with psycopg.connect(urlunsplit((parts.scheme, parts.netloc, "/postgres", "", "")), autocommit=True) as conn:
-        conn.execute(sql)
+from loadtests.common import database_drop, database_recreate, database_url
 
 
 def main() -> int:
@@ -36,11 +28,8 @@ def main() -> int:
     parser.add_argument("--database", default="hrms_bench_audit")
     args = parser.parse_args()
 
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hrms")
-    parts = urlsplit(base)
-    url = urlunsplit((parts.scheme, parts.netloc, f"/{args.database}", parts.query, parts.fragment))
-    _admin(url, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
-    _admin(url, f'CREATE DATABASE "{args.database}"')
+    url = database_url(args.database)
+    database_recreate(url)
     os.environ.update(
         {"DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "hrms.settings", "CACHE_KEY_PREFIX": "hrms-bench"}
     )
@@ -103,7 +92,7 @@ def main() -> int:
         )
     finally:
         connections.close_all()
-        _admin(url, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+        database_drop(url)
     return 0
 
 

@@ -15,56 +15,15 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import subprocess
 import sys
 import time
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def _database_url(database: str) -> str:
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hrms")
-    parts = urlsplit(base)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
-
-
-def _admin(url: str, sql: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    with psycopg.connect(urlunsplit((parts.scheme, parts.netloc, "/postgres", "", "")), autocommit=True) as conn:
-        conn.execute(sql)
-
-
-# VmHWM, not getrusage: on Linux ru_maxrss survives execve, so a child would report its parent's peak.
-_MEASURED = (
-    "import re, sys\n"
-    "from django.core.management import execute_from_command_line\n"
-    "execute_from_command_line(['manage.py', *sys.argv[1:]])\n"
-    "status = open('/proc/self/status').read()\n"
-    "print('PEAK_RSS_KB', re.search(r'VmHWM:\\s+(\\d+)', status).group(1))\n"
-)
-
-
-def _manage(*args: str, env: dict[str, str]) -> tuple[float, int]:
-    """Run a manage.py command in its own process; returns (seconds, that process's peak RSS in MB)."""
-    started = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-c", _MEASURED, *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
-    )
-    seconds = time.perf_counter() - started
-    peak_kb = 0
-    for line in result.stdout.splitlines():
-        if line.startswith("PEAK_RSS_KB"):
-            peak_kb = int(line.split()[1])
-        else:
-            print(f"    {line}")
-    return seconds, peak_kb // 1024
+from loadtests.common import database_drop, database_recreate, database_url, manage
 
 
 def main() -> int:
@@ -75,9 +34,8 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
     args = parser.parse_args()
 
-    url = _database_url(args.database)
-    _admin(url, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
-    _admin(url, f'CREATE DATABASE "{args.database}"')
+    url = database_url(args.database)
+    database_recreate(url)
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -88,8 +46,8 @@ def main() -> int:
     end = date.today() - timedelta(days=1)
     start = end - timedelta(days=args.days - 1)
     try:
-        _manage("migrate_tenants", env=env)
-        _manage(
+        manage("migrate_tenants", env=env)
+        manage(
             "create_tenant",
             "--slug=bench",
             "--name=Bench",
@@ -98,7 +56,7 @@ def main() -> int:
             "--admin-password=bench-password-1",
             env=env,
         )
-        seed_seconds, _ = _manage(
+        seed_seconds, _ = manage(
             "seed_demo",
             "--tenant=bench",
             f"--employees={args.employees}",
@@ -125,7 +83,7 @@ def main() -> int:
                 cursor.execute("VACUUM ANALYZE")
         connection.close()
 
-        wall, peak_mb = _manage("generate_timesheets", "--tenant=bench", f"--start={start}", f"--end={end}", env=env)
+        wall, peak_mb = manage("generate_timesheets", "--tenant=bench", f"--start={start}", f"--end={end}", env=env)
         with tenant_context(tenant):
             job = BackgroundJob.objects.order_by("-created_at").first()
             assert job is not None
@@ -170,7 +128,7 @@ def main() -> int:
 
         connections.close_all()
         if not args.keep:
-            _admin(url, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+            database_drop(url)
     return 0
 
 

@@ -15,25 +15,10 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def _bench_database_url(database: str) -> str:
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hrms")
-    parts = urlsplit(base)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
-
-
-def _admin_execute(url: str, sql: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    maintenance = urlunsplit((parts.scheme, parts.netloc, "/postgres", parts.query, parts.fragment))
-    with psycopg.connect(maintenance, autocommit=True) as conn:
-        conn.execute(sql)
+from loadtests.common import database_drop, database_recreate, database_url
 
 
 def main() -> int:
@@ -44,9 +29,8 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
     args = parser.parse_args()
 
-    url = _bench_database_url(args.database)
-    _admin_execute(url, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
-    _admin_execute(url, f'CREATE DATABASE "{args.database}"')
+    url = database_url(args.database)
+    database_recreate(url)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hrms.settings")
     os.environ.setdefault("CACHE_KEY_PREFIX", "hrms-bench")
@@ -105,7 +89,7 @@ def main() -> int:
             if close_pool is not None:
                 close_pool()
         if not args.keep:
-            _admin_execute(url, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+            database_drop(url)
     return 0
 
 

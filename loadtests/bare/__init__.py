@@ -1,0 +1,1 @@
+"""The ceiling the API benchmark compares against: plain Django, one primary-key query, JSON out."""

@@ -1,0 +1,265 @@
+"""Benchmark: the API's read paths against a bare Django view, same gunicorn settings, same run.
+
+    .venv/bin/python loadtests/bench_api.py                        # 15 s per endpoint, 16 connections
+    .venv/bin/python loadtests/bench_api.py --seconds 5 --connections 8
+
+Builds a database of its own (hrms_bench_api, dropped afterwards unless --keep): one tenant seeded with
+`seed_demo` and a week of generated (pending) suggestions. Starts the product under gunicorn with the
+production settings module, and beside it the bare site of `loadtests/bare/` (plain Django, one
+primary-key query, JSON) under the same gunicorn configuration file. Drives each endpoint with wrk (or
+Locust headless when wrk is not installed) and prints requests/s, P50/P95/P99 and the ratio to the bare
+view. Target (DESIGN.md §10): pending suggestions >= 0.5 x the bare view's requests/s, P95 <= 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from loadtests.common import ROOT, database_drop, database_recreate, database_url, free_port, manage, wait_for_http
+
+PASSWORD = "bench-password-1"  # noqa: S105 -- the throwaway benchmark tenant's admin
+ADMIN = "admin@bench.test"
+
+
+@dataclass(frozen=True)
+class Load:
+    name: str
+    url: str
+    headers: dict[str, str]
+    method: str = "GET"
+    body: str = ""
+
+
+@dataclass(frozen=True)
+class Result:
+    rps: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    requests: int
+    failures: int
+
+
+def _product_env(url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "hrms.settings_production",
+        "SECRET_KEY": "bench-secret-key-" + "x" * 40,
+        "AUDIT_CHECKPOINT_KEY": "bench-checkpoint-key",
+        "FIELD_ENCRYPTION_KEYS": "bench1:YmVuY2gtbWFzdGVyLWtleS0zMi1ieXRlcy0wMDAwMDA=",
+        "CACHE_KEY_PREFIX": "hrms-bench-api",
+        # Behind a TLS-terminating proxy in production; the benchmark sends X-Forwarded-Proto instead.
+        "SECURE_SSL_REDIRECT": "true",
+    }
+
+
+def _gunicorn(app: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [ROOT / ".venv/bin/gunicorn", app, "-c", ROOT / "hrms/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+        start_new_session=True,
+    )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _drive_wrk(load: Load, *, seconds: int, connections: int) -> Result:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(ROOT / "loadtests/wrk_report.lua")]
+    for name, value in load.headers.items():
+        command += ["-H", f"{name}: {value}"]
+    env = {**os.environ, "WRK_METHOD": load.method, "WRK_BODY": load.body}
+    output = subprocess.run([*command, load.url], env=env, check=True, capture_output=True, text=True).stdout
+    line = next(line for line in output.splitlines() if line.startswith("WRK_JSON "))
+    data = json.loads(line.removeprefix("WRK_JSON "))
+    return Result(
+        rps=data["rps"],
+        p50_ms=data["p50_ms"],
+        p95_ms=data["p95_ms"],
+        p99_ms=data["p99_ms"],
+        requests=data["requests"],
+        failures=data["socket_errors"] + data["non_2xx"],
+    )
+
+
+def _drive_locust(load: Load, *, seconds: int, connections: int) -> Result:
+    with tempfile.TemporaryDirectory() as folder:
+        prefix = Path(folder) / "run"
+        env = {
+            **os.environ,
+            "BENCH_URL": load.url,
+            "BENCH_METHOD": load.method,
+            "BENCH_BODY": load.body,
+            "BENCH_HEADERS": json.dumps(load.headers),
+        }
+        subprocess.run(
+            [
+                str(ROOT / ".venv/bin/locust"),
+                "-f",
+                str(ROOT / "loadtests/locust_single.py"),
+                "--headless",
+                "-u",
+                str(connections),
+                "-r",
+                str(connections),
+                "-t",
+                f"{seconds}s",
+                "--only-summary",
+                "--csv",
+                str(prefix),
+            ],
+            env=env,
+            check=False,
+            capture_output=True,
+        )
+        import csv
+
+        with open(f"{prefix}_stats.csv", newline="") as handle:
+            total = next(row for row in csv.DictReader(handle) if row["Name"] == "Aggregated")
+    return Result(
+        rps=float(total["Requests/s"]),
+        p50_ms=float(total["50%"]),
+        p95_ms=float(total["95%"]),
+        p99_ms=float(total["99%"]),
+        requests=int(total["Request Count"]),
+        failures=int(total["Failure Count"]),
+    )
+
+
+def _prepare(url: str, env: dict[str, str], employees: int) -> None:
+    end = date.today() - timedelta(days=1)
+    manage("migrate_tenants", env=env, echo=False)
+    manage(
+        "create_tenant",
+        "--slug=bench",
+        "--name=Bench",
+        "--domain=bench.localhost",
+        f"--admin-email={ADMIN}",
+        f"--admin-password={PASSWORD}",
+        env=env,
+        echo=False,
+    )
+    manage("seed_demo", "--tenant=bench", f"--employees={employees}", "--days=40", f"--end-date={end}", env=env)
+    manage("generate_timesheets", "--tenant=bench", f"--start={end - timedelta(days=6)}", f"--end={end}", env=env)
+
+
+def _lookup(url: str) -> tuple[str, str]:
+    """(tenant id, a job id of that tenant) for the URLs the load uses."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(url) as conn:
+        tenant = conn.execute("SELECT id, schema_name FROM tenants_tenant WHERE slug = 'bench'").fetchone()
+        assert tenant is not None, "the benchmark tenant is missing"
+        tenant_id, schema = tenant
+        job_table = sql.Identifier(schema, "jobs_backgroundjob")
+        job = conn.execute(sql.SQL("SELECT id FROM {} LIMIT 1").format(job_table)).fetchone()
+    assert job is not None, "the generation job of the set-up is missing"
+    return str(tenant_id), str(job[0])
+
+
+def _issue_token(base: str, headers: dict[str, str]) -> str:
+    import httpx
+
+    response = httpx.post(
+        f"{base}/api/auth/token", json={"username": ADMIN, "password": PASSWORD}, headers=headers, timeout=30
+    )
+    response.raise_for_status()
+    return str(response.json()["token"])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=15, help="load duration per endpoint")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--employees", type=int, default=200)
+    parser.add_argument("--database", default="hrms_bench_api")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
+    args = parser.parse_args()
+
+    url = database_url(args.database)
+    database_recreate(url)
+    env = _product_env(url)
+    drive = _drive_wrk if shutil.which("wrk") else _drive_locust
+    logs = Path(tempfile.mkdtemp(prefix="bench-api-"))
+    servers: list[subprocess.Popen[bytes]] = []
+    try:
+        _prepare(url, env, args.employees)
+        tenant_id, job_id = _lookup(url)
+        product_port, bare_port = free_port(), free_port()
+        servers.append(_gunicorn("hrms.wsgi:application", product_port, env, logs / "product.log"))
+        servers.append(_gunicorn("loadtests.bare.wsgi:application", bare_port, env, logs / "bare.log"))
+        product = f"http://127.0.0.1:{product_port}"
+        bare = f"http://127.0.0.1:{bare_port}"
+        api = {"X-Tenant": "bench", "X-Forwarded-Proto": "https", "Content-Type": "application/json"}
+        wait_for_http(f"{product}/healthz", headers=api)
+        wait_for_http(f"{bare}/row/{tenant_id}")
+        token = _issue_token(product, api)
+        authed = {**api, "Authorization": f"Token {token}"}
+        loads = [
+            Load("bare view (one PK query)", f"{bare}/row/{tenant_id}", {}),
+            Load("pending suggestions", f"{product}/api/timesheet-intelligence/suggestions/pending", authed),
+            Load("job status", f"{product}/api/jobs/{job_id}", authed),
+            Load(
+                "token issue",
+                f"{product}/api/auth/token",
+                api,
+                method="POST",
+                body=json.dumps({"username": ADMIN, "password": PASSWORD}),
+            ),
+        ]
+        driver = drive.__name__.removeprefix("_drive_")
+        print(f"driver: {driver}, {args.connections} connections, {args.seconds} s per endpoint")
+        results: dict[str, Result] = {}
+        for load in loads:
+            drive(load, seconds=2, connections=args.connections)  # warm-up: pools, caches, imports
+            results[load.name] = drive(load, seconds=args.seconds, connections=args.connections)
+        ceiling = results[loads[0].name].rps
+        print(f"{'endpoint':28} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'ratio':>6} {'failed':>7}")
+        for name, result in results.items():
+            print(
+                f"{name:28} {result.rps:9.1f} {result.p50_ms:8.2f} {result.p95_ms:8.2f} {result.p99_ms:8.2f} "
+                f"{result.rps / ceiling:6.2f} {result.failures:7d}"
+            )
+        pending = results["pending suggestions"]
+        print(
+            f"target: pending suggestions >= 0.5 x bare (measured {pending.rps / ceiling:.2f}), "
+            f"P95 <= 50 ms (measured {pending.p95_ms:.1f} ms)"
+        )
+        failed = sum(result.failures for result in results.values())
+        if failed:
+            print(f"{failed} requests failed: the figures above are not valid (server logs in {logs})")
+            return 1
+    finally:
+        for server in servers:
+            _stop(server)
+        if not args.keep:
+            database_drop(url)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,89 @@
+"""What every benchmark shares: a database of its own, manage.py in a measured child process, free ports."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url(database: str) -> str:
+    """DATABASE_URL (or the local default) pointing at another database on the same server."""
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hrms")
+    parts = urlsplit(base)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
+
+
+def admin_sql(url: str, sql: str) -> None:
+    """Run one statement on the server's maintenance database (CREATE/DROP DATABASE cannot run inside it)."""
+    import psycopg
+
+    parts = urlsplit(url)
+    with psycopg.connect(urlunsplit((parts.scheme, parts.netloc, "/postgres", "", "")), autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def database_recreate(url: str) -> None:
+    name = urlsplit(url).path.lstrip("/")
+    admin_sql(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin_sql(url, f'CREATE DATABASE "{name}"')
+
+
+def database_drop(url: str) -> None:
+    name = urlsplit(url).path.lstrip("/")
+    admin_sql(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# VmHWM, not getrusage: on Linux ru_maxrss survives execve, so a child would report its parent's peak.
+_MEASURED = (
+    "import re, sys\n"
+    "from django.core.management import execute_from_command_line\n"
+    "execute_from_command_line(['manage.py', *sys.argv[1:]])\n"
+    "status = open('/proc/self/status').read()\n"
+    "print('PEAK_RSS_KB', re.search(r'VmHWM:\\s+(\\d+)', status).group(1))\n"
+)
+
+
+def manage(*args: str, env: dict[str, str], echo: bool = True) -> tuple[float, int]:
+    """Run a manage.py command in its own process; returns (seconds, that process's peak RSS in MB)."""
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-c", _MEASURED, *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )
+    seconds = time.perf_counter() - started
+    peak_kb = 0
+    for line in result.stdout.splitlines():
+        match = re.fullmatch(r"PEAK_RSS_KB (\d+)", line)
+        if match:
+            peak_kb = int(match.group(1))
+        elif echo:
+            print(f"    {line}")
+    return seconds, peak_kb // 1024
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for_http(url: str, *, timeout: float = 60.0, headers: dict[str, str] | None = None) -> None:
+    """Poll until the server answers at all (any status), or fail after `timeout` seconds."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(url, headers=headers or {}, timeout=2.0)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
