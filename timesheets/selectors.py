@@ -5,13 +5,15 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import F, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from hrms.errors import NotFound
@@ -235,3 +237,51 @@ def allocation_export_rows(
     rows = allocations.values_list(*_EXPORT_FIELDS)
     for day, employee_id, employee_name, project_code, hours, from_suggestion in rows.iterator(chunk_size=chunk_size):
         yield day, employee_id, employee_name, project_code, hours, "suggestion" if from_suggestion else "manual"
+
+
+# Web UI summaries --------------------------------------------------------------------------------------------
+
+
+def attendance_days_unallocated_count(*, user: Any, date_from: date, date_to: date) -> int:
+    """Attended employee-days in the period without any allocation yet: the gaps still to be filled."""
+    allocated = TimesheetProjectAllocation.objects.filter(employee_id=OuterRef("employee_id"), date=OuterRef("date"))
+    return attendance_list(user=user, date_from=date_from, date_to=date_to).filter(~Exists(allocated)).count()
+
+
+@dataclass(frozen=True)
+class ProjectHours:
+    project_id: uuid.UUID
+    code: str
+    name: str
+    hours: Decimal
+
+
+def allocation_hours_by_project(*, user: Any, date_from: date, date_to: date) -> list[ProjectHours]:
+    """Allocated hours per project in the period (one GROUP BY), most hours first."""
+    rows = (
+        _own_only(TimesheetProjectAllocation.objects.filter(date__gte=date_from, date__lte=date_to), user)
+        .values("project_id", "project__code", "project__name")
+        .annotate(total=Sum("hours"))
+        .order_by("-total", "project__code")
+    )
+    return [
+        ProjectHours(
+            project_id=row["project_id"], code=row["project__code"], name=row["project__name"], hours=row["total"]
+        )
+        for row in rows
+    ]
+
+
+def user_link_choices(*, employee: Employee | None) -> QuerySet[User]:
+    """Tenant logins HR may link to this employee record: those not linked to another employee."""
+    free = Q(employee__isnull=True)
+    if employee is not None and employee.user_id is not None:
+        free |= Q(id=employee.user_id)
+    return User.objects.filter(free, is_active=True).order_by("username")
+
+
+def employee_for_user(*, user: Any) -> Employee | None:
+    """The employee record linked to this login, whatever its role (None when there is none)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return Employee.objects.filter(user=user).first()
