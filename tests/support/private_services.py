@@ -216,7 +216,7 @@ def private_postgres() -> Iterator[PrivatePostgres]:
 # ---------------------------------------------------------------------------------- app processes
 
 
-def test_database_url() -> str:
+def session_database_url() -> str:
     """The URL of the database this test session runs on (the test database, not the configured one)."""
     db = settings.DATABASES["default"]
     user = quote(db.get("USER") or "postgres")
@@ -230,9 +230,9 @@ def app_env(**overrides: str) -> dict[str, str]:
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "hrms.settings_test",
-            "DATABASE_URL": test_database_url(),
-            "REDIS_TEST_URL": settings.CACHES["default"]["LOCATION"],
-            "CELERY_TEST_BROKER_URL": settings.CELERY_BROKER_URL,
+            "DATABASE_URL": session_database_url(),
+            "REDIS_TEST_URL": str(settings.CACHES["default"]["LOCATION"]),
+            "CELERY_TEST_BROKER_URL": str(settings.CELERY_BROKER_URL),
             "PYTHONUNBUFFERED": "1",
             "LOG_LEVEL": "INFO",
         }
