@@ -1,0 +1,874 @@
+"""Jira writes: the connection (verified against Jira before it is saved), sync requests, and the sync job itself.
+
+The sync reads three feeds, each with a cursor in `JiraSyncCursor`: issues (JQL `updated >= cursor`, ordered
+by `updated`), work logs updated and work logs deleted (Jira's since/until change feeds). Every page is
+written in one transaction together with its cursor, behind the tenant's `jira-sync` lease, so a failure
+leaves each cursor at the last page whose data is committed and the next run resumes there; upserts by Jira
+id make the small overlaps harmless. See docs/jira.md.
+"""
+
+# ruff: noqa: S608 - table names come from model metadata; every value is a bound parameter.
+from __future__ import annotations
+
+import logging
+import math
+import time
+import uuid
+import zoneinfo
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef, Subquery
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from audit.services import Actor, audit_append
+from hrms.errors import ApplicationError, Conflict, ValidationFailed
+from jira_sync.client import (
+    Issue,
+    JiraAccount,
+    JiraAuthError,
+    JiraClient,
+    JiraError,
+    JiraUnavailable,
+    Worklog,
+    jql_project_clause,
+)
+from jira_sync.models import JiraConnection, JiraIssueAssignment, JiraSyncCursor, JiraWorkLog, SyncFeed
+from jira_sync.selectors import jira_connection_get, jira_cursor_get, jira_sync_due_schemas
+from jira_sync.writeback import WritebackTotals, worklogs_write_back
+from jobs.models import BackgroundJob
+from jobs.services import JobAlreadyRunning, job_claim, job_create, job_fail, job_progress, job_succeed
+from locks.services import Lease, lease_acquire, lease_guard, lease_release, lease_renew
+from tenants.cache import tenant_cache_invalidate
+from tenants.crypto import blind_index
+from tenants.models import Tenant
+from tenants.schema import current_schema
+from timesheets.models import Employee, Project
+from timesheets.services import SUGGESTIONS_CACHE_NAMESPACE
+
+logger = logging.getLogger(__name__)
+
+JOB_TYPE = "jira_sync"
+LEASE_NAME = "jira-sync"
+# Long enough to cover one page including a few Retry-After waits; renewed after every page.
+LEASE_TTL_SECONDS = 300
+JOB_ACTOR = Actor(kind="job", label="jira sync")
+SCHEDULE_ACTOR = Actor(kind="system", label="jira sync schedule")
+# How far back the first sync of a tenant reads (work logs and issues updated since then).
+INITIAL_LOOKBACK_DAYS = 365
+# The deleted feed of a first sync starts a little before the sync did, so nothing deleted meanwhile is missed.
+DELETED_FEED_START_MARGIN_MS = 5 * 60 * 1000
+# JQL dates have minute resolution: re-read the minute of the cursor (upserts make that harmless).
+ISSUES_CURSOR_OVERLAP = timedelta(minutes=1)
+# Without the API account's zone we do not know how Jira reads a JQL date: re-read a day more.
+ISSUES_CURSOR_OVERLAP_UNKNOWN_ZONE = timedelta(hours=26)
+UNMAPPED_LIST_LIMIT = 50
+MIN_INTERVAL_MINUTES = 5
+MAX_INTERVAL_MINUTES = 1440
+WORKLOG_UPDATE_FIELDS = [
+    "issue_id",
+    "issue_key",
+    "project",
+    "employee",
+    "author_account_id",
+    "started_at",
+    "work_date",
+    "seconds",
+    "synced_at",
+]
+ASSIGNMENT_UPDATE_FIELDS = [
+    "issue_key",
+    "employee",
+    "project",
+    "assignee_account_id",
+    "status",
+    "is_active",
+    "jira_updated_at",
+    "synced_at",
+]
+
+ProgressCallback = Callable[[int, int, str], None]
+
+
+class JiraVerificationFailed(ValidationFailed):
+    code = "jira_verification_failed"
+
+
+# --- connection ---------------------------------------------------------------------------------------
+
+
+def jira_client_for(*, site_url: str, email: str, api_token: str, max_retries: int | None = None) -> JiraClient:
+    """The one place a JiraClient is built (tests point it at the local stand-in through the URL)."""
+    if max_retries is None:
+        return JiraClient(site_url=site_url, email=email, api_token=api_token)
+    return JiraClient(site_url=site_url, email=email, api_token=api_token, max_retries=max_retries)
+
+
+def jira_credentials_verify(*, site_url: str, email: str, api_token: str) -> JiraAccount:
+    """`GET /myself` with these credentials; JiraVerificationFailed naming the field at fault otherwise."""
+    try:
+        with jira_client_for(site_url=site_url, email=email, api_token=api_token, max_retries=1) as client:
+            return client.myself()
+    except JiraAuthError as exc:
+        if exc.status == 403:
+            message = (
+                "Jira accepted the email and API token but refused access (403 Forbidden): the account may not "
+                "use the REST API on this site, or is blocked by an IP allow-list."
+            )
+        else:
+            message = (
+                "Jira rejected this email and API token (401 Unauthorized). Check both; API tokens are created "
+                "at id.atlassian.com under Security."
+            )
+        fields = {"api_token": [message]}
+    except JiraUnavailable as exc:
+        if exc.status is None:
+            fields = {"site_url": [f"Jira could not be reached at {site_url}: {exc.message.rsplit(': ', 1)[-1]}."]}
+        else:
+            fields = {"site_url": [f"Jira at {site_url} is unavailable (HTTP {exc.status}); try again later."]}
+    except JiraError as exc:
+        fields = {"site_url": [f"{site_url} did not answer like a Jira Cloud site: {exc.message}"]}
+    raise JiraVerificationFailed("Jira did not accept the connection settings.", fields=fields)
+
+
+def _site_url_clean(site_url: str) -> str:
+    cleaned = site_url.strip().rstrip("/")
+    parts = urlsplit(cleaned)
+    problem = ""
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        problem = "Enter the site's address, e.g. https://your-company.atlassian.net."
+    elif parts.username or parts.password or parts.query or parts.fragment:
+        problem = "Enter only the site's address: no credentials, query or fragment."
+    elif parts.scheme != "https" and getattr(settings, "JIRA_REQUIRE_HTTPS", False):
+        problem = "Jira Cloud is served over https; an http address is refused here."
+    if problem:
+        raise ValidationFailed("The Jira connection settings are invalid.", fields={"site_url": [problem]})
+    return cleaned
+
+
+def _project_keys_clean(project_keys: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(key.strip().upper() for key in project_keys if key.strip()))
+
+
+def _filter_broadened(old: list[str], new: list[str]) -> bool:
+    """True when the new project filter lets through something the old one did not (empty = every project)."""
+    if not old:
+        return False
+    return not new or bool(set(new) - set(old))
+
+
+def jira_connection_save(
+    *,
+    actor: Any,
+    site_url: str,
+    email: str,
+    api_token: str | None,
+    enabled: bool = True,
+    project_keys: Iterable[str] = (),
+    sync_interval_minutes: int = 30,
+    write_back_enabled: bool | None = None,
+    write_back_since: date | None = None,
+) -> JiraConnection:
+    """Create or replace the tenant's connection. An enabled one is verified against Jira first.
+
+    `write_back_enabled` / `write_back_since` (None: keep as stored) switch on the two-way sync; turning it on
+    without a date writes back allocations from today (the tenant's calendar) on.
+
+    The API token may be left out to keep the stored one, but only while site and email stay the same: a
+    stored token is never sent to a different address. Changing the site, or widening the project filter,
+    resets the cursors so the next sync reads everything again (upserts make that safe).
+    """
+    site_url = _site_url_clean(site_url)
+    email = email.strip()
+    keys = _project_keys_clean(project_keys)
+    if not MIN_INTERVAL_MINUTES <= sync_interval_minutes <= MAX_INTERVAL_MINUTES:
+        raise ValidationFailed(
+            "The Jira connection settings are invalid.",
+            fields={"sync_interval_minutes": [f"Between {MIN_INTERVAL_MINUTES} and {MAX_INTERVAL_MINUTES}."]},
+        )
+    existing = jira_connection_get()
+    same_account = existing is not None and existing.site_url == site_url and existing.email.lower() == email.lower()
+    token = api_token or None
+    if token is None:
+        if existing is None or not same_account:
+            raise ValidationFailed(
+                "The Jira connection settings are invalid.",
+                fields={"api_token": ["Required when the connection is created or its site URL or email changes."]},
+            )
+        token = str(existing.api_token)
+    # Talk to Jira before the transaction opens: no row lock is held across a network call.
+    account = jira_credentials_verify(site_url=site_url, email=email, api_token=token) if enabled else None
+    with transaction.atomic():
+        row = JiraConnection.objects.select_for_update().filter(singleton=True).first()
+        created = row is None
+        if row is None:
+            row = JiraConnection()
+        reset = not created and (row.site_url != site_url or _filter_broadened(list(row.project_keys), keys))
+        row.site_url = site_url
+        row.email = email
+        row.enabled = enabled
+        row.project_keys = keys
+        row.sync_interval_minutes = sync_interval_minutes
+        if api_token:
+            row.api_token = api_token
+        if write_back_enabled is not None:
+            row.write_back_enabled = write_back_enabled
+        if write_back_since is not None:
+            row.write_back_since = write_back_since
+        elif row.write_back_enabled and row.write_back_since is None:
+            row.write_back_since = timezone.now().astimezone(ZoneDirectory(_tenant_time_zone()).fallback).date()
+        if account is not None:
+            row.account_id = account.account_id
+            row.account_time_zone = account.time_zone or ""
+            row.verified_at = timezone.now()
+        try:
+            with transaction.atomic():
+                row.save()
+        except IntegrityError:
+            raise Conflict("The Jira connection was saved by someone else at the same moment; try again.") from None
+        if reset:
+            JiraSyncCursor.objects.all().delete()
+        audit_append(
+            actor=actor,
+            action="jira.connection.save",
+            object_type="jira_connection",
+            object_id=row.id,
+            data={
+                "created": created,
+                "site_url": site_url,
+                "email": email,
+                "enabled": enabled,
+                "project_keys": keys,
+                "sync_interval_minutes": sync_interval_minutes,
+                "api_token_changed": bool(api_token),
+                "verified": account is not None,
+                "cursors_reset": reset,
+                "write_back_enabled": row.write_back_enabled,
+                "write_back_since": row.write_back_since.isoformat() if row.write_back_since else None,
+            },
+        )
+    return row
+
+
+# --- requests -----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def jira_sync_request(*, actor: Any, trigger: str = "manual", enqueue: bool = True) -> BackgroundJob:
+    """Queue a sync job; 400 without an enabled connection, 409 naming the job if one is already active."""
+    from jira_sync.tasks import jira_sync_task
+
+    row = jira_connection_get()
+    if row is None or not row.enabled:
+        raise ValidationFailed(
+            "There is no enabled Jira connection for this tenant.",
+            fields={"connection": ["Set one up (and enable it) with PUT /api/jira/connection first."]},
+        )
+    job = job_create(job_type=JOB_TYPE, parameters={"trigger": trigger}, created_by=actor)
+    audit_append(
+        actor=actor, action="jira.sync.request", object_type="job", object_id=job.id, data={"trigger": trigger}
+    )
+    if enqueue:
+        job_id = str(job.id)
+        transaction.on_commit(lambda: jira_sync_task.delay(job_id))
+    return job
+
+
+def jira_syncs_start_due(*, now: datetime | None = None) -> list[str]:
+    """From the public schema: request a sync in every tenant that is due one; returns their schemas."""
+    now = now or timezone.now()
+    due = jira_sync_due_schemas(now=now, job_type=JOB_TYPE)
+    started: list[str] = []
+    for tenant in Tenant.objects.filter(schema_name__in=due).order_by("schema_name"):
+        with tenant_context(tenant):
+            try:
+                jira_sync_request(actor=SCHEDULE_ACTOR, trigger="schedule")
+            except (JobAlreadyRunning, ValidationFailed):
+                continue
+            except Exception:
+                # One tenant's problem must not keep the others from syncing.
+                logger.exception("could not start the scheduled Jira sync of %s", tenant.schema_name)
+                continue
+        started.append(tenant.schema_name)
+    return started
+
+
+# --- the sync -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class SyncTotals:
+    pages: int = 0
+    issues_upserted: int = 0
+    issues_inactive: int = 0
+    issue_lookups: int = 0
+    assignments_unmapped: int = 0
+    worklogs_upserted: int = 0
+    worklogs_deleted: int = 0
+    # Work logs on issues outside the project filter, or on issues the account cannot see.
+    worklogs_skipped: int = 0
+    worklogs_without_project: int = 0
+    worklogs_unmapped: int = 0
+    # Work logs we wrote back to Jira for accepted allocations: not evidence, so not stored as work logs.
+    worklogs_written_back: int = 0
+    relinked: int = 0
+    unmapped_authors: set[str] = field(default_factory=set)
+    writeback: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.issues_upserted or self.worklogs_upserted or self.worklogs_deleted or self.relinked)
+
+    @property
+    def written_back(self) -> bool:
+        return any(self.writeback.get(f"writeback_{kind}") for kind in ("created", "updated", "deleted", "recovered"))
+
+    def as_result(self) -> dict[str, Any]:
+        return {
+            "pages": self.pages,
+            "issues_upserted": self.issues_upserted,
+            "issues_inactive": self.issues_inactive,
+            "issue_lookups": self.issue_lookups,
+            "assignments_unmapped": self.assignments_unmapped,
+            "worklogs_upserted": self.worklogs_upserted,
+            "worklogs_deleted": self.worklogs_deleted,
+            "worklogs_skipped": self.worklogs_skipped,
+            "worklogs_without_project": self.worklogs_without_project,
+            "worklogs_unmapped": self.worklogs_unmapped,
+            "worklogs_written_back": self.worklogs_written_back,
+            "relinked": self.relinked,
+            "unmapped_author_count": len(self.unmapped_authors),
+            "unmapped_authors": sorted(self.unmapped_authors)[:UNMAPPED_LIST_LIMIT],
+            **self.writeback,
+        }
+
+
+class AuthorDirectory:
+    """Jira account → employee: by `jira_account_id`, then by email through the blind index."""
+
+    def __init__(self) -> None:
+        self._by_account: dict[str, uuid.UUID] = {}
+        self._by_email_index: dict[str, uuid.UUID] = {}
+        self._index_of_email: dict[str, str] = {}
+        employees = Employee.objects.order_by("-active", "created_at").values_list(
+            "id", "jira_account_id", "email_index"
+        )
+        for employee_id, account_id, email_index in employees.iterator(chunk_size=5000):
+            if account_id:
+                self._by_account.setdefault(account_id, employee_id)
+            if email_index:
+                self._by_email_index.setdefault(email_index, employee_id)
+
+    def resolve(self, account_id: str | None, email: str | None) -> uuid.UUID | None:
+        found = self._by_account.get(account_id) if account_id else None
+        if found is None and email:
+            index = self._index_of_email.get(email)
+            if index is None:
+                index = self._index_of_email[email] = blind_index(email, purpose="email")
+            found = self._by_email_index.get(index)
+            if found is not None and account_id:
+                self._by_account[account_id] = found
+        return found
+
+
+class ZoneDirectory:
+    """Time zones by name, falling back to the tenant's zone for a missing or unknown name."""
+
+    def __init__(self, fallback: str) -> None:
+        self._zones: dict[str | None, tzinfo] = {}
+        self.fallback = self._load(fallback) or UTC
+
+    @staticmethod
+    def _load(name: str | None) -> tzinfo | None:
+        if not name:
+            return None
+        try:
+            return zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return None
+
+    def get(self, name: str | None) -> tzinfo:
+        zone = self._zones.get(name)
+        if zone is None:
+            zone = self._zones[name] = self._load(name) or self.fallback
+        return zone
+
+
+@dataclass(frozen=True)
+class IssueRef:
+    key: str
+    project_key: str
+
+
+class IssueDirectory:
+    """Issue id → key and project for work logs (Jira's work logs carry only the issue id).
+
+    Known from this run's issue pages, then from stored assignments, then asked of Jira in batches; ids
+    Jira does not return (outside the project filter, or not visible to the account) are remembered too.
+    """
+
+    def __init__(self, project_keys: tuple[str, ...]) -> None:
+        self.project_keys = project_keys
+        self._filter = frozenset(project_keys)
+        self._known: dict[str, IssueRef] = {}
+        self._invisible: set[str] = set()
+
+    def remember(self, issue: Issue) -> None:
+        self._known[issue.id] = IssueRef(key=issue.key, project_key=issue.project_key)
+
+    def resolve(self, issue_ids: set[str], client: JiraClient) -> tuple[dict[str, IssueRef], list[Issue]]:
+        """References for the ids within the filter, and the issues fetched from Jira to get them."""
+        unknown = [i for i in issue_ids if i not in self._known and i not in self._invisible]
+        if unknown:
+            for issue_id, key in JiraIssueAssignment.objects.filter(issue_id__in=unknown).values_list(
+                "issue_id", "issue_key"
+            ):
+                self._known[issue_id] = IssueRef(key=key, project_key=key.rsplit("-", 1)[0])
+            unknown = [i for i in unknown if i not in self._known]
+        fetched: list[Issue] = []
+        if unknown:
+            askable = [i for i in unknown if i.isdigit()]
+            fetched = client.issues_by_ids(askable, project_keys=self.project_keys) if askable else []
+            for issue in fetched:
+                self.remember(issue)
+            self._invisible.update(i for i in unknown if i not in self._known)
+        refs = {}
+        for issue_id in issue_ids:
+            ref = self._known.get(issue_id)
+            if ref is not None and (not self._filter or ref.project_key in self._filter):
+                refs[issue_id] = ref
+        return refs, fetched
+
+
+class SyncProgress:
+    """Pages done, and an estimate of the pages left from how far through its time span each feed is."""
+
+    PHASES = ("issues", "worklogs_updated", "worklogs_deleted", "write_back")
+
+    def __init__(self, job_id: uuid.UUID, on_progress: ProgressCallback | None, *, write_back: bool = False) -> None:
+        self.phases = self.PHASES if write_back else self.PHASES[:-1]
+        self.job_id = job_id
+        self.on_progress = on_progress
+        self.pages = 0
+        self._phase_pages: dict[str, int] = {}
+
+    def page(self, *, phase: str, fraction: float | None, totals: SyncTotals) -> None:
+        self.pages += 1
+        totals.pages = self.pages
+        in_phase = self._phase_pages[phase] = self._phase_pages.get(phase, 0) + 1
+        remaining = 1
+        if fraction is not None and 0 < fraction < 1:
+            remaining = max(1, math.ceil(in_phase * (1 - fraction) / fraction))
+        later_phases = len(self.phases) - 1 - self.phases.index(phase)
+        total = self.pages + remaining + later_phases
+        job_progress(job_id=self.job_id, processed=self.pages, total=total, result=totals.as_result())
+        if self.on_progress is not None:
+            self.on_progress(self.pages, total, phase)
+
+
+def _fraction(position: float, start: float, end: float) -> float | None:
+    return None if end <= start else min(1.0, max(0.0, (position - start) / (end - start)))
+
+
+@dataclass
+class SyncContext:
+    client: JiraClient
+    lease: Lease
+    project_keys: tuple[str, ...]
+    account_time_zone: str
+    started_ms: int
+    authors: AuthorDirectory
+    zones: ZoneDirectory
+    issues: IssueDirectory
+    projects: dict[str, uuid.UUID]
+    totals: SyncTotals
+    progress: SyncProgress
+
+
+def _projects_by_key() -> dict[str, uuid.UUID]:
+    projects: dict[str, uuid.UUID] = {}
+    for project_id, key in (
+        Project.objects.exclude(jira_project_key="").order_by("-active", "code").values_list("id", "jira_project_key")
+    ):
+        projects.setdefault(key.strip().upper(), project_id)
+    return projects
+
+
+def _tenant_time_zone() -> str:
+    return Tenant.objects.filter(schema_name=current_schema()).values_list("timezone", flat=True).first() or "UTC"
+
+
+def _cursor_set(feed: str, value: str) -> None:
+    JiraSyncCursor.objects.bulk_create(
+        [JiraSyncCursor(feed=feed, value=value)],
+        update_conflicts=True,
+        unique_fields=["feed"],
+        update_fields=["value", "updated_at"],
+    )
+
+
+def _cursor_ms(feed: str) -> int | None:
+    value = jira_cursor_get(feed=feed)
+    return int(value) if value else None
+
+
+def _assignment_state(row: JiraIssueAssignment) -> tuple[Any, ...]:
+    return (
+        row.issue_key,
+        row.employee_id,
+        row.project_id,
+        row.assignee_account_id,
+        row.status,
+        row.is_active,
+        row.jira_updated_at,
+    )
+
+
+def _assignments_upsert(ctx: SyncContext, issues: Iterable[Issue]) -> int:
+    """Upsert the issues' assignments, skipping those already stored as they are (the JQL re-reads a minute)."""
+    rows: dict[str, JiraIssueAssignment] = {}
+    for issue in issues:
+        employee_id = (
+            ctx.authors.resolve(issue.assignee_account_id, issue.assignee_email) if issue.assignee_account_id else None
+        )
+        if issue.assignee_account_id and employee_id is None:
+            ctx.totals.assignments_unmapped += 1
+        active = issue.assignee_account_id is not None and not issue.is_done
+        rows[issue.id] = JiraIssueAssignment(
+            issue_id=issue.id,
+            issue_key=issue.key[:64],
+            employee_id=employee_id,
+            project_id=ctx.projects.get(issue.project_key.upper()),
+            assignee_account_id=(issue.assignee_account_id or "")[:128],
+            status=issue.status[:64],
+            is_active=active,
+            jira_updated_at=issue.updated,
+        )
+    stored = {
+        issue_id: state
+        for issue_id, *state in JiraIssueAssignment.objects.filter(issue_id__in=list(rows)).values_list(
+            "issue_id",
+            "issue_key",
+            "employee_id",
+            "project_id",
+            "assignee_account_id",
+            "status",
+            "is_active",
+            "jira_updated_at",
+        )
+    }
+    changed = [row for row in rows.values() if stored.get(row.issue_id) != list(_assignment_state(row))]
+    if changed:
+        JiraIssueAssignment.objects.bulk_create(
+            changed,
+            update_conflicts=True,
+            unique_fields=["issue_id"],
+            update_fields=ASSIGNMENT_UPDATE_FIELDS,
+        )
+        ctx.totals.issues_upserted += len(changed)
+        ctx.totals.issues_inactive += sum(1 for row in changed if not row.is_active)
+    return len(changed)
+
+
+def _relink(ctx: SyncContext) -> None:
+    """Attach stored rows to employees and projects mapped since they were synced (e.g. an account id added)."""
+    by_account = (
+        Employee.objects.exclude(jira_account_id="")
+        .filter(jira_account_id=OuterRef("author_account_id"))
+        .order_by("-active", "created_at")
+        .values("id")[:1]
+    )
+    by_assignee = (
+        Employee.objects.exclude(jira_account_id="")
+        .filter(jira_account_id=OuterRef("assignee_account_id"))
+        .order_by("-active", "created_at")
+        .values("id")[:1]
+    )
+    worklogs, assignments, projects = (
+        JiraWorkLog._meta.db_table,
+        JiraIssueAssignment._meta.db_table,
+        Project._meta.db_table,
+    )
+    with transaction.atomic():
+        lease_guard(ctx.lease)
+        relinked = (
+            JiraWorkLog.objects.filter(employee__isnull=True)
+            .exclude(author_account_id="")
+            .filter(Exists(by_account))
+            .update(employee_id=Subquery(by_account))
+        )
+        relinked += (
+            JiraIssueAssignment.objects.filter(employee__isnull=True)
+            .exclude(assignee_account_id="")
+            .filter(Exists(by_assignee))
+            .update(employee_id=Subquery(by_assignee))
+        )
+        with connection.cursor() as cursor:
+            for table in (worklogs, assignments):
+                cursor.execute(
+                    f"UPDATE {table} AS t SET project_id = p.id FROM {projects} AS p "
+                    "WHERE t.project_id IS NULL AND p.jira_project_key <> '' "
+                    "AND upper(p.jira_project_key) = split_part(t.issue_key, '-', 1)"
+                )
+                relinked += cursor.rowcount
+        if relinked:
+            audit_append(actor=JOB_ACTOR, action="jira.sync.relink", object_type="jira_sync", data={"rows": relinked})
+    ctx.totals.relinked += relinked
+
+
+def issues_jql(*, project_keys: tuple[str, ...], since: datetime, time_zone: str) -> str:
+    """Bounded JQL for issues updated since `since`, oldest first; the date is written in the account's zone."""
+    zone = ZoneDirectory(time_zone or "UTC").fallback
+    clauses = [jql_project_clause(project_keys)] if project_keys else []
+    clauses.append(f'updated >= "{since.astimezone(zone):%Y-%m-%d %H:%M}"')
+    return " AND ".join(clauses) + " ORDER BY updated ASC"
+
+
+def issues_sync(*, ctx: SyncContext) -> None:
+    """Upsert issue assignments changed since the issues cursor; unassigned or done issues become inactive."""
+    stored = jira_cursor_get(feed=SyncFeed.ISSUES)
+    cursor = datetime.fromisoformat(stored) if stored else None
+    now = timezone.now()
+    if cursor is None:
+        since = now - timedelta(days=INITIAL_LOOKBACK_DAYS)
+    else:
+        since = cursor - (ISSUES_CURSOR_OVERLAP if ctx.account_time_zone else ISSUES_CURSOR_OVERLAP_UNKNOWN_ZONE)
+    jql = issues_jql(project_keys=ctx.project_keys, since=since, time_zone=ctx.account_time_zone)
+    for page in ctx.client.issues_search_pages(jql):
+        lease_renew(ctx.lease)
+        for issue in page.issues:
+            ctx.issues.remember(issue)
+        newest = max((issue.updated for issue in page.issues if issue.updated is not None), default=None)
+        with transaction.atomic():
+            lease_guard(ctx.lease)
+            changed = _assignments_upsert(ctx, page.issues)
+            if newest is not None and (cursor is None or newest > cursor):
+                cursor = newest
+                _cursor_set(SyncFeed.ISSUES, newest.astimezone(UTC).isoformat())
+            if changed:
+                audit_append(
+                    actor=JOB_ACTOR,
+                    action="jira.issues.sync_page",
+                    object_type="jira_sync",
+                    data={"upserted": changed, "cursor": cursor.isoformat() if cursor else None},
+                )
+        position = newest.timestamp() if newest is not None else now.timestamp()
+        ctx.progress.page(
+            phase="issues", fraction=_fraction(position, since.timestamp(), now.timestamp()), totals=ctx.totals
+        )
+
+
+def _worklog_rows(ctx: SyncContext, worklogs: list[Worklog], refs: dict[str, Any]) -> list[JiraWorkLog]:
+    rows: dict[str, JiraWorkLog] = {}
+    totals = ctx.totals
+    for worklog in worklogs:
+        if worklog.allocation_id is not None:
+            totals.worklogs_written_back += 1
+            continue
+        ref = refs.get(worklog.issue_id)
+        if ref is None:
+            totals.worklogs_skipped += 1
+            continue
+        author = worklog.author
+        employee_id = ctx.authors.resolve(author.account_id, author.email)
+        if employee_id is None:
+            totals.worklogs_unmapped += 1
+            totals.unmapped_authors.add(author.account_id or author.email or "(no account id)")
+        project_id = ctx.projects.get(ref.project_key.upper())
+        if project_id is None:
+            totals.worklogs_without_project += 1
+        rows[worklog.id] = JiraWorkLog(
+            jira_worklog_id=worklog.id,
+            issue_id=worklog.issue_id,
+            issue_key=ref.key[:64],
+            project_id=project_id,
+            employee_id=employee_id,
+            author_account_id=author.account_id[:128],
+            started_at=worklog.started,
+            # The hours count for the author's own calendar day, not the server's or the tenant's.
+            work_date=worklog.started.astimezone(ctx.zones.get(author.time_zone)).date(),
+            seconds=max(0, worklog.seconds),
+        )
+    return list(rows.values())
+
+
+def worklogs_sync(*, ctx: SyncContext) -> None:
+    """Apply Jira's work-log change feeds: upsert the updated ones, then delete the deleted ones."""
+    if _cursor_ms(SyncFeed.WORKLOGS_DELETED) is None:
+        # Pin where deletions are read from before reading any work log, so a first sync that fails half-way
+        # still applies the deletions of everything it committed.
+        with transaction.atomic():
+            lease_guard(ctx.lease)
+            _cursor_set(SyncFeed.WORKLOGS_DELETED, str(ctx.started_ms - DELETED_FEED_START_MARGIN_MS))
+    since = _cursor_ms(SyncFeed.WORKLOGS_UPDATED) or ctx.started_ms - INITIAL_LOOKBACK_DAYS * 86_400_000
+    for page in ctx.client.worklogs_updated(since):
+        lease_renew(ctx.lease)
+        worklogs = ctx.client.worklogs_by_ids([change.worklog_id for change in page.changes]) if page.changes else []
+        refs, fetched = ctx.issues.resolve({worklog.issue_id for worklog in worklogs}, ctx.client)
+        ctx.totals.issue_lookups += len(fetched)
+        rows = _worklog_rows(ctx, worklogs, refs)
+        with transaction.atomic():
+            lease_guard(ctx.lease)
+            looked_up = _assignments_upsert(ctx, fetched) if fetched else 0
+            if rows:
+                JiraWorkLog.objects.bulk_create(
+                    rows, update_conflicts=True, unique_fields=["jira_worklog_id"], update_fields=WORKLOG_UPDATE_FIELDS
+                )
+            if rows or looked_up:
+                audit_append(
+                    actor=JOB_ACTOR,
+                    action="jira.worklogs.sync_page",
+                    object_type="jira_sync",
+                    data={"upserted": len(rows), "issues_looked_up": looked_up, "until_ms": page.until_ms},
+                )
+            _cursor_set(SyncFeed.WORKLOGS_UPDATED, str(max(page.until_ms, since)))
+        ctx.totals.worklogs_upserted += len(rows)
+        ctx.progress.page(
+            phase="worklogs_updated",
+            fraction=_fraction(page.until_ms, since, ctx.started_ms - 60_000),
+            totals=ctx.totals,
+        )
+    deleted_since = _cursor_ms(SyncFeed.WORKLOGS_DELETED) or 0
+    for page in ctx.client.worklogs_deleted(deleted_since):
+        lease_renew(ctx.lease)
+        ids = [change.worklog_id for change in page.changes]
+        with transaction.atomic():
+            lease_guard(ctx.lease)
+            deleted = JiraWorkLog.objects.filter(jira_worklog_id__in=ids).delete()[0] if ids else 0
+            if deleted:
+                audit_append(
+                    actor=JOB_ACTOR,
+                    action="jira.worklogs.delete_page",
+                    object_type="jira_sync",
+                    data={"deleted": deleted, "until_ms": page.until_ms},
+                )
+            _cursor_set(SyncFeed.WORKLOGS_DELETED, str(max(page.until_ms, deleted_since)))
+        ctx.totals.worklogs_deleted += deleted
+        ctx.progress.page(
+            phase="worklogs_deleted",
+            fraction=_fraction(page.until_ms, deleted_since, ctx.started_ms - 60_000),
+            totals=ctx.totals,
+        )
+
+
+def allocations_write_back(*, ctx: SyncContext, since: date) -> None:
+    """Two-way sync: write accepted allocations since `since` back to Jira (jira_sync/writeback.py)."""
+    totals = WritebackTotals()
+
+    def on_page(fraction: float) -> None:
+        ctx.totals.writeback = totals.as_result()
+        ctx.progress.page(phase="write_back", fraction=fraction, totals=ctx.totals)
+
+    try:
+        worklogs_write_back(
+            client=ctx.client,
+            lease=ctx.lease,
+            actor=JOB_ACTOR,
+            since=since,
+            zone=ctx.zones.fallback,
+            totals=totals,
+            on_page=on_page,
+        )
+    finally:
+        ctx.totals.writeback = totals.as_result()
+
+
+def _finish(
+    *, job_id: uuid.UUID, connection_id: uuid.UUID | None, totals: SyncTotals, error: str | None = None
+) -> None:
+    now = timezone.now()
+    result = totals.as_result()
+    with transaction.atomic():
+        if error is None:
+            job_progress(job_id=job_id, processed=totals.pages, total=totals.pages)
+            job_succeed(job_id=job_id, result=result)
+        else:
+            job_fail(job_id=job_id, error=error, result=result)
+        if connection_id is not None:
+            summary = {
+                "status": "succeeded" if error is None else "failed",
+                "job_id": str(job_id),
+                "finished_at": now.isoformat(),
+                "error": error or "",
+                **result,
+            }
+            updates: dict[str, Any] = {"last_sync_at": now, "last_result": summary}
+            if error is None:
+                updates["last_success_at"] = now
+            JiraConnection.objects.filter(id=connection_id).update(**updates)
+        audit_append(
+            actor=JOB_ACTOR,
+            action="jira.sync.finish",
+            object_type="job",
+            object_id=job_id,
+            data={"status": "succeeded" if error is None else "failed", "error": error or "", **result},
+        )
+
+
+def jira_sync_run(*, job_id: uuid.UUID, on_progress: ProgressCallback | None = None) -> BackgroundJob | None:
+    """Run a queued `jira_sync` job to completion or failure; returns the job as it ended (None if not claimable)."""
+    job = job_claim(job_id=job_id)
+    if job is None:
+        logger.info("jira sync job %s is not claimable (already running or finished)", job_id)
+        return None
+    totals = SyncTotals()
+    row = jira_connection_get()
+    if row is None or not row.enabled:
+        _finish(
+            job_id=job_id,
+            connection_id=row.id if row else None,
+            totals=totals,
+            error="There is no enabled Jira connection for this tenant.",
+        )
+        return BackgroundJob.objects.get(id=job_id)
+    try:
+        lease = lease_acquire(name=LEASE_NAME, ttl_seconds=LEASE_TTL_SECONDS)
+    except ApplicationError as exc:
+        _finish(job_id=job_id, connection_id=row.id, totals=totals, error=exc.message)
+        return BackgroundJob.objects.get(id=job_id)
+    with transaction.atomic():
+        audit_append(actor=JOB_ACTOR, action="jira.sync.start", object_type="job", object_id=job_id, data={})
+    try:
+        with jira_client_for(site_url=row.site_url, email=row.email, api_token=str(row.api_token)) as client:
+            project_keys = tuple(_project_keys_clean(row.project_keys or []))
+            ctx = SyncContext(
+                client=client,
+                lease=lease,
+                project_keys=project_keys,
+                account_time_zone=row.account_time_zone,
+                started_ms=int(time.time() * 1000),
+                authors=AuthorDirectory(),
+                zones=ZoneDirectory(_tenant_time_zone()),
+                issues=IssueDirectory(project_keys),
+                projects=_projects_by_key(),
+                totals=totals,
+                progress=SyncProgress(job_id, on_progress, write_back=row.write_back_enabled),
+            )
+            _relink(ctx)
+            issues_sync(ctx=ctx)
+            worklogs_sync(ctx=ctx)
+            if row.write_back_enabled and row.write_back_since is not None:
+                allocations_write_back(ctx=ctx, since=row.write_back_since)
+        _finish(job_id=job_id, connection_id=row.id, totals=totals)
+    except ApplicationError as exc:
+        logger.warning("jira sync job %s stopped: %s", job_id, exc.message)
+        _finish(job_id=job_id, connection_id=row.id, totals=totals, error=exc.message)
+    except JiraError as exc:
+        logger.warning("jira sync job %s failed: %s", job_id, exc.message)
+        _finish(job_id=job_id, connection_id=row.id, totals=totals, error=exc.message)
+    except Exception as exc:
+        logger.exception("jira sync job %s failed", job_id)
+        _finish(job_id=job_id, connection_id=row.id, totals=totals, error=f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        lease_release(lease)
+        if totals.changed:
+            # Work logs and assignments are evidence for suggestions: what was cached was built without these.
+            tenant_cache_invalidate(namespace=SUGGESTIONS_CACHE_NAMESPACE)
+    return BackgroundJob.objects.get(id=job_id)

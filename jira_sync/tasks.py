@@ -1,0 +1,19 @@
+"""Celery tasks of the Jira sync: the per-tenant sync job, and the beat fan-out that starts due syncs (docs/jira.md)."""
+
+from __future__ import annotations
+
+import uuid
+
+from hrms.celery import app
+from jira_sync.services import jira_sync_run, jira_syncs_start_due
+
+
+@app.task(name="jira_sync.sync", queue="sync")  # type: ignore[untyped-decorator]
+def jira_sync_task(job_id: str) -> None:
+    jira_sync_run(job_id=uuid.UUID(job_id))
+
+
+@app.task(name="jira_sync.start_due", tenant_required=False)  # type: ignore[untyped-decorator]
+def jira_syncs_start_due_task() -> int:
+    """Every minute: request a sync in each tenant whose interval has passed (staggered, skipping running ones)."""
+    return len(jira_syncs_start_due())
