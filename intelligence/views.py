@@ -7,6 +7,7 @@ itself when JavaScript is off), and shows the result summary once it has finishe
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from hrms.errors import ApplicationError, NotFound, ValidationFailed
 from hrms.replica import reads_from_replica
 from intelligence.generation import JOB_TYPE
 from intelligence.models import ModelArtifact
-from intelligence.registry import active_health, active_ref
+from intelligence.selectors import model_status
 from intelligence.services import generation_request
 from jira_sync.models import JiraConnection
 from jira_sync.selectors import jira_connection_get
@@ -81,12 +82,18 @@ JIRA_RESULT_LABELS = (
 )
 
 
-def _engine_summary() -> dict[str, str]:
-    """The dashboard's one-query view of what answers generation (the model page also loads the artifact)."""
-    ref = active_ref()
-    if ref is None:
-        return {"engine": "rules", "breaker": "not in use (no active model)"}
-    return {"engine": f"model v{ref.version}", "breaker": "not reported"}
+def _engine_summary() -> dict[str, Any]:
+    """What answers generation now (the active model or the rules engine), why, and the breaker's state."""
+    status = model_status()
+    active = status.get("active") or {}
+    breaker = status.get("breaker") or {}
+    return {
+        "engine": f"model v{active['version']}" if status.get("source") == "ml" and active else "rules",
+        "reason": status.get("reason", ""),
+        "breaker": breaker.get("state", "unknown"),
+        "failures": breaker.get("failures", 0),
+        "fail_max": breaker.get("fail_max"),
+    }
 
 
 # Dashboard ---------------------------------------------------------------------------------------------------
@@ -410,10 +417,15 @@ def jira_sync_job_progress(request: HttpRequest, job_id: uuid.UUID) -> HttpRespo
 
 # Model -------------------------------------------------------------------------------------------------------
 
-# Training runs drawn in the accuracy chart (the newest ones).
+# Training runs drawn in the chart (the newest ones).
 CHART_RUNS = 20
-# The holdout metric the chart follows, the first one a run has; the table shows every numeric metric.
-CHART_METRICS = ("accuracy", "top1_accuracy", "project_accuracy", "hours_accuracy")
+# The holdout metric the chart follows: accuracy when a run records it, else the hours error (MAE, lower is
+# better), which every run records. The table above the chart shows every numeric metric.
+CHART_METRICS = (
+    ("accuracy", "accuracy", True),
+    ("top1_accuracy", "top-1 accuracy", True),
+    ("hours_mae", "hours error (MAE, lower is better)", False),
+)
 
 
 @dataclass(frozen=True)
@@ -422,13 +434,6 @@ class TrainingRun:
     model: dict[str, float]
     rules: dict[str, float]
 
-    @property
-    def chart_value(self) -> tuple[float | None, float | None]:
-        for name in CHART_METRICS:
-            if name in self.model or name in self.rules:
-                return self.model.get(name), self.rules.get(name)
-        return None, None
-
 
 def _numbers(metrics: Any) -> dict[str, float]:
     if not isinstance(metrics, dict):
@@ -436,7 +441,7 @@ def _numbers(metrics: Any) -> dict[str, float]:
     return {
         str(key): float(value)
         for key, value in metrics.items()
-        if isinstance(value, int | float) and not isinstance(value, bool)
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
     }
 
 
@@ -464,11 +469,12 @@ class ChartPoint:
 
 @dataclass(frozen=True)
 class Chart:
-    """An accuracy-per-run line chart drawn as inline SVG on the server (no script, readable as a table too)."""
+    """A line chart per training run drawn as inline SVG on the server: no script, and the table has the values."""
 
     width: int
     height: int
     metric: str
+    title: str
     model: list[ChartPoint]
     rules: list[ChartPoint]
     gridlines: list[tuple[float, str]]
@@ -483,75 +489,65 @@ class Chart:
         return " ".join(f"{p.x:.1f},{p.y:.1f}" for p in self.rules)
 
 
-def accuracy_chart(runs: list[TrainingRun], *, width: int = 640, height: int = 240) -> Chart | None:
-    """Model and rules accuracy on each run's holdout, 0 to 100 %, one point per training run."""
-    values = [(run, *run.chart_value) for run in runs]
-    values = [item for item in values if item[1] is not None or item[2] is not None]
-    if not values:
+def holdout_chart(runs: list[TrainingRun], *, width: int = 640, height: int = 240) -> Chart | None:
+    """The model's and the rules engine's holdout metric on each training run, one point per run."""
+    chosen = next(
+        ((name, title, percent) for name, title, percent in CHART_METRICS if any(name in r.model for r in runs)),
+        None,
+    )
+    if chosen is None:
         return None
-    metric = next(name for name in CHART_METRICS if any(name in r.model or name in r.rules for r in runs))
-    left, right, top, bottom = 44, 16, 12, 28
-    plot_w, plot_h = width - left - right, height - top - bottom
-    step = plot_w / max(1, len(values) - 1)
+    metric, title, percent = chosen
+    plotted = [run for run in runs if metric in run.model or metric in run.rules]
+    values = [v for run in plotted for v in (run.model.get(metric), run.rules.get(metric)) if v is not None]
+    top = 1.0 if percent else (max(values, default=0.0) * 1.15 or 1.0)
+    left, right, upper, bottom = 52, 16, 12, 28
+    plot_w, plot_h = width - left - right, height - upper - bottom
+    step = plot_w / max(1, len(plotted) - 1)
 
     def y_of(value: float) -> float:
-        fraction = value if value <= 1 else value / 100
-        return top + plot_h * (1 - max(0.0, min(1.0, fraction)))
+        return upper + plot_h * (1 - max(0.0, min(1.0, value / top)))
 
     model: list[ChartPoint] = []
     rules: list[ChartPoint] = []
     x_labels: list[tuple[float, str]] = []
-    for index, (run, model_value, rules_value) in enumerate(values):
-        x = left + (step * index if len(values) > 1 else plot_w / 2)
+    for index, run in enumerate(plotted):
+        x = left + (step * index if len(plotted) > 1 else plot_w / 2)
         label = f"v{run.artifact.version}"
         x_labels.append((x, label))
-        if model_value is not None:
-            model.append(ChartPoint(x=x, y=y_of(model_value), value=model_value, label=label))
-        if rules_value is not None:
-            rules.append(ChartPoint(x=x, y=y_of(rules_value), value=rules_value, label=label))
-    gridlines = [(y_of(fraction / 100), f"{fraction}%") for fraction in (0, 25, 50, 75, 100)]
+        for series, value in ((model, run.model.get(metric)), (rules, run.rules.get(metric))):
+            if value is not None:
+                series.append(ChartPoint(x=x, y=y_of(value), value=value, label=label))
+    ticks = [top * quarter / 4 for quarter in range(5)]
+    gridlines = [(y_of(tick), f"{tick * 100:.0f}%" if percent else f"{tick:.2f}") for tick in ticks]
     return Chart(
-        width=width, height=height, metric=metric, model=model, rules=rules, gridlines=gridlines, x_labels=x_labels
+        width=width,
+        height=height,
+        metric=metric,
+        title=title,
+        model=model,
+        rules=rules,
+        gridlines=gridlines,
+        x_labels=x_labels,
     )
-
-
-def model_status() -> dict[str, Any]:
-    """What answers generation right now: the active model's version, or the rules engine."""
-    ref, health = active_health()
-    if ref is None:
-        return {"engine": "rules", "version": None, "health": "none", "error": "", "breaker": "not in use"}
-    if health.state != "ok":
-        return {
-            "engine": "rules",
-            "version": ref.version,
-            "health": health.state,
-            "error": health.error,
-            "breaker": "not in use",
-        }
-    return {
-        "engine": f"model v{ref.version}",
-        "version": ref.version,
-        "health": "ok",
-        "error": "",
-        "breaker": "not reported",
-    }
 
 
 @staff_required
 @require_GET
 @reads_from_replica
 def model(request: HttpRequest) -> HttpResponse:
-    """Holdout metrics of the model against the rules engine, and accuracy per training run."""
+    """Holdout metrics of the model against the rules engine, and the holdout metric per training run."""
     runs = model_runs_list()
     latest = runs[-1] if runs else None
     metric_names = sorted(set(latest.model) | set(latest.rules)) if latest is not None else []
     context = {
-        "status": model_status(),
+        "status": _engine_summary(),
+        "detail": model_status(),
         "runs": runs[::-1],
         "latest": latest,
         "metric_rows": [
             (name, latest.model.get(name), latest.rules.get(name)) for name in metric_names if latest is not None
         ],
-        "chart": accuracy_chart(runs),
+        "chart": holdout_chart(runs),
     }
     return render_page(request, "intelligence/model.html", context)

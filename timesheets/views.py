@@ -263,7 +263,9 @@ def suggestion_decide(request: HttpRequest) -> HttpResponse:
     back = safe_next(request, "/suggestions")
     form = DecisionForm(request.POST)
     if not form.is_valid():
-        for error in form.non_field_errors() or ["The request was not understood; nothing was changed."]:
+        malformed = any(name != "__all__" for name in form.errors)
+        problems = ["The request was not understood; nothing was changed."] if malformed else form.non_field_errors()
+        for error in problems:
             messages.error(request, str(error))
         return redirect(back)
     data = form.cleaned_data
