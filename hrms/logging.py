@@ -1,0 +1,103 @@
+"""JSON log lines (one per event) carrying request id, tenant schema and user, with secrets scrubbed.
+
+`ContextFilter` stamps every record with the request id and user from hrms.request_context and the
+connection's current schema. `RedactingFilter` is the second line of defence behind "never log PII or
+secrets": it masks tokens, authorization headers, password/secret/PII key-value pairs, IBAN-shaped and
+long digit strings wherever they appear in the message.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import traceback
+from datetime import UTC, datetime
+from typing import Any
+
+REDACTED = "[redacted]"
+
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Authorization: Token <key> / Bearer <key>, in headers or prose.
+    (re.compile(r"(?i)\b(token|bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), rf"\1 {REDACTED}"),
+    # key=value or "key": "value" for names that hold secrets or PII.
+    (
+        re.compile(
+            r"(?i)([\"']?\b(?:password|passwd|secret|api[_-]?token|token|authorization|national[_-]?id|"
+            r"bank[_-]?account|iban|salary|ssn)\b[\"']?\s*[:=]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&}]+)"
+        ),
+        rf"\1{REDACTED}",
+    ),
+    # DRF token keys and other 40-hex secrets.
+    (re.compile(r"\b[0-9a-fA-F]{40}\b"), REDACTED),
+    # IBAN-shaped account numbers.
+    (re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,4})?\b"), REDACTED),
+    # Long digit runs (account and national id numbers), with or without separators.
+    (re.compile(r"(?<![\w.:-])\d(?:[ -]?\d){8,}(?![\w.:-])"), REDACTED),
+)
+
+
+def redact(text: str) -> str:
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _context() -> dict[str, Any]:
+    from hrms.request_context import current_request_id, current_user_id
+
+    return {"request_id": current_request_id(), "user_id": current_user_id(), "tenant": _current_schema()}
+
+
+def _current_schema() -> str | None:
+    try:
+        from django.db import connection
+
+        return getattr(connection, "schema_name", None)
+    except Exception:
+        return None
+
+
+class ContextFilter(logging.Filter):
+    """Adds request_id, user_id and tenant to records that do not carry them already."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for key, value in _context().items():
+            if getattr(record, key, None) is None:
+                setattr(record, key, value)
+        return True
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites the message (arguments merged in) with secrets masked."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:
+            message = str(record.msg)
+        record.msg = redact(message)
+        record.args = None
+        return True
+
+
+# Attributes every LogRecord has; anything else on a record came from `extra=` and is logged as a field.
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = redact(value) if isinstance(value, str) else value
+        if record.exc_info:
+            entry["exception"] = redact("".join(traceback.format_exception(*record.exc_info)))
+        elif record.exc_text:
+            entry["exception"] = redact(record.exc_text)
+        return json.dumps(entry, default=str, ensure_ascii=False)
