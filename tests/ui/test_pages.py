@@ -25,7 +25,7 @@ def _client(handle: TenantHandle, *roles: str) -> Client:
 
 
 def _text(response: Any) -> str:
-    return response.content.decode()
+    return str(response.content.decode())
 
 
 def test_staff_pages_send_employees_back_to_the_dashboard_with_a_message(alpha: TenantHandle) -> None:
