@@ -799,24 +799,25 @@ def _demo_seed(standin: JiraStandin, tenant_slug: str) -> tuple[Any, str]:
         accounts.append(account)
     outsiders = [standin.add_user(f"acct-contractor-{n}", name=f"Contractor {n}").account_id for n in (1, 2)]
     issues: dict[str, list[str]] = {}
+    # Every change is dated a few minutes back, so the first sync sees it (Jira hides the last minute's).
+    old = standin.now_ms() - 10 * RECENT_WINDOW_MS
     for issue_id, key, assignee, status, active in stored:
         if key.rsplit("-", 1)[0] not in keys or not issue_id.isdigit():
             continue
         owner = assignee if assignee in standin._data.users else None
         shown = status if status in STATUS_CATEGORIES else ("In Progress" if active else "Done")
-        standin.add_issue(key, assignee=owner, status=shown, issue_id=issue_id)
+        standin.add_issue(key, assignee=owner, status=shown, issue_id=issue_id, updated_ms=old)
         if owner:
             issues.setdefault(owner, []).append(key)
     if not stored:
         for n, account in enumerate(accounts + outsiders):
             key = f"{keys[n % len(keys)]}-{n + 1}"
-            standin.add_issue(key, assignee=account)
+            standin.add_issue(key, assignee=account, updated_ms=old)
             issues.setdefault(account, []).append(key)
     every_key = list(standin._data.issue_ids_by_key)
     today = datetime.now(zone).date()
     days = [today - timedelta(days=back) for back in range(1, 10) if (today - timedelta(days=back)).weekday() < 5][:5]
     logs = 0
-    old = standin.now_ms() - 5 * RECENT_WINDOW_MS
     for day in days:
         for account in accounts + outsiders:
             for part in range(rng.choice((1, 1, 2))):
@@ -826,7 +827,7 @@ def _demo_seed(standin: JiraStandin, tenant_slug: str) -> tuple[Any, str]:
                     author=account,
                     started=jira_time(_ms(started)),
                     seconds=900 * rng.randint(4, 16),
-                    updated_ms=old + logs,
+                    updated_ms=old,
                 )
                 logs += 1
     return tenant, (
@@ -891,23 +892,24 @@ def _demo(standin: JiraStandin, tenant_slug: str) -> threading.Event:
     import os
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hrms.settings")
-    import django
-
-    django.setup()
-    from django.db import connections
-
     stop = threading.Event()
     try:
-        tenant, seeded = _demo_seed(standin, tenant_slug)
-        print(f"  demo: {seeded}", flush=True)
-        if tenant is not None:
-            standin.start()
-            print(f"  demo: {_demo_connect(standin, tenant)}", flush=True)
-            threading.Thread(target=_demo_trickle, args=(standin, stop), name="jira-trickle", daemon=True).start()
+        import django
+
+        django.setup()
+        from django.db import connections
+
+        try:
+            tenant, seeded = _demo_seed(standin, tenant_slug)
+            print(f"  demo: {seeded}", flush=True)
+            if tenant is not None:
+                standin.start()
+                print(f"  demo: {_demo_connect(standin, tenant)}", flush=True)
+                threading.Thread(target=_demo_trickle, args=(standin, stop), name="jira-trickle", daemon=True).start()
+        finally:
+            connections.close_all()
     except Exception as exc:  # a demo helper reports and keeps serving
         print(f"  demo: could not set up the demo tenant: {type(exc).__name__}: {exc}", flush=True)
-    finally:
-        connections.close_all()
     return stop
 
 
