@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loadtests.common import ROOT, database_drop, database_recreate, database_url, free_port, manage, wait_for_http
+from loadtests.common import (
+    ROOT,
+    database_drop,
+    database_recreate,
+    database_url,
+    free_port,
+    gunicorn_start,
+    manage,
+    process_stop,
+    product_env,
+    wait_for_http,
+)
 
 PASSWORD = "bench-password-1"  # noqa: S105 -- the throwaway benchmark tenant's admin
 ADMIN = "admin@bench.test"
@@ -50,41 +60,6 @@ class Result:
     p99_ms: float
     requests: int
     failures: int
-
-
-def _product_env(url: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DJANGO_SETTINGS_MODULE": "hrms.settings_production",
-        "SECRET_KEY": "bench-secret-key-" + "x" * 40,
-        "AUDIT_CHECKPOINT_KEY": "bench-checkpoint-key",
-        "FIELD_ENCRYPTION_KEYS": "bench1:YmVuY2gtbWFzdGVyLWtleS0zMi1ieXRlcy0wMDAwMDA=",
-        "CACHE_KEY_PREFIX": "hrms-bench-api",
-        # Behind a TLS-terminating proxy in production; the benchmark sends X-Forwarded-Proto instead.
-        "SECURE_SSL_REDIRECT": "true",
-    }
-
-
-def _gunicorn(app: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [ROOT / ".venv/bin/gunicorn", app, "-c", ROOT / "hrms/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("wb"),
-        start_new_session=True,
-    )
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def _drive_wrk(load: Load, *, seconds: int, connections: int) -> Result:
@@ -202,7 +177,7 @@ def main() -> int:
 
     url = database_url(args.database)
     database_recreate(url)
-    env = _product_env(url)
+    env = product_env(url)
     drive = _drive_wrk if shutil.which("wrk") else _drive_locust
     logs = Path(tempfile.mkdtemp(prefix="bench-api-"))
     servers: list[subprocess.Popen[bytes]] = []
@@ -210,8 +185,8 @@ def main() -> int:
         _prepare(url, env, args.employees)
         tenant_id, job_id = _lookup(url)
         product_port, bare_port = free_port(), free_port()
-        servers.append(_gunicorn("hrms.wsgi:application", product_port, env, logs / "product.log"))
-        servers.append(_gunicorn("loadtests.bare.wsgi:application", bare_port, env, logs / "bare.log"))
+        servers.append(gunicorn_start("hrms.wsgi:application", product_port, env, logs / "product.log"))
+        servers.append(gunicorn_start("loadtests.bare.wsgi:application", bare_port, env, logs / "bare.log"))
         product = f"http://127.0.0.1:{product_port}"
         bare = f"http://127.0.0.1:{bare_port}"
         api = {"X-Tenant": "bench", "X-Forwarded-Proto": "https", "Content-Type": "application/json"}
@@ -255,7 +230,7 @@ def main() -> int:
             return 1
     finally:
         for server in servers:
-            _stop(server)
+            process_stop(server)
         if not args.keep:
             database_drop(url)
     return 0

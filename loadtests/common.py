@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -87,3 +88,40 @@ def wait_for_http(url: str, *, timeout: float = 60.0, headers: dict[str, str] | 
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def product_env(url: str) -> dict[str, str]:
+    """The environment of the production settings module, with throwaway keys, against `url`."""
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "hrms.settings_production",
+        "SECRET_KEY": "bench-secret-key-" + "x" * 40,
+        "AUDIT_CHECKPOINT_KEY": "bench-checkpoint-key",
+        "FIELD_ENCRYPTION_KEYS": "bench1:YmVuY2gtbWFzdGVyLWtleS0zMi1ieXRlcy0wMDAwMDA=",
+        "CACHE_KEY_PREFIX": "hrms-bench-api",
+        # Behind a TLS-terminating proxy in production; the benchmark sends X-Forwarded-Proto instead.
+        "SECURE_SSL_REDIRECT": "true",
+    }
+
+
+def gunicorn_start(app: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """The product's gunicorn configuration file, serving `app` on 127.0.0.1:`port`, in a session of its own."""
+    return subprocess.Popen(
+        [ROOT / ".venv/bin/gunicorn", app, "-c", ROOT / "hrms/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+        start_new_session=True,
+    )
+
+
+def process_stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
