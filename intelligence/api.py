@@ -1,6 +1,8 @@
-"""Generation API: `POST /api/timesheet-intelligence/generate` → 202 with the job to follow."""
+"""Intelligence API: generation (`POST /api/timesheet-intelligence/generate`), training and the model's status."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -8,12 +10,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from intelligence.services import generation_request
+from hrms.ratelimits import MlRateLimited
+from intelligence.selectors import model_status
+from intelligence.services import generation_request, training_request
 from jobs.services import job_status_url
 from tenants.roles import IsHROrAdmin
 
 
-class GenerateApi(APIView):
+class _JobAcceptedOutputSerializer(serializers.Serializer[dict[str, object]]):
+    job_id = serializers.UUIDField()
+    status_url = serializers.CharField()
+
+
+class GenerateApi(MlRateLimited, APIView):
     permission_classes = [IsHROrAdmin]
 
     class GenerateInputSerializer(serializers.Serializer[dict[str, object]]):
@@ -25,9 +34,8 @@ class GenerateApi(APIView):
         generate_suggestions = serializers.BooleanField(default=True)
         auto_accept_high_confidence = serializers.BooleanField(default=False)
 
-    class GenerateOutputSerializer(serializers.Serializer[dict[str, object]]):
-        job_id = serializers.UUIDField()
-        status_url = serializers.CharField()
+    class GenerateOutputSerializer(_JobAcceptedOutputSerializer):
+        pass
 
     @extend_schema(request=GenerateInputSerializer, responses={202: GenerateOutputSerializer})
     def post(self, request: Request) -> Response:
@@ -44,3 +52,77 @@ class GenerateApi(APIView):
         )
         body: dict[str, object] = {"job_id": job.id, "status_url": job_status_url(job)}
         return Response(self.GenerateOutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ModelTrainApi(MlRateLimited, APIView):
+    permission_classes = [IsHROrAdmin]
+
+    class ModelTrainOutputSerializer(_JobAcceptedOutputSerializer):
+        pass
+
+    @extend_schema(request=None, responses={202: ModelTrainOutputSerializer})
+    def post(self, request: Request) -> Response:
+        """Queue a training run from the tenant's confirmed outcomes; 409 naming the job if one is running."""
+        job = training_request(actor=request.user)
+        body: dict[str, object] = {"job_id": job.id, "status_url": job_status_url(job)}
+        return Response(self.ModelTrainOutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+
+class _ScoresSerializer(serializers.Serializer[dict[str, Any]]):
+    hours_mae = serializers.FloatField()
+    acceptance_log_loss = serializers.FloatField()
+    ece = serializers.FloatField()
+    suggested_rows = serializers.IntegerField()
+
+
+class _MetricsSerializer(serializers.Serializer[dict[str, Any]]):
+    model = _ScoresSerializer()
+    rules = _ScoresSerializer()
+    rows = serializers.IntegerField()
+    employee_days = serializers.IntegerField()
+
+
+class _ArtifactSummarySerializer(serializers.Serializer[dict[str, Any]]):
+    version = serializers.IntegerField()
+    status = serializers.CharField()
+    reason = serializers.CharField()
+    trained_at = serializers.DateTimeField(allow_null=True)
+    activated_at = serializers.DateTimeField(allow_null=True)
+    samples = serializers.IntegerField()
+    holdout_samples = serializers.IntegerField()
+    employee_days = serializers.IntegerField()
+    data_start = serializers.DateField(allow_null=True)
+    holdout_start = serializers.DateField(allow_null=True)
+    data_end = serializers.DateField(allow_null=True)
+    metrics = serializers.JSONField(help_text="Holdout metrics: {model: {...}, rules: {...}, rows, employee_days}")
+    training_seconds = serializers.FloatField()
+    artifact_bytes = serializers.IntegerField()
+
+
+class ModelStatusApi(APIView):
+    permission_classes = [IsHROrAdmin]
+
+    class ModelStatusOutputSerializer(serializers.Serializer[dict[str, Any]]):
+        class ArtifactHealthSerializer(serializers.Serializer[dict[str, Any]]):
+            state = serializers.ChoiceField(choices=["none", "ok", "missing", "corrupt"])
+            error = serializers.CharField()
+
+        class BreakerSerializer(serializers.Serializer[dict[str, Any]]):
+            state = serializers.CharField()
+            failures = serializers.IntegerField()
+            opened_at = serializers.CharField(allow_null=True)
+            fail_max = serializers.IntegerField()
+            reset_timeout_seconds = serializers.IntegerField()
+
+        # A declared field, not Field.source: the serializer metaclass takes it out of the class namespace.
+        source = serializers.ChoiceField(choices=["ml", "rules"])  # type: ignore[assignment]
+        reason = serializers.CharField()
+        active = _ArtifactSummarySerializer(allow_null=True)
+        artifact = ArtifactHealthSerializer()
+        latest = _ArtifactSummarySerializer(allow_null=True)
+        breaker = BreakerSerializer()
+
+    @extend_schema(responses={200: ModelStatusOutputSerializer})
+    def get(self, request: Request) -> Response:
+        """What answers generation now (the model or the rules engine) and why, with holdout metrics side by side."""
+        return Response(self.ModelStatusOutputSerializer(model_status()).data)

@@ -1,11 +1,17 @@
 """The generation pipeline: attendance + Jira + patterns → pending suggestions (and auto-accepted allocations).
 
 One job per tenant at a time (a tenant lease with a fencing epoch). Employees are streamed in chunks; each
-chunk's evidence is loaded with a fixed number of queries, split by the rules engine in memory, and written
+chunk's evidence is loaded with a fixed number of queries, split in memory, and written
 in one transaction with COPY into a staging table followed by INSERT ... ON CONFLICT DO NOTHING, so a chunk
 is either fully written or not at all and re-running a period never duplicates. Only still-pending
 suggestions are replaced; accepted and rejected ones stay and shape what is proposed. Memory is bounded by
 the chunk size, not by the number of employees.
+
+When the tenant has an active model, each chunk also gets its features (five more queries) and one
+vectorized prediction through the predictor's circuit breaker; the days it covers are split by the model
+(`source: ml`), every other day by the rules engine (`source: rules`). A failing model, an open breaker or a
+feature error costs that chunk its model answers, never the job. Without an active model the predictor
+costs one small query per run.
 """
 
 # ruff: noqa: S608 - table names come from model metadata; every value is a bound parameter.
@@ -19,13 +25,16 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.services import Actor, audit_append
 from hrms.errors import ApplicationError
-from intelligence.rules import DEFAULT_GRANULARITY, allocate_day
-from intelligence.signals import signals_load
+from intelligence.features import ProjectTable, chunk_features
+from intelligence.predictor import ActivePredictor, explain, predictor_active, suggestion_hours
+from intelligence.rules import DEFAULT_GRANULARITY, Split, allocate_day, explanation_of
+from intelligence.signals import ChunkSignals, signals_load
 from jobs.models import BackgroundJob
 from jobs.services import job_claim, job_fail, job_progress, job_succeed
 from locks.services import Lease, lease_acquire, lease_guard, lease_release, lease_renew
@@ -73,6 +82,9 @@ class GenerationTotals:
     employees_without_attendance: int = 0
     chunks: int = 0
     patterns_refreshed: int = 0
+    model_version: int | None = None
+    model_days: int = 0  # employee-days split by the model (the rest by the rules engine)
+    model_failures: int = 0  # chunks whose model answers were lost (breaker open, model or feature error)
 
 
 @dataclass(frozen=True)
@@ -106,6 +118,8 @@ class ChunkRows:
     employees_without_attendance: int
     employee_days: int
     hours: Decimal
+    model_days: int = 0
+    model_failed: bool = False
 
 
 def _days(start: date, end: date) -> list[date]:
@@ -126,6 +140,88 @@ def _employee_chunks(params: GenerationParameters) -> Iterator[list[uuid.UUID]]:
         yield chunk
 
 
+@dataclass
+class ModelContext:
+    predictor: ActivePredictor
+    projects: ProjectTable
+
+
+def _model_splits(
+    *,
+    model: ModelContext,
+    signals: ChunkSignals,
+    employee_ids: list[uuid.UUID],
+    params: GenerationParameters,
+    active_projects: frozenset[uuid.UUID],
+) -> dict[tuple[uuid.UUID, date], list[Split]] | None:
+    """The model's splits for the chunk's employee-days, or None when the rules engine must answer them all."""
+    try:
+        arrays, candidates = chunk_features(
+            employee_ids=employee_ids, start=params.start, end=params.end, projects=model.projects
+        )
+    except Exception:
+        logger.exception("feature building failed; the rules engine answers this chunk")
+        return None
+    if len(candidates) == 0:
+        return {}
+    prediction = model.predictor.predict(candidates.X)
+    if prediction is None:
+        return None
+    first = arrays.records.first
+    project_ids = model.projects.ids
+    keep: list[int] = []
+    remaining: list[int] = []
+    day_keys: list[tuple[uuid.UUID, date]] = []
+    groups: list[int] = []
+    group_of: dict[tuple[uuid.UUID, date], int] = {}
+    for row, (employee, project, day_number) in enumerate(
+        zip(candidates.employee.tolist(), candidates.project.tolist(), candidates.day.tolist(), strict=True)
+    ):
+        key = (employee_ids[employee], first + timedelta(days=day_number))
+        project_id = project_ids[project]
+        allocated = signals.allocated.get(key)
+        if project_id not in active_projects or (allocated and project_id in allocated):
+            continue
+        rejected = signals.rejected.get(key)
+        if rejected and project_id in rejected:
+            continue
+        attended = signals.attendance.get(key)
+        if attended is None:
+            continue
+        keep.append(row)
+        day_keys.append(key)
+        groups.append(group_of.setdefault(key, len(group_of)))
+        left = attended - (sum(allocated.values()) if allocated else Decimal(0))
+        remaining.append(int((left * 100).to_integral_value()))
+    if not keep:
+        return {}
+    rows = np.asarray(keep, dtype=np.int64)
+    hundredths = suggestion_hours(
+        day_group=np.asarray(groups, dtype=np.int64),
+        hours=prediction.hours[rows],
+        confidence=prediction.confidence[rows],
+        remaining_c=np.maximum(np.asarray(remaining, dtype=np.int64), 0),
+        granularity_c=int((params.granularity * 100).to_integral_value()),
+    )
+    splits: dict[tuple[uuid.UUID, date], list[Split]] = {}
+    version = model.predictor.version
+    for position in np.flatnonzero(hundredths > 0).tolist():
+        row = int(rows[position])
+        key = day_keys[position]
+        project_id = project_ids[int(candidates.project[row])]
+        evidence = explanation_of(signals.day(*key), project_id)
+        reason = explain(candidates.X[row], prediction.top_features[row], version=version)
+        splits.setdefault(key, []).append(
+            Split(
+                project=project_id,
+                hours=Decimal(int(hundredths[position])).scaleb(-2),
+                confidence=round(float(prediction.confidence[row]), 3),
+                explanation=f"{evidence} · {reason}" if evidence else reason,
+            )
+        )
+    return splits
+
+
 def _compute_chunk(
     *,
     employee_ids: list[uuid.UUID],
@@ -133,23 +229,38 @@ def _compute_chunk(
     active_projects: frozenset[uuid.UUID],
     threshold: float | None,
     job_id: uuid.UUID,
+    model: ModelContext | None = None,
 ) -> ChunkRows:
     signals = signals_load(
         employee_ids=employee_ids, start=params.start, end=params.end, active_projects=active_projects
     )
     now = timezone.now()
     rows = ChunkRows(job_id, [], [], [], 0, 0, Decimal(0))
+    model_splits: dict[tuple[uuid.UUID, date], list[Split]] = {}
+    if model is not None:
+        found = _model_splits(
+            model=model, signals=signals, employee_ids=employee_ids, params=params, active_projects=active_projects
+        )
+        rows.model_failed = found is None
+        model_splits = found or {}
     attended_employees = {employee_id for employee_id, _ in signals.attendance}
     rows.employees_without_attendance = sum(1 for e in employee_ids if e not in attended_employees)
     for employee_id, day in signals.attendance:
         rows.employee_days += 1
-        outcome = allocate_day(signals.day(employee_id, day), granularity=params.granularity)
-        if outcome.unallocated_hours:
-            rows.unallocated.append(
-                (uuid.uuid4(), employee_id, day, outcome.unallocated_hours, outcome.reason, job_id, now)
-            )
+        learned = model_splits.get((employee_id, day))
+        if learned:
+            rows.model_days += 1
+            splits: tuple[Split, ...] | list[Split] = learned
+            source = SuggestionSource.ML
+        else:
+            outcome = allocate_day(signals.day(employee_id, day), granularity=params.granularity)
+            if outcome.unallocated_hours:
+                rows.unallocated.append(
+                    (uuid.uuid4(), employee_id, day, outcome.unallocated_hours, outcome.reason, job_id, now)
+                )
+            splits, source = outcome.splits, SuggestionSource.RULES
         expiry = day + timedelta(days=SUGGESTION_TTL_DAYS)
-        for split in outcome.splits:
+        for split in splits:
             suggestion_id = uuid.uuid4()
             accepted = threshold is not None and split.confidence >= threshold
             rows.hours += split.hours
@@ -161,7 +272,7 @@ def _compute_chunk(
                     day,
                     split.hours,
                     split.confidence,
-                    SuggestionSource.RULES,
+                    source,
                     split.explanation[:500],
                     SuggestionStatus.AUTO_ACCEPTED if accepted else SuggestionStatus.PENDING,
                     expiry,
@@ -264,6 +375,9 @@ def _run(job: BackgroundJob, lease: Lease, on_progress: ProgressCallback | None)
             as_of=params.start - timedelta(days=1), employee_ids=params.employee_ids
         )
     active_projects = frozenset(Project.objects.filter(active=True).values_list("id", flat=True))
+    predictor = predictor_active()
+    model = ModelContext(predictor=predictor, projects=ProjectTable.load()) if predictor is not None else None
+    totals.model_version = predictor.version if predictor is not None else None
     hours = Decimal(0)
     for employee_ids in _employee_chunks(params):
         lease_renew(lease)
@@ -273,6 +387,7 @@ def _run(job: BackgroundJob, lease: Lease, on_progress: ProgressCallback | None)
             active_projects=active_projects,
             threshold=threshold,
             job_id=job.id,
+            model=model,
         )
         created, accepted = _write_chunk(lease=lease, employee_ids=employee_ids, params=params, rows=rows)
         totals.chunks += 1
@@ -281,6 +396,8 @@ def _run(job: BackgroundJob, lease: Lease, on_progress: ProgressCallback | None)
         totals.suggestions_created += created
         totals.auto_accepted += accepted
         totals.unallocated_days += len(rows.unallocated)
+        totals.model_days += rows.model_days
+        totals.model_failures += rows.model_failed
         totals.employees_without_attendance += rows.employees_without_attendance
         hours += rows.hours
         totals.hours_suggested = str(hours)

@@ -132,7 +132,8 @@ def _confidence(signals: DaySignals, project: ProjectKey, hours: float, over_log
     return round(max(0.0, min(1.0, (1 - doubt) * over_logged)), 3)
 
 
-def _explanation(signals: DaySignals, project: ProjectKey) -> str:
+def explanation_of(signals: DaySignals, project: ProjectKey) -> str:
+    """The evidence for `project` that day, in words: '3h logged on PROJ-12 · 2 open issues · weekday pattern 4 wks'."""
     parts: list[str] = []
     seconds = signals.logged_seconds.get(project, 0)
     if seconds:
@@ -170,7 +171,7 @@ def allocate_day(signals: DaySignals, *, granularity: Decimal = DEFAULT_GRANULAR
             project=project,
             hours=_hundredths(hours_c),
             confidence=_confidence(signals, project, hours_c / 100, over_logged),
-            explanation=_explanation(signals, project),
+            explanation=explanation_of(signals, project),
         )
         for project, hours_c in sorted(_quantize(raw, remaining_c, granularity_c).items())
     )

@@ -1,4 +1,4 @@
-"""Requests for intelligence work: validate, record a BackgroundJob, enqueue it once the transaction commits."""
+"""Intelligence writes: generation and training requests (a BackgroundJob, enqueued on commit) and model records."""
 
 from __future__ import annotations
 
@@ -7,12 +7,18 @@ from datetime import date
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
-from audit.services import audit_append
-from hrms.errors import ValidationFailed
+from audit.services import Actor, audit_append
+from hrms.errors import ApplicationError, ValidationFailed
+from intelligence.features import FEATURE_NAMES
 from intelligence.generation import JOB_TYPE, MAX_PERIOD_DAYS
+from intelligence.models import ArtifactStatus, ModelArtifact
+from intelligence.registry import artifact_dump, artifact_next_version
+from intelligence.training import Progress, TrainingRun, beats_rules, library_versions, training_run
 from jobs.models import BackgroundJob
-from jobs.services import job_create
+from jobs.services import job_claim, job_create, job_fail, job_progress, job_succeed
+from locks.services import lease_acquire, lease_guard, lease_release, lease_renew
 from timesheets.models import Employee
 
 
@@ -67,3 +73,122 @@ def generation_request(
     job_id = str(job.id)
     transaction.on_commit(lambda: timesheets_generate_task.delay(job_id))
     return job
+
+
+# Model training ------------------------------------------------------------------------------------------------
+
+TRAIN_JOB_TYPE = "model_training"
+TRAIN_LEASE_NAME = "model-training"
+TRAIN_ACTOR = Actor(kind="job", label="model training")
+NIGHTLY_ACTOR = Actor(kind="system", label="nightly model training")
+
+
+@transaction.atomic
+def training_request(*, actor: Any, countdown_seconds: int = 0) -> BackgroundJob:
+    """Queue a training job for the current tenant; Conflict (409) naming the running one if there is one."""
+    from intelligence.tasks import model_train_task
+
+    job = job_create(job_type=TRAIN_JOB_TYPE, parameters={}, created_by=actor)
+    audit_append(actor=actor, action="model.train_request", object_type="job", object_id=job.id, data={})
+    job_id = str(job.id)
+    transaction.on_commit(lambda: model_train_task.apply_async(args=[job_id], countdown=countdown_seconds))
+    return job
+
+
+@transaction.atomic
+def model_record(*, run: TrainingRun, actor: Any, job_id: uuid.UUID | None = None) -> ModelArtifact:
+    """Store a training run as the next versioned artifact; it becomes active only if it beat the rules engine."""
+    version = artifact_next_version()
+    now = timezone.now()
+    window = run.window
+    artifact = ModelArtifact(
+        version=version,
+        trained_at=now,
+        samples=run.samples,
+        employee_days=run.employee_days,
+        holdout_samples=run.holdout_samples,
+        data_start=window.data_start if window else None,
+        holdout_start=window.holdout_start if window else None,
+        data_end=window.data_end if window else None,
+        metrics=run.metrics,
+        feature_names=list(FEATURE_NAMES),
+        training_seconds=round(run.seconds, 3),
+        library_versions=library_versions(),
+        job_id=job_id,
+    )
+    if run.bundle is None or not run.usable:
+        artifact.status, artifact.reason = ArtifactStatus.FAILED, run.reason
+    else:
+        better, reason = beats_rules(run.metrics)
+        artifact.reason = reason
+        artifact.feature_importance = {
+            name: round(float(value), 5) for name, value in zip(FEATURE_NAMES, run.bundle.importance, strict=True)
+        }
+        run.bundle.version, run.bundle.trained_at = version, now.isoformat()
+        if better:
+            payload, digest = artifact_dump(run.bundle)
+            artifact.artifact, artifact.artifact_sha256, artifact.artifact_bytes = payload, digest, len(payload)
+            ModelArtifact.objects.filter(status=ArtifactStatus.ACTIVE).update(status=ArtifactStatus.SUPERSEDED)
+            artifact.status, artifact.activated_at = ArtifactStatus.ACTIVE, now
+        else:
+            artifact.status = ArtifactStatus.REJECTED
+    artifact.save()
+    audit_append(
+        actor=actor,
+        action="model.train",
+        object_type="model",
+        object_id=f"v{version}",
+        data={
+            "status": artifact.status,
+            "reason": artifact.reason,
+            "samples": artifact.samples,
+            "holdout_samples": artifact.holdout_samples,
+            "metrics": run.metrics,
+        },
+    )
+    return artifact
+
+
+def model_train(
+    *, actor: Any = TRAIN_ACTOR, job_id: uuid.UUID | None = None, on_progress: Progress | None = None
+) -> ModelArtifact:
+    """Train the current tenant's model from its confirmed outcomes and record the result (one at a time)."""
+    lease = lease_acquire(name=TRAIN_LEASE_NAME, ttl_seconds=1800)
+    try:
+        run = training_run(on_progress=on_progress)
+        lease_renew(lease)
+        with transaction.atomic():
+            lease_guard(lease)
+            return model_record(run=run, actor=actor, job_id=job_id)
+    finally:
+        lease_release(lease)
+
+
+def model_train_job(*, job_id: uuid.UUID) -> BackgroundJob | None:
+    """Run a queued training job to completion or failure; returns the job as it ended."""
+    job = job_claim(job_id=job_id)
+    if job is None:
+        return None
+
+    def progress(done: int, total: int) -> None:
+        job_progress(job_id=job_id, processed=done, total=total)
+
+    try:
+        artifact = model_train(job_id=job_id, on_progress=progress)
+    except ApplicationError as exc:
+        job_fail(job_id=job_id, error=exc.message)
+    except Exception as exc:
+        job_fail(job_id=job_id, error=f"{type(exc).__name__}: {exc}")
+        raise
+    else:
+        job_succeed(
+            job_id=job_id,
+            result={
+                "version": artifact.version,
+                "status": artifact.status,
+                "reason": artifact.reason,
+                "samples": artifact.samples,
+                "metrics": artifact.metrics,
+            },
+        )
+    return BackgroundJob.objects.get(id=job_id)
