@@ -173,12 +173,8 @@ def _on_worker_process_shutdown(pid: int | None = None, **_: Any) -> None:
 
 
 def _keep_django_logging(**_: Any) -> None:
-    """Connected to `setup_logging`: Celery keeps Django's LOGGING (JSON lines) instead of its own format."""
-    import logging.config
-
-    from django.conf import settings
-
-    logging.config.dictConfig(settings.LOGGING)
+    """Connected to `setup_logging`, so Celery leaves logging alone: django.setup() already applied LOGGING."""
+    return None
 
 
 def connect_celery_signals() -> None:
