@@ -935,13 +935,8 @@ def main() -> int:
         if not args.demo_tenant:
             raise
         standin = JiraStandin(port=0, email=args.email, api_token=args.token)  # the usual port is taken
-    print(f"Jira stand-in on {standin.url}  (Ctrl-C stops it)", flush=True)
-    print(f"  email: {args.email}", flush=True)
-    print(f"  token: {args.token}", flush=True)
-    stop: threading.Event | None = None
-    if args.demo_tenant:
-        stop = _demo(standin, args.demo_tenant)
-    else:
+    if not args.demo_tenant:
+        # Seeded before the address is printed: whoever waits for that line finds the data complete.
         standin.seed(
             worklogs=args.worklogs,
             users=args.users,
@@ -949,6 +944,13 @@ def main() -> int:
             projects=tuple(p.strip().upper() for p in args.projects.split(",") if p.strip()),
             email_domain=args.email_domain,
         )
+    print(f"Jira stand-in on {standin.url}  (Ctrl-C stops it)", flush=True)
+    print(f"  email: {args.email}", flush=True)
+    print(f"  token: {args.token}", flush=True)
+    stop: threading.Event | None = None
+    if args.demo_tenant:
+        stop = _demo(standin, args.demo_tenant)
+    else:
         print(
             f"  {args.worklogs} work logs by {args.users} people (acct-00001.. / person00001@{args.email_domain}) "
             f"on {args.issues} issues in {args.projects}",
