@@ -68,6 +68,29 @@ def _no_foreign_ids(foreign: set[str]) -> Any:
     return no_ids_of_another_tenant
 
 
+def _recorder(
+    label: str,
+    mode_name: str,
+    counted: Counter[str],
+    failures: list[str],
+    headers: dict[str, str],
+    checks: list[Any],
+    extra: list[Any],
+) -> Any:
+    """One generated case: call the API, run the checks, record failures instead of stopping at the first."""
+
+    def record(case: Any) -> None:
+        counted[mode_name] += 1
+        try:
+            case.call_and_validate(headers=headers, checks=checks, additional_checks=extra)
+        except (Exception, BaseExceptionGroup) as exc:
+            for error in getattr(exc, "exceptions", [exc]):
+                lines = [line for line in str(error).splitlines() if line.strip()]
+                failures.append(f"{label}: {' | '.join(lines[:4])}"[:400])
+
+    return record
+
+
 def _fuzz(
     handle: TenantHandle, auth: dict[str, str], foreign: set[str], *, check_names: list[str] | None, max_examples: int
 ) -> tuple[Counter[str], list[str]]:
@@ -83,25 +106,18 @@ def _fuzz(
     operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-
-            @given(case=operation.as_strategy(generation_mode=mode))
-            @hypothesis.settings(
+            record = _recorder(
+                f"{operation.label} [{mode.value}]", mode.value, counted, failures, headers, checks, extra
+            )
+            run = given(case=operation.as_strategy(generation_mode=mode))(record)
+            run = hypothesis.settings(
                 max_examples=max_examples,
                 deadline=None,
                 database=None,
                 derandomize=True,
                 suppress_health_check=list(HealthCheck),
                 phases=[hypothesis.Phase.generate],
-            )
-            def run(case: Any, label: str = f"{operation.label} [{mode.value}]", mode_name: str = mode.value) -> None:
-                counted[mode_name] += 1
-                try:
-                    case.call_and_validate(headers=headers, checks=checks, additional_checks=extra)
-                except (Exception, BaseExceptionGroup) as exc:
-                    for error in getattr(exc, "exceptions", [exc]):
-                        lines = [line for line in str(error).splitlines() if line.strip()]
-                        failures.append(f"{label}: {' | '.join(lines[:4])}"[:400])
-
+            )(run)
             try:
                 run()
             except hypothesis.errors.Unsatisfiable:
