@@ -57,12 +57,16 @@ class GenerateApi(MlRateLimited, APIView):
 class ModelTrainApi(MlRateLimited, APIView):
     permission_classes = [IsHROrAdmin]
 
+    class ModelTrainInputSerializer(serializers.Serializer[dict[str, object]]):
+        """No options yet: the body is `{}` (or empty)."""
+
     class ModelTrainOutputSerializer(_JobAcceptedOutputSerializer):
         pass
 
-    @extend_schema(request=None, responses={202: ModelTrainOutputSerializer})
+    @extend_schema(request=ModelTrainInputSerializer, responses={202: ModelTrainOutputSerializer})
     def post(self, request: Request) -> Response:
         """Queue a training run from the tenant's confirmed outcomes; 409 naming the job if one is running."""
+        self.ModelTrainInputSerializer(data=request.data or {}).is_valid(raise_exception=True)
         job = training_request(actor=request.user)
         body: dict[str, object] = {"job_id": job.id, "status_url": job_status_url(job)}
         return Response(self.ModelTrainOutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)

@@ -372,4 +372,8 @@ def training_run(*, as_of: date | None = None, on_progress: Progress | None = No
 
 
 def library_versions() -> dict[str, str]:
-    return {"scikit-learn": sklearn.__version__, "numpy": np.__version__, "postgres": str(getattr(connection, "pg_version", ""))}
+    return {
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "postgres": str(getattr(connection, "pg_version", "")),
+    }
