@@ -222,14 +222,14 @@ def _fit(train: Part, *, calibration_from_day: int, seed: int) -> ModelBundle:
     accepted = (hours > 0).astype(np.int64)
     # Few, shallow-ish trees: prediction cost grows with their number and the batch rate is a target.
     regressor = HistGradientBoostingRegressor(
-        max_iter=80, learning_rate=0.15, max_leaf_nodes=31, min_samples_leaf=20, l2_regularization=1.0,
+        max_iter=40, learning_rate=0.25, max_leaf_nodes=31, min_samples_leaf=20, l2_regularization=1.0,
         early_stopping=False, random_state=seed,
     )  # fmt: skip
     regressor.fit(X, _share(hours, X))
     fit_rows = day < calibration_from_day
     calibration_rows = ~fit_rows
     base = HistGradientBoostingClassifier(
-        max_iter=60, learning_rate=0.15, max_leaf_nodes=15, min_samples_leaf=20, l2_regularization=1.0,
+        max_iter=30, learning_rate=0.25, max_leaf_nodes=15, min_samples_leaf=20, l2_regularization=1.0,
         early_stopping=False, random_state=seed,
     )  # fmt: skip
     enough = (
