@@ -26,6 +26,7 @@ import numpy.typing as npt
 import pybreaker
 from django.conf import settings
 from django_redis import get_redis_connection
+from redis.exceptions import RedisError
 from threadpoolctl import threadpool_limits
 
 from hrms.errors import ApplicationError
@@ -123,6 +124,16 @@ def breaker_namespace(schema: str) -> str:
     return f"{settings.CACHE_KEY_PREFIX}:ml-breaker:{schema}"
 
 
+class _TolerantRedisStorage(pybreaker.CircuitRedisStorage):
+    """CircuitRedisStorage whose first write (at construction) survives Redis being down, like all the others."""
+
+    def _initialize_redis_state(self, state: str) -> None:
+        try:
+            super()._initialize_redis_state(state)
+        except RedisError:
+            logger.warning("Redis is unreachable: the model's breaker reads its fallback state (closed)")
+
+
 _breakers: dict[str, pybreaker.CircuitBreaker] = {}
 _breakers_lock = threading.Lock()
 
@@ -134,7 +145,7 @@ def breaker_for(schema: str) -> pybreaker.CircuitBreaker:
         with _breakers_lock:
             breaker = _breakers.get(schema)
             if breaker is None:
-                storage = pybreaker.CircuitRedisStorage(
+                storage = _TolerantRedisStorage(
                     pybreaker.STATE_CLOSED, get_redis_connection("default"), namespace=breaker_namespace(schema)
                 )
                 breaker = pybreaker.CircuitBreaker(
@@ -231,12 +242,18 @@ class ActivePredictor:
         return self.ref.version
 
     def predict(self, X: FloatArray) -> Prediction | None:
-        """A prediction, or None when the rules engine must answer (breaker open, model failed)."""
+        """A prediction, or None when the rules engine must answer (breaker open, model failed, bad input)."""
         try:
             return predict_guarded(self.bundle, X)
         except PredictorUnavailable as exc:
             self.failures.append(exc.message)
-            return None
+        except InvalidPredictorInput as exc:
+            logger.error("the features do not fit model v%s: %s", self.version, exc.message)
+            self.failures.append(exc.message)
+        except Exception as exc:  # generation never fails because ML failed
+            logger.exception("the predictor failed outside its breaker")
+            self.failures.append(f"{type(exc).__name__}: {exc}")
+        return None
 
 
 def predictor_active() -> ActivePredictor | None:

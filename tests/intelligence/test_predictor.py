@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import multiprocessing
 import time
 from decimal import Decimal
 
 import numpy as np
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.db.models import Sum
 from django.test import override_settings
@@ -255,3 +257,16 @@ def test_an_artifact_is_read_once_per_process_and_version(alpha: TenantHandle) -
         assert latest.version == newer.version
         assert latest.bundle is not first.bundle
         assert model_load(latest.ref).bundle is latest.bundle
+
+
+def test_with_redis_down_the_breaker_reads_closed_and_a_failing_model_still_falls_back(alpha: TenantHandle) -> None:
+    caches = copy.deepcopy(settings.CACHES)
+    caches["default"]["LOCATION"] = "redis://127.0.0.1:1/0"  # nothing listens there
+    with tenant_context(alpha.tenant), override_settings(CACHES=caches, ML_BREAKER_FAIL_MAX=1):
+        breakers_forget()
+        assert breaker_state().state == "unknown"
+        assert len(predict_guarded(tiny_bundle(), _features(4)).hours) == 4
+        for _ in range(3):  # failures cannot be counted, so the breaker never opens: each call falls back alone
+            with pytest.raises(PredictorUnavailable, match="The model failed"):
+                predict_guarded(failing_bundle(), _features(4))
+    breakers_forget()
