@@ -8,8 +8,11 @@ DEMO_SLUG ?= acme
 DEMO_DOMAIN ?= acme.localhost
 DEMO_EMAIL ?= admin@acme.example
 DEMO_PASSWORD ?= acme-demo-2026
+# `make run` also starts a local Jira stand-in connected to the demo tenant (docs/jira.md); JIRA_STANDIN=0 leaves it out.
+JIRA_STANDIN ?= 1
+export DEMO_SLUG JIRA_STANDIN
 
-.PHONY: run test test-fast lint typecheck setup services migrate demo stop-services bench-tenants
+.PHONY: run test test-fast lint typecheck setup services migrate demo stop-services bench-tenants chromium
 
 $(VENV)/.installed: requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,7 +45,12 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy .
 
-test: services lint typecheck
+# The UI tests drive Debian's Chromium through Playwright (which never downloads a browser of its own).
+chromium:
+	test -x /usr/bin/chromium || command -v chromium >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+test: services chromium lint typecheck
 	$(WITH_ENV) $(VENV)/bin/pytest --create-db
 
 test-fast: services

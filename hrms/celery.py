@@ -13,6 +13,7 @@ from typing import Any
 from tenant_schemas_celery.app import CeleryApp
 from tenant_schemas_celery.task import TenantTask
 
+from hrms.request_context import connect_celery_signals
 from tenants.schema import current_schema, in_public_schema
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hrms.settings")
@@ -55,19 +56,5 @@ app.conf.update(
     task_default_queue="celery",
 )
 app.autodiscover_tasks()
-
-
-def _configure_limits() -> None:
-    from django.conf import settings
-
-    visibility = settings.CELERY_VISIBILITY_TIMEOUT
-    # A task must be killed before the broker would hand it to a second worker.
-    hard_limit = min(settings.CELERY_TASK_TIME_LIMIT, visibility - 60)
-    app.conf.update(
-        broker_transport_options={"visibility_timeout": visibility},
-        task_time_limit=hard_limit,
-        task_soft_time_limit=hard_limit - 60,
-    )
-
-
-_configure_limits()
+# Request ids into task headers and back into log lines; Django's JSON logging kept in workers.
+connect_celery_signals()

@@ -21,7 +21,6 @@ worker_class: str = "gthread"
 workers: int = _env_int("WEB_CONCURRENCY", 2)
 threads: int = _env_int("GUNICORN_THREADS", 4)
 
-accesslog: str = "-"
 errorlog: str = "-"
 
 timeout: int = 60
@@ -29,3 +28,20 @@ graceful_timeout: int = 30
 # Recycle workers periodically (bounds slow leaks); jitter keeps them from restarting all at once.
 max_requests: int = 10000
 max_requests_jitter: int = 1000
+
+# Every request is logged as one JSON line by the application (hrms.request_context); gunicorn's own
+# access log would repeat it as plain text, with query strings. GUNICORN_ACCESS_LOG=- turns it back on.
+accesslog: str | None = os.environ.get("GUNICORN_ACCESS_LOG") or None
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A worker's live gauges (jobs running, pool connections) die with it.
+
+    PROMETHEUS_MULTIPROC_DIR must be an empty directory when the processes sharing it start (scripts/run.sh
+    empties it): files from an earlier run would be merged into /metrics.
+    """
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        pid: int = worker.pid  # type: ignore[attr-defined]
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]

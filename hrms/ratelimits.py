@@ -7,20 +7,67 @@ seconds left in the tenant's fixed window).
 
 Redis down (the `ratelimit` cache unreachable): the limiter fails open, so requests are served without a
 limit rather than refused; the cache's short socket timeouts bound the delay this adds to each request.
+
+A refusal must cost far less than the work it refuses, or a flooding tenant still takes the web workers
+from everyone else. So once a process has seen a tenant's budget spent, it remembers until when, and
+`MlLoadSheddingMiddleware` (right after tenant resolution) answers that tenant's ML requests with the 429
+before authentication, Redis or the view run.
 """
 
 from __future__ import annotations
 
+import math
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django_ratelimit.core import get_usage
 
-from hrms.errors import RateLimited
+from hrms import metrics
+from hrms.errors import RateLimited, error_body
 
 ML_GROUP = "ml-endpoints"
 DEFAULT_PER_MINUTE = 100
+# The URL prefixes of the endpoints in ML_GROUP, for the shedding middleware (which runs before URL routing).
+ML_PATH_PREFIXES = ("/api/timesheet-intelligence/", "/api/intelligence/train")
+
+# Tenant schema -> time.monotonic() until which this process refuses its ML requests without asking Redis.
+_spent_until: dict[str, float] = {}
+_spent_lock = threading.Lock()
+
+
+def _remember_spent(schema: str, retry_after: int) -> None:
+    with _spent_lock:
+        _spent_until[schema] = time.monotonic() + retry_after
+
+
+def _still_spent(schema: str) -> int | None:
+    """Seconds this tenant's budget stays spent, as this process last heard; None when it may be spent freely."""
+    deadline = _spent_until.get(schema)
+    if deadline is None:
+        return None
+    left = deadline - time.monotonic()
+    if left <= 0:
+        with _spent_lock:
+            _spent_until.pop(schema, None)
+        return None
+    return max(1, math.ceil(left))
+
+
+def ratelimit_forget() -> None:
+    """Forget which tenants this process saw over budget (tests; an operator never needs it: it expires)."""
+    with _spent_lock:
+        _spent_until.clear()
+
+
+def _refusal(limit_text: str, retry_after: int) -> RateLimited:
+    return RateLimited(
+        f"This tenant's ML endpoints allow {limit_text} requests a minute; retry in {retry_after} s.",
+        retry_after=retry_after,
+    )
 
 
 def _tenant_key(group: str, request: HttpRequest) -> str:
@@ -40,10 +87,9 @@ def ml_rate_limit(request: HttpRequest) -> None:
     if usage is None or not usage["should_limit"]:
         return
     retry_after = max(1, int(usage["time_left"]))
-    raise RateLimited(
-        f"This tenant's ML endpoints allow {usage['limit']} requests a minute; retry in {retry_after} s.",
-        retry_after=retry_after,
-    )
+    _remember_spent(_tenant_key(ML_GROUP, request), retry_after)
+    metrics.ratelimit_rejected(scope=ML_GROUP)
+    raise _refusal(str(usage["limit"]), retry_after)
 
 
 class MlRateLimited:
@@ -53,3 +99,24 @@ class MlRateLimited:
         super().check_throttles(request)  # type: ignore[misc]
         if getattr(settings, "RATELIMIT_ENABLE", True):
             ml_rate_limit(request)
+
+
+class MlLoadSheddingMiddleware:
+    """Refuses a tenant's ML requests at once while this process knows that tenant's budget is spent."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(ML_PATH_PREFIXES) and getattr(settings, "RATELIMIT_ENABLE", True):
+            retry_after = _still_spent(_tenant_key(ML_GROUP, request))
+            if retry_after is not None:
+                metrics.ratelimit_rejected(scope=ML_GROUP)
+                tenant = getattr(request, "tenant", None)
+                refusal = _refusal(str(getattr(tenant, "ml_rate_limit_per_minute", DEFAULT_PER_MINUTE)), retry_after)
+                response = JsonResponse(
+                    error_body(refusal.code, refusal.message, refusal.fields, **refusal.extra), status=refusal.status
+                )
+                response["Retry-After"] = str(retry_after)
+                return response
+        return self.get_response(request)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from celery.schedules import crontab
 
 from hrms.env import env_bool, env_int, env_list, env_str
 
@@ -69,9 +70,13 @@ MIGRATION_MODULES = {
 }
 
 MIDDLEWARE = [
+    # First: the request id, HTTP metrics and the per-request log line cover everything below.
+    "hrms.request_context.RequestObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tenants.middleware.TenantResolutionMiddleware",
+    # A tenant whose ML budget is spent is refused here, before authentication and the view run.
+    "hrms.ratelimits.MlLoadSheddingMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -162,6 +167,20 @@ CACHES = {
         },
     },
 }
+# The ML endpoints' per-tenant rate limit (hrms/ratelimits.py): its own alias, with short timeouts, failing open.
+CACHES["ratelimit"] = {
+    "BACKEND": "django_redis.cache.RedisCache",
+    "LOCATION": REDIS_URL,
+    "KEY_PREFIX": f"{CACHE_KEY_PREFIX}-ratelimit",
+    "OPTIONS": {
+        "CLIENT_CLASS": "django_redis.client.DefaultClient",
+        "SOCKET_CONNECT_TIMEOUT": 0.2,
+        "SOCKET_TIMEOUT": 0.2,
+        "IGNORE_EXCEPTIONS": True,
+    },
+}
+RATELIMIT_USE_CACHE = "ratelimit"
+RATELIMIT_FAIL_OPEN = True
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
@@ -181,6 +200,8 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Our own CSS, JS and the vendored htmx: nothing is loaded from a CDN at run time.
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -195,7 +216,7 @@ FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", ["dev1:ZGV2LW9ubHktbWF
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "tenants.authentication.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -222,19 +243,54 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "redis://127.0.0.1:6379/1")
 CELERY_RESULT_BACKEND: str | None = None
 CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
-CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3000)
+# A task must be killed before the broker would hand it to a second worker.
+CELERY_TASK_TIME_LIMIT = min(env_int("CELERY_TASK_TIME_LIMIT", 3000), CELERY_VISIBILITY_TIMEOUT - 60)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 JOB_HEARTBEAT_TIMEOUT_SECONDS = env_int("JOB_HEARTBEAT_TIMEOUT_SECONDS", 300)
+# How long a process remembers an API token's user and roles (tenants/authentication.py); 0 = every request.
+AUTH_TOKEN_CACHE_SECONDS = env_int("AUTH_TOKEN_CACHE_SECONDS", 30)
 CELERY_BEAT_SCHEDULE = {
     "reap-stalled-jobs": {"task": "jobs.reap_stalled", "schedule": 60.0},
     "sign-audit-chain-heads": {"task": "audit.checkpoint_all", "schedule": 300.0},
+    "start-due-jira-syncs": {"task": "jira_sync.start_due", "schedule": 60.0},
+    # Every tenant's model retrained nightly; the fan-out staggers the tenants' jobs.
+    "train-models-nightly": {"task": "intelligence.models_train_nightly", "schedule": crontab(hour=2, minute=30)},
 }
+# The learned predictor (intelligence/predictor.py): breaker shared through Redis, per tenant.
+ML_BREAKER_FAIL_MAX = env_int("ML_BREAKER_FAIL_MAX", 5)
+ML_BREAKER_RESET_SECONDS = env_int("ML_BREAKER_RESET_SECONDS", 60)
+ML_PREDICT_BUDGET_SECONDS = env_int("ML_PREDICT_BUDGET_MS", 5000) / 1000
+ML_TRAIN_STAGGER_SECONDS = env_int("ML_TRAIN_STAGGER_SECONDS", 30)
+ML_THREADS = env_int("ML_THREADS", 1)
 
+# /metrics answers the metrics network (socket peer address) or `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32", "::1/128"])
+# Queues whose depth /metrics reads from the broker.
+CELERY_QUEUE_NAMES = env_list("CELERY_QUEUE_NAMES", ["celery", "generation", "sync", "training"])
+
+# One JSON object per line (LOG_FORMAT=plain for a human-readable console).
+LOG_FORMAT = env_str("LOG_FORMAT", "json")
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "context": {"()": "hrms.logging.ContextFilter"},
+        "redact": {"()": "hrms.logging.RedactingFilter"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(tenant)s] %(message)s"},
+        "json": {"()": "hrms.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain" if LOG_FORMAT == "plain" else "json",
+            "filters": ["context", "redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django_redis": {"level": "ERROR"}},
 }

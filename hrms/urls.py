@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from hrms import health
 from tenants.api import AuthMeApi, AuthTokenApi
-from tenants.views import TenantLoginView, TenantLogoutView, home
+from tenants.views import TenantLoginView, TenantLogoutView
 
 handler400 = "hrms.errors.json_400"
 handler403 = "hrms.errors.json_403"
@@ -22,10 +22,13 @@ urlpatterns = [
     path("api/", include("jobs.urls")),
     path("api/", include("audit.urls")),
     path("api/", include("intelligence.urls")),
+    path("api/", include("jira_sync.urls")),
     path("api/", include("timesheets.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("login", TenantLoginView.as_view(), name="login"),
     path("logout", TenantLogoutView.as_view(), name="logout"),
-    path("", home, name="home"),
+    path("", include("timesheets.urls_ui")),
+    path("", include("intelligence.urls_ui")),
+    path("", include("audit.urls_ui")),
 ]

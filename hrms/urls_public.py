@@ -7,6 +7,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from hrms import health
+from hrms.metrics import metrics_view
 
 handler400 = "hrms.errors.json_400"
 handler403 = "hrms.errors.json_403"
@@ -27,6 +28,7 @@ def index(request: HttpRequest) -> JsonResponse:
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("api/schema/", SpectacularAPIView.as_view(urlconf="hrms.urls"), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", index, name="index"),

@@ -18,6 +18,7 @@ costs one small query per run.
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -37,6 +38,7 @@ from intelligence.rules import DEFAULT_GRANULARITY, Split, allocate_day, explana
 from intelligence.signals import ChunkSignals, signals_load
 from jobs.models import BackgroundJob
 from jobs.services import job_claim, job_fail, job_progress, job_succeed
+from jobs.writer import ChunkWriter
 from locks.services import Lease, lease_acquire, lease_guard, lease_release, lease_renew
 from tenants.cache import tenant_cache_invalidate
 from tenants.models import Tenant
@@ -152,8 +154,8 @@ def _model_splits(
     signals: ChunkSignals,
     employee_ids: list[uuid.UUID],
     params: GenerationParameters,
-    active_projects: frozenset[uuid.UUID],
-) -> dict[tuple[uuid.UUID, date], list[Split]] | None:
+    active_projects: frozenset[str],
+) -> dict[tuple[str, date], list[Split]] | None:
     """The model's splits for the chunk's employee-days, or None when the rules engine must answer them all."""
     try:
         arrays, candidates = chunk_features(
@@ -168,16 +170,18 @@ def _model_splits(
     if prediction is None:
         return None
     first = arrays.records.first
-    project_ids = model.projects.ids
+    # The signals are keyed by the ids' text form (see intelligence/signals.py).
+    employee_keys = [str(employee_id) for employee_id in employee_ids]
+    project_ids = [str(project_id) for project_id in model.projects.ids]
     keep: list[int] = []
     remaining: list[int] = []
-    day_keys: list[tuple[uuid.UUID, date]] = []
+    day_keys: list[tuple[str, date]] = []
     groups: list[int] = []
-    group_of: dict[tuple[uuid.UUID, date], int] = {}
+    group_of: dict[tuple[str, date], int] = {}
     for row, (employee, project, day_number) in enumerate(
         zip(candidates.employee.tolist(), candidates.project.tolist(), candidates.day.tolist(), strict=True)
     ):
-        key = (employee_ids[employee], first + timedelta(days=day_number))
+        key = (employee_keys[employee], first + timedelta(days=day_number))
         project_id = project_ids[project]
         allocated = signals.allocated.get(key)
         if project_id not in active_projects or (allocated and project_id in allocated):
@@ -203,7 +207,7 @@ def _model_splits(
         remaining_c=np.maximum(np.asarray(remaining, dtype=np.int64), 0),
         granularity_c=int((params.granularity * 100).to_integral_value()),
     )
-    splits: dict[tuple[uuid.UUID, date], list[Split]] = {}
+    splits: dict[tuple[str, date], list[Split]] = {}
     version = model.predictor.version
     for position in np.flatnonzero(hundredths > 0).tolist():
         row = int(rows[position])
@@ -222,11 +226,22 @@ def _model_splits(
     return splits
 
 
+def _random_ids(batch: int = 4096) -> Iterator[str]:
+    """Version-4 UUIDs as 32 hex digits (PostgreSQL's uuid input takes them), made a batch at a time: one
+    urandom call and a few array operations per batch rather than a uuid4() per suggestion row."""
+    while True:
+        raw = np.frombuffer(os.urandom(16 * batch), dtype=np.uint8).reshape(batch, 16).copy()
+        raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4
+        raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
+        text = raw.tobytes().hex()
+        yield from (text[start : start + 32] for start in range(0, 32 * batch, 32))
+
+
 def _compute_chunk(
     *,
     employee_ids: list[uuid.UUID],
     params: GenerationParameters,
-    active_projects: frozenset[uuid.UUID],
+    active_projects: frozenset[str],
     threshold: float | None,
     job_id: uuid.UUID,
     model: ModelContext | None = None,
@@ -234,9 +249,10 @@ def _compute_chunk(
     signals = signals_load(
         employee_ids=employee_ids, start=params.start, end=params.end, active_projects=active_projects
     )
+    new_ids = _random_ids()
     now = timezone.now()
     rows = ChunkRows(job_id, [], [], [], 0, 0, Decimal(0))
-    model_splits: dict[tuple[uuid.UUID, date], list[Split]] = {}
+    model_splits: dict[tuple[str, date], list[Split]] = {}
     if model is not None:
         found = _model_splits(
             model=model, signals=signals, employee_ids=employee_ids, params=params, active_projects=active_projects
@@ -244,7 +260,7 @@ def _compute_chunk(
         rows.model_failed = found is None
         model_splits = found or {}
     attended_employees = {employee_id for employee_id, _ in signals.attendance}
-    rows.employees_without_attendance = sum(1 for e in employee_ids if e not in attended_employees)
+    rows.employees_without_attendance = sum(1 for e in employee_ids if str(e) not in attended_employees)
     for employee_id, day in signals.attendance:
         rows.employee_days += 1
         learned = model_splits.get((employee_id, day))
@@ -261,7 +277,7 @@ def _compute_chunk(
             splits, source = outcome.splits, SuggestionSource.RULES
         expiry = day + timedelta(days=SUGGESTION_TTL_DAYS)
         for split in splits:
-            suggestion_id = uuid.uuid4()
+            suggestion_id = next(new_ids)
             accepted = threshold is not None and split.confidence >= threshold
             rows.hours += split.hours
             rows.suggestions.append(
@@ -374,21 +390,16 @@ def _run(job: BackgroundJob, lease: Lease, on_progress: ProgressCallback | None)
         totals.patterns_refreshed = work_patterns_recompute(
             as_of=params.start - timedelta(days=1), employee_ids=params.employee_ids
         )
-    active_projects = frozenset(Project.objects.filter(active=True).values_list("id", flat=True))
+    active = Project.objects.filter(active=True).values_list("id", flat=True)
+    active_projects = frozenset(str(project_id) for project_id in active)
     predictor = predictor_active()
     model = ModelContext(predictor=predictor, projects=ProjectTable.load()) if predictor is not None else None
     totals.model_version = predictor.version if predictor is not None else None
     hours = Decimal(0)
-    for employee_ids in _employee_chunks(params):
-        lease_renew(lease)
-        rows = _compute_chunk(
-            employee_ids=employee_ids,
-            params=params,
-            active_projects=active_projects,
-            threshold=threshold,
-            job_id=job.id,
-            model=model,
-        )
+
+    def write(chunk: tuple[list[uuid.UUID], ChunkRows]) -> None:
+        nonlocal hours
+        employee_ids, rows = chunk
         created, accepted = _write_chunk(lease=lease, employee_ids=employee_ids, params=params, rows=rows)
         totals.chunks += 1
         totals.employees_processed += len(employee_ids)
@@ -404,6 +415,20 @@ def _run(job: BackgroundJob, lease: Lease, on_progress: ProgressCallback | None)
         job_progress(job_id=job.id, processed=totals.employees_processed, total=total, result=asdict(totals))
         if on_progress is not None:
             on_progress(totals.employees_processed, total)
+
+    # Chunk N is written (and committed) on the writer's connection while chunk N+1 is computed here.
+    with ChunkWriter(write, name="generation-writer") as writer:
+        for employee_ids in _employee_chunks(params):
+            lease_renew(lease)
+            rows = _compute_chunk(
+                employee_ids=employee_ids,
+                params=params,
+                active_projects=active_projects,
+                threshold=threshold,
+                job_id=job.id,
+                model=model,
+            )
+            writer.submit((employee_ids, rows))
     return totals
 
 

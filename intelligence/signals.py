@@ -2,6 +2,9 @@
 
 Six queries per chunk whatever its size (attendance, allocations, rejections, work logs, assignments,
 patterns), returned as plain dictionaries keyed by employee and day for the rules engine.
+
+Employee and project ids are read as text, not `uuid.UUID`: a chunk makes millions of dictionary lookups,
+and a string caches its hash where a UUID computes it in Python on every lookup.
 """
 
 # ruff: noqa: S608 - table names come from model metadata; every value is a bound parameter.
@@ -16,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
+from psycopg.types.string import TextLoader
 
 from intelligence.rules import DaySignals, PatternSignal
 from jira_sync.models import JiraIssueAssignment, JiraWorkLog
@@ -27,24 +31,20 @@ from timesheets.models import (
     WorkPattern,
 )
 
-EmployeeDay = tuple[uuid.UUID, date]
+EmployeeDay = tuple[str, date]
 
 
 @dataclass
 class ChunkSignals:
     attendance: dict[EmployeeDay, Decimal] = field(default_factory=dict)
-    allocated: dict[EmployeeDay, dict[uuid.UUID, Decimal]] = field(default_factory=lambda: defaultdict(dict))
-    rejected: dict[EmployeeDay, set[uuid.UUID]] = field(default_factory=lambda: defaultdict(set))
-    logged_seconds: dict[EmployeeDay, dict[uuid.UUID, int]] = field(default_factory=lambda: defaultdict(dict))
-    logged_issues: dict[EmployeeDay, dict[uuid.UUID, tuple[str, ...]]] = field(
-        default_factory=lambda: defaultdict(dict)
-    )
-    open_issues: dict[uuid.UUID, dict[uuid.UUID, int]] = field(default_factory=lambda: defaultdict(dict))
-    patterns: dict[tuple[uuid.UUID, int], dict[uuid.UUID, PatternSignal]] = field(
-        default_factory=lambda: defaultdict(dict)
-    )
+    allocated: dict[EmployeeDay, dict[str, Decimal]] = field(default_factory=lambda: defaultdict(dict))
+    rejected: dict[EmployeeDay, set[str]] = field(default_factory=lambda: defaultdict(set))
+    logged_seconds: dict[EmployeeDay, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
+    logged_issues: dict[EmployeeDay, dict[str, tuple[str, ...]]] = field(default_factory=lambda: defaultdict(dict))
+    open_issues: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
+    patterns: dict[tuple[str, int], dict[str, PatternSignal]] = field(default_factory=lambda: defaultdict(dict))
 
-    def day(self, employee_id: uuid.UUID, day: date) -> DaySignals:
+    def day(self, employee_id: str, day: date) -> DaySignals:
         key = (employee_id, day)
         return DaySignals(
             attended_hours=self.attendance.get(key, Decimal(0)),
@@ -58,19 +58,26 @@ class ChunkSignals:
 
 
 def signals_load(
-    *, employee_ids: list[uuid.UUID], start: date, end: date, active_projects: frozenset[uuid.UUID]
+    *,
+    employee_ids: list[uuid.UUID],
+    start: date,
+    end: date,
+    active_projects: frozenset[uuid.UUID] | frozenset[str],
 ) -> ChunkSignals:
+    """The chunk's evidence; every employee and project id in it is the id's text form."""
     signals = ChunkSignals()
     ids = list(employee_ids)
     period = [ids, start, end]
+    active = frozenset(str(project_id) for project_id in active_projects)
     # One cursor for all six queries: django-tenants sets the search path once per cursor.
     with connection.cursor() as cursor:
+        cursor.cursor.adapters.register_loader("uuid", TextLoader)  # this cursor only
 
         def _rows(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
             cursor.execute(sql, params)
             return list(cursor.fetchall())
 
-        _load_into(signals, _rows, ids=ids, period=period, active_projects=active_projects)
+        _load_into(signals, _rows, ids=ids, period=period, active_projects=active)
     return signals
 
 
@@ -80,7 +87,7 @@ def _load_into(
     *,
     ids: list[uuid.UUID],
     period: list[Any],
-    active_projects: frozenset[uuid.UUID],
+    active_projects: frozenset[str],
 ) -> None:
     for employee_id, day, hours in _rows(
         f"SELECT employee_id, date, worked_hours FROM {AttendanceRecord._meta.db_table} "

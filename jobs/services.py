@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from hrms import metrics
 from hrms.errors import Conflict
 from jobs.models import ACTIVE_STATUSES, BackgroundJob, JobStatus
 
@@ -56,7 +57,9 @@ def job_claim(*, job_id: uuid.UUID, stale_after_seconds: int = 300) -> Backgroun
     )
     if claimed != 1:
         return None
-    return BackgroundJob.objects.get(id=job_id)
+    job = BackgroundJob.objects.get(id=job_id)
+    metrics.job_claimed(job_id=job.id, job_type=job.job_type)
+    return job
 
 
 def job_progress(*, job_id: uuid.UUID, processed: int, total: int, result: dict[str, Any] | None = None) -> None:
@@ -74,9 +77,11 @@ def job_progress(*, job_id: uuid.UUID, processed: int, total: int, result: dict[
 
 def job_succeed(*, job_id: uuid.UUID, result: dict[str, Any]) -> None:
     now = timezone.now()
-    BackgroundJob.objects.filter(id=job_id, status=JobStatus.RUNNING).update(
+    finished = BackgroundJob.objects.filter(id=job_id, status=JobStatus.RUNNING).update(
         status=JobStatus.SUCCEEDED, progress=100, result=result, finished_at=now, heartbeat_at=now
     )
+    if finished:
+        metrics.job_closed(job_id=job_id, outcome=JobStatus.SUCCEEDED, job_type_of=lambda: _job_type(job_id))
 
 
 def job_fail(*, job_id: uuid.UUID, error: str, result: dict[str, Any] | None = None) -> None:
@@ -84,7 +89,12 @@ def job_fail(*, job_id: uuid.UUID, error: str, result: dict[str, Any] | None = N
     fields: dict[str, Any] = {"status": JobStatus.FAILED, "error": error[:2000], "finished_at": now}
     if result is not None:
         fields["result"] = result
-    BackgroundJob.objects.filter(id=job_id, status__in=ACTIVE_STATUSES).update(**fields)
+    if BackgroundJob.objects.filter(id=job_id, status__in=ACTIVE_STATUSES).update(**fields):
+        metrics.job_closed(job_id=job_id, outcome=JobStatus.FAILED, job_type_of=lambda: _job_type(job_id))
+
+
+def _job_type(job_id: uuid.UUID) -> str | None:
+    return BackgroundJob.objects.filter(id=job_id).values_list("job_type", flat=True).first()
 
 
 def jobs_reap_stalled(*, heartbeat_timeout_seconds: int, queued_timeout_seconds: int = 3600) -> int:
@@ -104,4 +114,5 @@ def jobs_reap_stalled(*, heartbeat_timeout_seconds: int, queued_timeout_seconds:
         error=f"Not started within {queued_timeout_seconds}s: the task was lost. Submit it again.",
         finished_at=now,
     )
+    metrics.jobs_reaped(count=dead + lost)
     return dead + lost

@@ -51,8 +51,11 @@ class ChunkWriter(Generic[Chunk]):
     ) -> None:
         if kind is None:
             self.close()
-        else:
-            self._stop()  # the caller's error wins; the writer only finishes what it holds
+            return
+        # The writer finishes what it holds. A write that failed meanwhile is the cause worth reporting (a
+        # refused stale write, say, rather than the lease renewal that failed after it); else the caller's.
+        self._stop()
+        self._raise_if_failed()
 
     def submit(self, chunk: Chunk) -> None:
         """Queue a chunk (blocks while `depth` chunks wait); raises at once if an earlier write failed."""

@@ -99,7 +99,8 @@ def product_env(url: str) -> dict[str, str]:
         "SECRET_KEY": "bench-secret-key-" + "x" * 40,
         "AUDIT_CHECKPOINT_KEY": "bench-checkpoint-key",
         "FIELD_ENCRYPTION_KEYS": "bench1:YmVuY2gtbWFzdGVyLWtleS0zMi1ieXRlcy0wMDAwMDA=",
-        "CACHE_KEY_PREFIX": "hrms-bench-api",
+        # A prefix of its own per run: a recreated database must not meet the last run's cached tenants.
+        "CACHE_KEY_PREFIX": f"hrms-bench-{os.getpid()}",
         # Behind a TLS-terminating proxy in production; the benchmark sends X-Forwarded-Proto instead.
         "SECURE_SSL_REDIRECT": "true",
     }
@@ -108,7 +109,16 @@ def product_env(url: str) -> dict[str, str]:
 def gunicorn_start(app: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """The product's gunicorn configuration file, serving `app` on 127.0.0.1:`port`, in a session of its own."""
     return subprocess.Popen(
-        [ROOT / ".venv/bin/gunicorn", app, "-c", ROOT / "hrms/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"],
+        [
+            ROOT / ".venv/bin/gunicorn",
+            app,
+            "-c",
+            ROOT / "hrms/gunicorn.conf.py",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--control-socket",
+            log.with_suffix(".ctl"),
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

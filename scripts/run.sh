@@ -51,6 +51,11 @@ trap 'on_signal INT 130' INT
 trap 'on_signal TERM 143' TERM
 trap stop_all EXIT
 
+# Web and worker processes write their metrics here; /metrics merges them. Emptied on every start.
+export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-$PWD/.data/metrics}"
+rm -rf "$PROMETHEUS_MULTIPROC_DIR"
+mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+
 .venv/bin/gunicorn hrms.wsgi:application -c hrms/gunicorn.conf.py &
 pids+=("$!")
 .venv/bin/celery -A hrms worker -l info -Q celery,generation,sync,training -c 2 &
@@ -58,6 +63,13 @@ pids+=("$!")
 .venv/bin/celery -A hrms beat -l info --schedule .data/celerybeat-schedule &
 pids+=("$!")
 echo "run.sh: started gunicorn=${pids[0]} celery-worker=${pids[1]} celery-beat=${pids[2]}" >&2
+
+# A local Jira stand-in seeded from the demo tenant, which it connects and syncs (docs/jira.md).
+if [[ "${JIRA_STANDIN:-0}" == 1 && -n "${DEMO_SLUG:-}" ]]; then
+    .venv/bin/python -m tests.support.jira_standin --demo-tenant "$DEMO_SLUG" &
+    pids+=("$!")
+    echo "run.sh: started jira-standin=${pids[3]}" >&2
+fi
 
 # Block until the first child exits (the only children of this shell are the three above).
 status=0

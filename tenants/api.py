@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from hrms.errors import ApplicationError
 from tenants.auth_services import auth_token_issue
+from tenants.roles import user_roles
 
 
 class InvalidCredentials(ApplicationError):
@@ -59,7 +60,7 @@ class AuthMeApi(APIView):
         payload = {
             "username": user.get_username(),
             "email": getattr(user, "email", ""),
-            "roles": sorted(user.groups.values_list("name", flat=True)),
+            "roles": sorted(user_roles(user)),
             "tenant": request.tenant.slug,
         }
         return Response(self.AuthMeOutputSerializer(payload).data)

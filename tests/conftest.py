@@ -14,6 +14,8 @@ from django.test import Client
 from django_tenants.utils import schema_context, tenant_context
 from rest_framework.authtoken.models import Token
 
+from hrms.ratelimits import ratelimit_forget
+from tenants.authentication import auth_token_forget
 from tenants.crypto import tenant_keys_forget
 from tenants.migration import base_schema_ensure
 from tenants.models import Tenant
@@ -79,6 +81,8 @@ def _redis_test_database() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _fresh_lookups() -> Iterator[None]:
     tenant_lookup_forget_local()
+    auth_token_forget()
+    ratelimit_forget()
     caches["shared"].clear()
     yield
     use_public_schema()

@@ -32,6 +32,7 @@ from rest_framework.views import APIView
 
 from hrms.errors import ValidationFailed
 from hrms.pagination import DefaultPagination
+from hrms.ratelimits import MlRateLimited
 from hrms.replica import reads_from_replica
 from tenants.cache import tenant_cache_get, tenant_cache_set
 from tenants.roles import IsHROrAdmin, is_staff_user
@@ -573,7 +574,7 @@ class WorkPatternListApi(APIView):
 # Suggestion review -------------------------------------------------------------------------------------------
 
 
-class SuggestionPendingListApi(APIView):
+class SuggestionPendingListApi(MlRateLimited, APIView):
     pagination_class = DefaultPagination  # read by _paginated and by the OpenAPI schema
 
     class SuggestionPendingFilterSerializer(_PeriodFilter):
@@ -684,7 +685,7 @@ class SuggestionAcceptItemInputSerializer(serializers.Serializer[dict[str, Any]]
     )
 
 
-class SuggestionAcceptApi(APIView):
+class SuggestionAcceptApi(MlRateLimited, APIView):
     class SuggestionAcceptInputSerializer(serializers.Serializer[dict[str, Any]]):
         ids = serializers.ListField(
             child=serializers.CharField(max_length=100), required=False, allow_empty=False, max_length=MAX_DECISION_IDS
@@ -717,7 +718,7 @@ class SuggestionAcceptApi(APIView):
         return Response(self.SuggestionAcceptOutputSerializer(_decision_payload(result)).data)
 
 
-class SuggestionRejectApi(APIView):
+class SuggestionRejectApi(MlRateLimited, APIView):
     class SuggestionRejectInputSerializer(serializers.Serializer[dict[str, Any]]):
         ids = serializers.ListField(
             child=serializers.CharField(max_length=100), allow_empty=False, max_length=MAX_DECISION_IDS

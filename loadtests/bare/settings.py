@@ -1,22 +1,17 @@
-"""Settings of the bare comparison site: the product's database configuration (same pool) and nothing else.
+"""Settings of the bare comparison site: the product's production settings, minus everything per request.
 
-No tenancy, no middleware, no authentication: what is left is the cost of Django, the WSGI server, one pooled
-PostgreSQL round trip and JSON encoding, which the product's read path is measured against.
+Same logging, database pool and security settings; no tenancy, no middleware, no authentication, no apps.
+What is left is the cost of Django, the WSGI server, one pooled PostgreSQL round trip and JSON encoding,
+which the product's read path is measured against.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from hrms.settings_production import *  # noqa: F403
+from hrms.settings_production import DATABASES as PRODUCT_DATABASES
 
-from hrms.settings import DATABASES as PRODUCT_DATABASES
-
-SECRET_KEY = "bare-site-has-no-secrets"  # noqa: S105 -- the bare site serves one public row and nothing else
-DEBUG = False
-ALLOWED_HOSTS = ["*"]
 ROOT_URLCONF = "loadtests.bare.urls"
-INSTALLED_APPS: list[str] = []
-MIDDLEWARE: list[str] = []
-USE_TZ = True
-DATABASES: dict[str, dict[str, Any]] = {
-    "default": {**PRODUCT_DATABASES["default"], "ENGINE": "django.db.backends.postgresql"}
-}
+INSTALLED_APPS = []
+MIDDLEWARE = []
+DATABASE_ROUTERS = []
+DATABASES = {"default": {**PRODUCT_DATABASES["default"], "ENGINE": "django.db.backends.postgresql"}}

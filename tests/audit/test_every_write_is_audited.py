@@ -17,6 +17,7 @@ from drf_spectacular.generators import SchemaGenerator
 
 from audit.models import AuditEvent
 from tests.conftest import PASSWORD, TenantHandle, make_user
+from tests.support.jira_standin import DEFAULT_EMAIL, DEFAULT_TOKEN, JiraStandin, standin_connect
 from tests.timesheets.factories import auth, make_employee, make_project, make_suggestion, staff_token
 
 Recipe = Callable[[TenantHandle, Client, dict[str, Any]], Any]
@@ -35,6 +36,20 @@ def _write_operations() -> set[tuple[str, str]]:
 
 def _employee_payload() -> dict[str, Any]:
     return {"name": "New Hire", "email": f"hire{date.today().toordinal()}@alpha.test", "national_id": "NI-777"}
+
+
+def _jira_connection_put(h: TenantHandle, c: Client, a: dict[str, Any]) -> Any:
+    # Saving an enabled connection verifies it against Jira: a local stand-in answers.
+    with JiraStandin() as standin:
+        body = {"site_url": standin.url, "email": DEFAULT_EMAIL, "api_token": DEFAULT_TOKEN}
+        return c.put("/api/jira/connection", body, content_type="application/json", **a)
+
+
+def _jira_sync_post(h: TenantHandle, c: Client, a: dict[str, Any]) -> Any:
+    with JiraStandin() as standin:
+        with tenant_context(h.tenant):
+            standin_connect(standin)
+        return c.post("/api/jira/sync", **a)
 
 
 RECIPES: dict[tuple[str, str], Recipe] = {
@@ -93,6 +108,11 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         content_type="application/json",
         **a,
     ),
+    ("POST", "/api/intelligence/train"): lambda h, c, a: c.post(
+        "/api/intelligence/train", {}, content_type="application/json", **a
+    ),
+    ("PUT", "/api/jira/connection"): _jira_connection_put,
+    ("POST", "/api/jira/sync"): _jira_sync_post,
 }
 
 

@@ -75,3 +75,23 @@ def test_inside_an_open_transaction_it_writes_in_line(alpha: TenantHandle) -> No
         writer.close()
     assert not writer.pipelined
     assert [(thread, chunk) for thread, _, _, chunk in log] == [(threading.get_ident(), 7)]
+
+
+def test_a_write_that_failed_is_reported_rather_than_the_callers_later_error(
+    tenants: dict[str, TenantHandle], django_db_blocker: Any
+) -> None:
+    def write(chunk: int) -> None:
+        raise LookupError(f"chunk {chunk} refused")
+
+    def run() -> None:
+        with ChunkWriter(write) as writer:
+            writer.submit(1)
+            raise TimeoutError("the caller gave up")
+
+    with (
+        django_db_blocker.unblock(),
+        tenant_context(tenants["alpha"].tenant),
+        pytest.raises(LookupError, match="chunk 1 refused") as raised,
+    ):
+        run()
+    assert isinstance(raised.value.__context__, TimeoutError)
