@@ -168,6 +168,17 @@ def test_invalid_input_is_not_counted_and_a_success_after_the_reset_timeout_clos
 
 
 @override_settings(ML_BREAKER_FAIL_MAX=2, ML_BREAKER_RESET_SECONDS=60)
+def test_a_prediction_over_its_time_budget_counts_as_a_failure(alpha: TenantHandle) -> None:
+    breakers_forget()
+    with tenant_context(alpha.tenant):
+        with pytest.raises(PredictorUnavailable, match="over its"):
+            predict_guarded(tiny_bundle(), _features(4), budget_seconds=0.0)
+        assert breaker_state().failures == 1
+        assert len(predict_guarded(tiny_bundle(), _features(4), budget_seconds=5.0).hours) == 4
+        assert breaker_state().failures == 0  # a success resets the count
+
+
+@override_settings(ML_BREAKER_FAIL_MAX=2, ML_BREAKER_RESET_SECONDS=60)
 def test_one_tenants_failing_model_leaves_another_tenants_breaker_closed(
     alpha: TenantHandle, beta: TenantHandle
 ) -> None:

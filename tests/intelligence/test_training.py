@@ -16,7 +16,7 @@ from intelligence import training
 from intelligence.features import FEATURE_NAMES
 from intelligence.models import ArtifactStatus, ModelArtifact
 from intelligence.predictor import ModelBundle, predictor_active
-from intelligence.services import TRAIN_JOB_TYPE, model_train
+from intelligence.services import TRAIN_JOB_TYPE, model_train, model_train_job, training_request
 from intelligence.tasks import models_train_nightly_task
 from intelligence.training import Part
 from jobs.models import BackgroundJob, JobStatus
@@ -92,24 +92,39 @@ def test_too_few_confirmed_outcomes_are_recorded_as_a_failed_run(alpha: TenantHa
 
 
 def test_train_model_and_evaluate_model_print_the_comparison(alpha: TenantHandle) -> None:
-    seed(alpha, employees=40, days=100)
+    seed(alpha)
     out = io.StringIO()
     call_command("train_model", "--tenant", alpha.tenant.slug, stdout=out)
     text = out.getvalue()
-    assert "Model v" in text
+    assert "active" in text
     assert "hours MAE" in text
     assert "acceptance log-loss" in text
-    out = io.StringIO()
     with tenant_context(alpha.tenant):
-        active = ModelArtifact.objects.filter(status=ArtifactStatus.ACTIVE).first()
-    if active is None:
-        with pytest.raises(CommandError, match="No active model"):
-            call_command("evaluate_model", "--tenant", alpha.tenant.slug, stdout=out)
-        return
+        active = ModelArtifact.objects.get(status=ArtifactStatus.ACTIVE)
+    out = io.StringIO()
     call_command("evaluate_model", "--tenant", alpha.tenant.slug, stdout=out)
     lines = out.getvalue()
     assert f"Model v{active.version} vs rules engine" in lines
     assert f"{active.metrics['model']['hours_mae']:.4f}" in lines  # the same holdout, the same figures
+    assert f"{active.metrics['rules']['hours_mae']:.4f}" in lines
+
+
+def test_evaluate_model_without_an_active_model_says_the_rules_answer(alpha: TenantHandle) -> None:
+    with pytest.raises(CommandError, match="No active model"):
+        call_command("evaluate_model", "--tenant", alpha.tenant.slug, stdout=io.StringIO())
+
+
+def test_a_queued_training_job_runs_to_success_with_the_outcome_in_its_result(alpha: TenantHandle) -> None:
+    seed(alpha)
+    with tenant_context(alpha.tenant):
+        job = training_request(actor=None)
+        finished = model_train_job(job_id=job.id)
+        assert finished is not None
+        assert finished.status == JobStatus.SUCCEEDED, finished.error
+        assert finished.result["status"] == ArtifactStatus.ACTIVE
+        artifact = ModelArtifact.objects.get(version=finished.result["version"])
+        assert artifact.job_id == job.id
+        assert model_train_job(job_id=job.id) is None  # finished jobs are not claimed twice
 
 
 def test_the_nightly_schedule_queues_one_training_job_per_tenant(alpha: TenantHandle, beta: TenantHandle) -> None:
