@@ -254,9 +254,13 @@ def _compute_chunk(
     rows = ChunkRows(job_id, [], [], [], 0, 0, Decimal(0))
     model_splits: dict[tuple[str, date], list[Split]] = {}
     if model is not None:
-        found = _model_splits(
-            model=model, signals=signals, employee_ids=employee_ids, params=params, active_projects=active_projects
-        )
+        try:
+            found = _model_splits(
+                model=model, signals=signals, employee_ids=employee_ids, params=params, active_projects=active_projects
+            )
+        except Exception:  # generation never fails because ML failed: the rules engine takes the chunk
+            logger.exception("turning model predictions into suggestions failed; the rules engine answers")
+            found = None
         rows.model_failed = found is None
         model_splits = found or {}
     attended_employees = {employee_id for employee_id, _ in signals.attendance}

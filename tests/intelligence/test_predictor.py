@@ -16,6 +16,7 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
 
+from intelligence import generation
 from intelligence.features import ProjectTable, chunk_features
 from intelligence.generation import JOB_TYPE, timesheets_generate
 from intelligence.models import ModelArtifact
@@ -281,3 +282,19 @@ def test_with_redis_down_the_breaker_reads_closed_and_a_failing_model_still_fall
             with pytest.raises(PredictorUnavailable, match="The model failed"):
                 predict_guarded(failing_bundle(), _features(4))
     breakers_forget()
+
+
+def test_an_error_turning_predictions_into_suggestions_leaves_the_chunk_to_the_rules(
+    alpha: TenantHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("a bug in the post-processing")
+
+    monkeypatch.setattr(generation, "suggestion_hours", broken)
+    with tenant_context(alpha.tenant):
+        world = build_world(employees=2, days=3)
+        activate(tiny_bundle())
+        job = _generate(world)
+        assert job.status == JobStatus.SUCCEEDED, job.error
+        assert job.result["model_failures"] == 1
+        assert set(ProjectAllocationSuggestion.objects.values_list("source", flat=True)) == {SuggestionSource.RULES}
