@@ -112,6 +112,9 @@ class MlLoadSheddingMiddleware:
             retry_after = _still_spent(_tenant_key(ML_GROUP, request))
             if retry_after is not None:
                 metrics.ratelimit_rejected(scope=ML_GROUP)
+                # The refusal that taught this process the budget was spent has been logged; the flood after
+                # it is counted, not written line by line.
+                request.log_line_suppressed = True  # type: ignore[attr-defined]
                 tenant = getattr(request, "tenant", None)
                 refusal = _refusal(str(getattr(tenant, "ml_rate_limit_per_minute", DEFAULT_PER_MINUTE)), retry_after)
                 response = JsonResponse(

@@ -99,6 +99,8 @@ class RequestObservabilityMiddleware:
     def _record(self, request: HttpRequest, status: int, seconds: float) -> None:
         route = route_of(request)
         metrics.http_request_observe(route=route, method=request.method or "", status=status, seconds=seconds)
+        if getattr(request, "log_line_suppressed", False):
+            return  # a refusal of a flood: counted above and in hrms_ratelimit_rejections, logged once a window
         tenant = getattr(request, "tenant", None)
         request_logger.info(
             "%s %s %s",

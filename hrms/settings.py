@@ -292,5 +292,10 @@ LOGGING: dict[str, Any] = {
         }
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django_redis": {"level": "ERROR"}},
+    "loggers": {
+        "django_redis": {"level": "ERROR"},
+        # Every request already has its own line (hrms.request); Django's 4xx warnings would repeat them.
+        # 5xx errors, with their tracebacks, still come through.
+        "django.request": {"level": "ERROR"},
+    },
 }
