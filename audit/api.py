@@ -12,12 +12,14 @@ from audit.models import AuditEvent
 from audit.selectors import audit_events
 from audit.services import audit_verify
 from hrms.pagination import DefaultPagination
+from hrms.query import query_validate
 from hrms.replica import reads_from_replica
 from tenants.roles import IsHROrAdmin
 
 
 class AuditEventListApi(APIView):
     permission_classes = [IsHROrAdmin]
+    pagination_class = DefaultPagination  # read by the OpenAPI schema as well
 
     class AuditEventFilterSerializer(serializers.Serializer[dict[str, object]]):
         actor = serializers.CharField(required=False, max_length=200)
@@ -47,10 +49,9 @@ class AuditEventListApi(APIView):
     @extend_schema(parameters=[AuditEventFilterSerializer], responses={200: AuditEventOutputSerializer(many=True)})
     @reads_from_replica
     def get(self, request: Request) -> Response:
-        filters = self.AuditEventFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        paginator = DefaultPagination()
-        page = paginator.paginate_queryset(audit_events(**filters.validated_data), request, view=self)
+        filters = query_validate(self.AuditEventFilterSerializer, request)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(audit_events(**filters), request, view=self)
         return paginator.get_paginated_response(self.AuditEventOutputSerializer(page, many=True).data)
 
 

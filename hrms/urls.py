@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from hrms import health
+from hrms import health, openapi  # noqa: F401  # openapi: its schema extensions register on import
 from tenants.api import AuthMeApi, AuthTokenApi
 from tenants.views import TenantLoginView, TenantLogoutView
 

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hrms.pagination import DefaultPagination
+from hrms.query import query_validate
 from jira_sync.models import JiraConnection, JiraWorkLog
 from jira_sync.selectors import jira_connection_get, worklog_list
 from jira_sync.services import (
@@ -151,6 +152,7 @@ class JiraSyncApi(APIView):
 
 class JiraWorklogListApi(APIView):
     permission_classes = [IsHROrAdmin]
+    pagination_class = DefaultPagination  # read by the OpenAPI schema as well
 
     class WorklogFilterSerializer(serializers.Serializer[dict[str, Any]]):
         employee = serializers.UUIDField(required=False)
@@ -200,15 +202,13 @@ class JiraWorklogListApi(APIView):
 
     @extend_schema(parameters=[WorklogFilterSerializer], responses={200: WorklogOutputSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        filters = self.WorklogFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        values = filters.validated_data
+        values = query_validate(self.WorklogFilterSerializer, request)
         logs = worklog_list(
             employee_id=values.get("employee"),
             project_id=values.get("project"),
             date_from=values.get("date_from"),
             date_to=values.get("date_to"),
         )
-        paginator = DefaultPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(logs, request, view=self)
         return paginator.get_paginated_response(self.WorklogOutputSerializer(page, many=True).data)

@@ -22,6 +22,7 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django_tenants.utils import schema_context
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -32,6 +33,7 @@ from rest_framework.views import APIView
 
 from hrms.errors import ValidationFailed
 from hrms.pagination import DefaultPagination
+from hrms.query import query_validate
 from hrms.ratelimits import MlRateLimited
 from hrms.replica import reads_from_replica
 from tenants.cache import tenant_cache_get, tenant_cache_set
@@ -103,13 +105,6 @@ def _path_uuid(value: str, name: str = "id") -> uuid.UUID:
     return parsed
 
 
-def _query(serializer_class: type[serializers.Serializer[Any]], request: Request) -> dict[str, Any]:
-    # A plain dict, not the QueryDict: DRF reads an absent boolean in form-style data as False.
-    query = serializer_class(data=request.query_params.dict())
-    query.is_valid(raise_exception=True)
-    return dict(query.validated_data)
-
-
 def _paginated(
     *,
     request: Request,
@@ -118,9 +113,6 @@ def _paginated(
     serializer_class: type[serializers.Serializer[Any]],
     context: dict[str, Any] | None = None,
 ) -> Response:
-    page_number = request.query_params.get("page")
-    if page_number not in (None, "", "last") and not (page_number.isdigit() and int(page_number) >= 1):
-        raise ValidationFailed("Invalid input.", fields={"page": ["Must be a positive integer."]})
     paginator = (getattr(view, "pagination_class", None) or DefaultPagination)()
     page = paginator.paginate_queryset(queryset, request, view=view) or []
     return paginator.get_paginated_response(serializer_class(page, many=True, context=context or {}).data)
@@ -245,7 +237,7 @@ class EmployeeListApi(APIView):
     @extend_schema(parameters=[EmployeeListFilterSerializer], responses={200: EmployeeListOutputSerializer(many=True)})
     def get(self, request: Request) -> Response:
         """Employees, by name (the Employee role: only their own record). `?email=` is an exact match."""
-        filters = _query(self.EmployeeListFilterSerializer, request)
+        filters = query_validate(self.EmployeeListFilterSerializer, request)
         employees = employee_list(user=request.user, **filters)
         return _paginated(
             request=request,
@@ -368,7 +360,7 @@ class ProjectListApi(APIView):
     @extend_schema(parameters=[ProjectListFilterSerializer], responses={200: ProjectListOutputSerializer(many=True)})
     def get(self, request: Request) -> Response:
         """Projects, by code; every user of the tenant may read them."""
-        projects = project_list(**_query(self.ProjectListFilterSerializer, request))
+        projects = project_list(**query_validate(self.ProjectListFilterSerializer, request))
         return _paginated(
             request=request, view=self, queryset=projects, serializer_class=self.ProjectListOutputSerializer
         )
@@ -466,7 +458,7 @@ class AttendanceListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         """Attendance records; times are shown in the tenant's time zone."""
-        filters = _query(self.AttendanceListFilterSerializer, request)
+        filters = query_validate(self.AttendanceListFilterSerializer, request)
         records = attendance_list(
             user=request.user,
             employee_id=filters.get("employee"),
@@ -558,7 +550,7 @@ class WorkPatternListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         """Learned patterns: mean allocated hours per employee, project and weekday (Monday = 0)."""
-        filters = _query(self.WorkPatternListFilterSerializer, request)
+        filters = query_validate(self.WorkPatternListFilterSerializer, request)
         patterns = work_pattern_list(
             user=request.user,
             employee_id=filters.get("employee"),
@@ -612,7 +604,7 @@ class SuggestionPendingListApi(MlRateLimited, APIView):
         The cache namespace is invalidated by every accept or reject and by generation, so a decided
         suggestion never shows here again.
         """
-        filters = _query(self.SuggestionPendingFilterSerializer, request)
+        filters = query_validate(self.SuggestionPendingFilterSerializer, request)
         today = tenant_today()
         key = self._cache_key(request, filters, today.isoformat())
         cached = tenant_cache_get(namespace=SUGGESTIONS_CACHE_NAMESPACE, key=key)
@@ -721,7 +713,7 @@ class SuggestionAcceptApi(MlRateLimited, APIView):
 class SuggestionRejectApi(MlRateLimited, APIView):
     class SuggestionRejectInputSerializer(serializers.Serializer[dict[str, Any]]):
         ids = serializers.ListField(
-            child=serializers.CharField(max_length=100), allow_empty=False, max_length=MAX_DECISION_IDS
+            child=serializers.CharField(max_length=100), allow_empty=False, min_length=1, max_length=MAX_DECISION_IDS
         )
 
     class SuggestionRejectOutputSerializer(_DecisionResultOutput):
@@ -792,12 +784,20 @@ class AllocationListApi(APIView):
         updated_at = serializers.DateTimeField()
 
     @extend_schema(
-        parameters=[AllocationListFilterSerializer], responses={200: AllocationListOutputSerializer(many=True)}
+        parameters=[AllocationListFilterSerializer],
+        responses={
+            (200, "application/json"): AllocationListOutputSerializer(many=True),
+            (200, "text/csv"): OpenApiTypes.STR,
+        },
     )
     @reads_from_replica
     def get(self, request: Request) -> Response | StreamingHttpResponse:
-        """Accepted allocations; `?format=csv` streams every matching row as CSV instead of a JSON page."""
-        filters = _query(self.AllocationListFilterSerializer, request)
+        """Accepted allocations as a JSON page; `?format=csv` streams every matching row as `text/csv` instead.
+
+        The CSV has no pagination: its columns are date, employee_id, employee_name, project_code, hours and
+        source, and it arrives as an attachment named allocations.csv.
+        """
+        filters = query_validate(self.AllocationListFilterSerializer, request)
         allocations = allocation_list(
             user=request.user,
             employee_id=filters.get("employee"),
