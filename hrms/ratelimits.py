@@ -16,6 +16,7 @@ before authentication, Redis or the view run.
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
@@ -23,44 +24,54 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django_ratelimit.core import get_usage
 
 from hrms import metrics
 from hrms.errors import RateLimited, error_body
 
+_JSON = "application/json"
 ML_GROUP = "ml-endpoints"
 DEFAULT_PER_MINUTE = 100
 # The URL prefixes of the endpoints in ML_GROUP, for the shedding middleware (which runs before URL routing).
 ML_PATH_PREFIXES = ("/api/timesheet-intelligence/", "/api/intelligence/train")
 
-# Tenant schema -> time.monotonic() until which this process refuses its ML requests without asking Redis.
-_spent_until: dict[str, float] = {}
+# Tenant schema -> (time.monotonic() until which this process refuses its ML requests, the limit's text).
+_spent_until: dict[str, tuple[float, str]] = {}
+# How clients address a spent tenant (Host, X-Tenant) -> its schema, so the WSGI layer can refuse before Django.
+_addresses: dict[tuple[str, str], str] = {}
 _spent_lock = threading.Lock()
 
 
-def _remember_spent(schema: str, retry_after: int) -> None:
+def _address(meta: Any) -> tuple[str, str]:
+    return str(meta.get("HTTP_HOST", "")), str(meta.get("HTTP_X_TENANT", ""))
+
+
+def _remember_spent(request: HttpRequest, schema: str, retry_after: int, limit_text: str) -> None:
     with _spent_lock:
-        _spent_until[schema] = time.monotonic() + retry_after
+        _spent_until[schema] = (time.monotonic() + retry_after, limit_text)
+        _addresses[_address(request.META)] = schema
 
 
-def _still_spent(schema: str) -> int | None:
-    """Seconds this tenant's budget stays spent, as this process last heard; None when it may be spent freely."""
-    deadline = _spent_until.get(schema)
-    if deadline is None:
+def _still_spent(schema: str) -> tuple[int, str] | None:
+    """(seconds left, limit) while this process knows the tenant's budget is spent; None when it may spend."""
+    entry = _spent_until.get(schema)
+    if entry is None:
         return None
+    deadline, limit_text = entry
     left = deadline - time.monotonic()
     if left <= 0:
         with _spent_lock:
             _spent_until.pop(schema, None)
         return None
-    return max(1, math.ceil(left))
+    return max(1, math.ceil(left)), limit_text
 
 
 def ratelimit_forget() -> None:
     """Forget which tenants this process saw over budget (tests; an operator never needs it: it expires)."""
     with _spent_lock:
         _spent_until.clear()
+        _addresses.clear()
 
 
 def _refusal(limit_text: str, retry_after: int) -> RateLimited:
@@ -87,7 +98,7 @@ def ml_rate_limit(request: HttpRequest) -> None:
     if usage is None or not usage["should_limit"]:
         return
     retry_after = max(1, int(usage["time_left"]))
-    _remember_spent(_tenant_key(ML_GROUP, request), retry_after)
+    _remember_spent(request, _tenant_key(ML_GROUP, request), retry_after, str(usage["limit"]))
     metrics.ratelimit_rejected(scope=ML_GROUP)
     raise _refusal(str(usage["limit"]), retry_after)
 
@@ -101,25 +112,58 @@ class MlRateLimited:
             ml_rate_limit(request)
 
 
+def _shed_body(limit_text: str, retry_after: int) -> bytes:
+    refusal = _refusal(limit_text, retry_after)
+    body = error_body(refusal.code, refusal.message, refusal.fields, **refusal.extra)
+    return json.dumps(body).encode()
+
+
 class MlLoadSheddingMiddleware:
-    """Refuses a tenant's ML requests at once while this process knows that tenant's budget is spent."""
+    """Refuses a tenant's ML requests at once while this process knows that tenant's budget is spent.
+
+    For requests that reach Django (and the test client); in production `MlLoadSheddingWSGI` refuses most of a
+    flood earlier still.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith(ML_PATH_PREFIXES) and getattr(settings, "RATELIMIT_ENABLE", True):
-            retry_after = _still_spent(_tenant_key(ML_GROUP, request))
-            if retry_after is not None:
+            spent = _still_spent(_tenant_key(ML_GROUP, request))
+            if spent is not None:
+                retry_after, limit_text = spent
                 metrics.ratelimit_rejected(scope=ML_GROUP)
                 # The refusal that taught this process the budget was spent has been logged; the flood after
                 # it is counted, not written line by line.
                 request.log_line_suppressed = True  # type: ignore[attr-defined]
-                tenant = getattr(request, "tenant", None)
-                refusal = _refusal(str(getattr(tenant, "ml_rate_limit_per_minute", DEFAULT_PER_MINUTE)), retry_after)
-                response = JsonResponse(
-                    error_body(refusal.code, refusal.message, refusal.fields, **refusal.extra), status=refusal.status
-                )
+                response = HttpResponse(_shed_body(limit_text, retry_after), status=429, content_type=_JSON)
                 response["Retry-After"] = str(retry_after)
                 return response
         return self.get_response(request)
+
+
+class MlLoadSheddingWSGI:
+    """The same refusal in front of Django: no request object, middleware, URL routing or database.
+
+    A tenant is recognised by how its spent requests addressed it (Host and X-Tenant), recorded when the
+    limiter refused one; anything not recognised goes to Django as usual.
+    """
+
+    def __init__(self, application: Any) -> None:
+        self.application = application
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if str(environ.get("PATH_INFO", "")).startswith(ML_PATH_PREFIXES) and _addresses:
+            schema = _addresses.get(_address(environ))
+            spent = _still_spent(schema) if schema is not None else None
+            if spent is not None and getattr(settings, "RATELIMIT_ENABLE", True):
+                retry_after, limit_text = spent
+                metrics.ratelimit_rejected(scope=ML_GROUP)
+                body = _shed_body(limit_text, retry_after)
+                start_response(
+                    "429 Too Many Requests",
+                    [("Content-Type", _JSON), ("Content-Length", str(len(body))), ("Retry-After", str(retry_after))],
+                )
+                return [body]
+        return self.application(environ, start_response)

@@ -8,29 +8,26 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from jobs.models import BackgroundJob
+from jobs.models import BackgroundJob, JobStatus
 from jobs.selectors import job_get
 
 
 class JobDetailApi(APIView):
-    class JobDetailOutputSerializer(serializers.ModelSerializer[BackgroundJob]):
-        class Meta:
-            model = BackgroundJob
-            fields = [
-                "id",
-                "job_type",
-                "status",
-                "progress",
-                "processed",
-                "total",
-                "parameters",
-                "result",
-                "error",
-                "created_at",
-                "started_at",
-                "finished_at",
-                "heartbeat_at",
-            ]
+    # Declared fields, not a ModelSerializer: the fields are built once, not introspected on every poll.
+    class JobDetailOutputSerializer(serializers.Serializer[BackgroundJob]):
+        id = serializers.UUIDField(read_only=True)
+        job_type = serializers.CharField(read_only=True)
+        status = serializers.ChoiceField(choices=JobStatus.choices, read_only=True)
+        progress = serializers.IntegerField(min_value=0, max_value=100, read_only=True)
+        processed = serializers.IntegerField(min_value=0, read_only=True)
+        total = serializers.IntegerField(min_value=0, read_only=True)
+        parameters = serializers.JSONField(read_only=True)
+        result = serializers.JSONField(read_only=True)
+        error = serializers.CharField(read_only=True)
+        created_at = serializers.DateTimeField(read_only=True)
+        started_at = serializers.DateTimeField(read_only=True, allow_null=True)
+        finished_at = serializers.DateTimeField(read_only=True, allow_null=True)
+        heartbeat_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
     @extend_schema(responses={200: JobDetailOutputSerializer})
     def get(self, request: Request, job_id: str) -> Response:

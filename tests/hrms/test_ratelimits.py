@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -9,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_redis import get_redis_connection
 
-from hrms.ratelimits import ratelimit_forget
+from hrms.ratelimits import MlLoadSheddingWSGI, ratelimit_forget
 from tenants.models import Tenant
 from tests.conftest import TenantHandle, make_user, token_for
 
@@ -64,3 +65,36 @@ def test_another_tenant_and_other_endpoints_are_not_refused(alpha: TenantHandle,
     assert alpha.client().get(PENDING, **alpha_auth).status_code == 429
     assert alpha.client().get("/api/employees", **alpha_auth).status_code == 200
     assert beta.client().get(PENDING, **beta_auth).status_code == 200
+
+
+def test_in_front_of_django_a_spent_tenant_is_refused_and_others_pass_through(alpha: TenantHandle) -> None:
+    Tenant.objects.filter(id=alpha.tenant.id).update(ml_rate_limit_per_minute=1)
+    auth = _hr(alpha)
+    statuses = [alpha.client().get(PENDING, **auth).status_code for _ in range(3)]
+    assert 429 in statuses
+
+    reached_django: list[str] = []
+
+    def django_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        reached_django.append(environ["HTTP_HOST"])
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b"{}"]
+
+    def call(host: str, path: str = PENDING) -> tuple[str, dict[str, str], bytes]:
+        answered: list[tuple[str, dict[str, str]]] = []
+        body = b"".join(
+            MlLoadSheddingWSGI(django_app)(
+                {"PATH_INFO": path, "HTTP_HOST": host, "REQUEST_METHOD": "GET"},
+                lambda status, headers: answered.append((status, dict(headers))),
+            )
+        )
+        return answered[0][0], answered[0][1], body
+
+    status, headers, body = call(alpha.host)
+    assert status.startswith("429")
+    assert 1 <= int(headers["Retry-After"]) <= 60
+    assert json.loads(body)["error"]["code"] == "rate_limited"
+    assert reached_django == []
+    assert call("beta.localhost")[0].startswith("200")
+    assert call(alpha.host, "/api/employees")[0].startswith("200")
+    assert reached_django == ["beta.localhost", alpha.host]
