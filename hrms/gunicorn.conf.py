@@ -28,6 +28,11 @@ graceful_timeout: int = 30
 # Recycle workers periodically (bounds slow leaks); jitter keeps them from restarting all at once.
 max_requests: int = 10000
 max_requests_jitter: int = 1000
+# The application is imported once, in the master, and workers fork from it: a recycled worker is serving again
+# in milliseconds instead of the seconds a fresh Django start takes (a flood of cheap refusals reaches
+# max_requests quickly). Nothing opens a database or Redis connection at import, so no socket is shared
+# across the fork. Code changes therefore need a restart of the master, not a HUP.
+preload_app: bool = True
 
 # Every request is logged as one JSON line by the application (hrms.request_context); gunicorn's own
 # access log would repeat it as plain text, with query strings. GUNICORN_ACCESS_LOG=- turns it back on.

@@ -19,7 +19,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django_tenants.utils import schema_context
 from drf_spectacular.types import OpenApiTypes
@@ -598,7 +598,7 @@ class SuggestionPendingListApi(MlRateLimited, APIView):
         parameters=[SuggestionPendingFilterSerializer], responses={200: SuggestionPendingOutputSerializer(many=True)}
     )
     @reads_from_replica
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> Response | HttpResponse:
         """Pending suggestions, least confident first, then by date; cached per query and per reader's scope.
 
         The cache namespace is invalidated by every accept or reject and by generation, so a decided
@@ -608,8 +608,9 @@ class SuggestionPendingListApi(MlRateLimited, APIView):
         today = tenant_today()
         key = self._cache_key(request, filters, today.isoformat())
         cached = tenant_cache_get(namespace=SUGGESTIONS_CACHE_NAMESPACE, key=key)
-        if cached is not None:
-            return Response(cached, headers={"X-Cache": "hit"})
+        if isinstance(cached, bytes):
+            # The page as it was rendered the first time: no serializer or renderer runs on a hit.
+            return HttpResponse(cached, content_type="application/json", headers={"X-Cache": "hit"})
         suggestions = suggestion_pending_list(
             user=request.user,
             employee_id=filters.get("employee"),
@@ -623,8 +624,9 @@ class SuggestionPendingListApi(MlRateLimited, APIView):
         response = _paginated(
             request=request, view=self, queryset=suggestions, serializer_class=self.SuggestionPendingOutputSerializer
         )
-        payload = json.loads(json.dumps(response.data, default=str))
-        tenant_cache_set(namespace=SUGGESTIONS_CACHE_NAMESPACE, key=key, value=payload, timeout=PENDING_CACHE_SECONDS)
+        # Encoded as DRF's JSONRenderer does (compact, UTF-8), so a hit is byte-for-byte the page a miss returns.
+        rendered = json.dumps(response.data, default=str, ensure_ascii=False, separators=(",", ":")).encode()
+        tenant_cache_set(namespace=SUGGESTIONS_CACHE_NAMESPACE, key=key, value=rendered, timeout=PENDING_CACHE_SECONDS)
         response["X-Cache"] = "miss"
         return response
 

@@ -301,3 +301,16 @@ def test_another_tenants_token_cannot_review_here(alpha: TenantHandle, beta: Ten
     assert beta.client().get(PENDING, **auth(token)).status_code == 401
     assert _post(beta, ACCEPT, token, {"ids": [str(uuid.uuid4())]}).status_code == 401
     assert _post(beta, REJECT, token, {"ids": [str(uuid.uuid4())]}).status_code == 401
+
+
+def test_a_cached_page_is_byte_for_byte_the_page_first_rendered(alpha: TenantHandle) -> None:
+    token = staff_token(alpha)
+    ann, apollo = make_employee(alpha), make_project(alpha)
+    for day in range(1, 4):
+        make_suggestion(alpha, ann, apollo, day=date(2026, 3, day))
+    miss = alpha.client().get(PENDING, **auth(token))
+    hit = alpha.client().get(PENDING, **auth(token))
+    assert (miss["X-Cache"], hit["X-Cache"]) == ("miss", "hit")
+    assert hit["Content-Type"] == miss["Content-Type"] == "application/json"
+    assert hit.content == miss.content
+    assert hit.json()["count"] == 3
