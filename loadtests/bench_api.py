@@ -57,6 +57,15 @@ def _prepare(url: str, env: dict[str, str], employees: int) -> None:
     manage("generate_timesheets", "--tenant=bench", f"--start={end - timedelta(days=6)}", f"--end={end}", env=env)
 
 
+def _settle(url: str) -> None:
+    """Let PostgreSQL finish with the seeding (dirty pages, statistics) before anything is timed."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+        conn.execute("CHECKPOINT")
+
+
 def _lookup(url: str) -> tuple[str, str]:
     """(tenant id, a job id of that tenant) for the URLs the load uses.
 
@@ -104,6 +113,7 @@ def main() -> int:
     servers: list[subprocess.Popen[bytes]] = []
     try:
         _prepare(url, env, args.employees)
+        _settle(url)
         tenant_id, job_id = _lookup(url)
         product_port, bare_port = free_port(), free_port()
         servers.append(gunicorn_start("hrms.wsgi:application", product_port, env, logs / "product.log"))
@@ -131,10 +141,14 @@ def main() -> int:
         driver = drive.__name__.removeprefix("drive_")
         print(f"driver: {driver}, {args.connections} connections, {args.seconds} s per endpoint")
         results: dict[str, LoadResult] = {}
-        for load in loads:
+        # The bare view is measured first and again last; the faster of the two is the ceiling, so a slow
+        # moment of the machine during one bare run cannot flatter the ratios.
+        for load in [*loads, loads[0]]:
             connections = min(args.connections, 4) if load.method == "POST" else args.connections
             drive(load, seconds=2, connections=connections)  # warm-up: pools, caches, imports
-            results[load.name] = drive(load, seconds=args.seconds, connections=connections)
+            result = drive(load, seconds=args.seconds, connections=connections)
+            best = results.get(load.name)
+            results[load.name] = result if best is None or result.rps > best.rps else best
         ceiling = results[loads[0].name].rps
         print(f"{'endpoint':28} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'ratio':>6} {'failed':>7}")
         for name, result in results.items():
