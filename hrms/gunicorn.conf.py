@@ -25,9 +25,10 @@ errorlog: str = "-"
 
 timeout: int = 60
 graceful_timeout: int = 30
-# Recycle workers periodically (bounds slow leaks); jitter keeps them from restarting all at once.
-max_requests: int = 10000
-max_requests_jitter: int = 1000
+# Recycle workers now and then (bounds slow leaks); jitter keeps them from restarting all at once. Counted in
+# requests, and a flood of cheap refusals is many requests: high enough that recycling stays rare.
+max_requests: int = 100_000
+max_requests_jitter: int = 10_000
 # The application is imported once, in the master, and workers fork from it: a recycled worker is serving again
 # in milliseconds instead of the seconds a fresh Django start takes (a flood of cheap refusals reaches
 # max_requests quickly). Nothing opens a database or Redis connection at import, so no socket is shared
