@@ -240,7 +240,7 @@ def main() -> int:
         )
         if failures or not requests:
             broken.append(f"scenario 2: {failures} failed requests of {requests}")
-        workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+        workers = int(os.environ.get("WEB_CONCURRENCY", "4"))  # hrms/gunicorn.conf.py default
         budget = workers * int(settings.DATABASES["default"]["OPTIONS"]["pool"]["max_size"])
         peak = max(samples, default=0)
         print(f"3. connections to the database during the reads: peak {peak}, budget {budget} ({len(samples)} samples)")
