@@ -112,10 +112,21 @@ class MlRateLimited:
             ml_rate_limit(request)
 
 
-def _shed_body(limit_text: str, retry_after: int) -> bytes:
+def _shed(schema: str | None, path: str) -> tuple[bytes, int] | None:
+    """(429 body, Retry-After) when `path` is an ML endpoint and this process knows `schema` is over budget.
+
+    Counted as a rejection; the caller only has to send it.
+    """
+    if schema is None or not path.startswith(ML_PATH_PREFIXES) or not getattr(settings, "RATELIMIT_ENABLE", True):
+        return None
+    spent = _still_spent(schema)
+    if spent is None:
+        return None
+    retry_after, limit_text = spent
+    metrics.ratelimit_rejected(scope=ML_GROUP)
     refusal = _refusal(limit_text, retry_after)
     body = error_body(refusal.code, refusal.message, refusal.fields, **refusal.extra)
-    return json.dumps(body).encode()
+    return json.dumps(body).encode(), retry_after
 
 
 class MlLoadSheddingMiddleware:
@@ -129,18 +140,16 @@ class MlLoadSheddingMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith(ML_PATH_PREFIXES) and getattr(settings, "RATELIMIT_ENABLE", True):
-            spent = _still_spent(_tenant_key(ML_GROUP, request))
-            if spent is not None:
-                retry_after, limit_text = spent
-                metrics.ratelimit_rejected(scope=ML_GROUP)
-                # The refusal that taught this process the budget was spent has been logged; the flood after
-                # it is counted, not written line by line.
-                request.log_line_suppressed = True  # type: ignore[attr-defined]
-                response = HttpResponse(_shed_body(limit_text, retry_after), status=429, content_type=_JSON)
-                response["Retry-After"] = str(retry_after)
-                return response
-        return self.get_response(request)
+        shed = _shed(_tenant_key(ML_GROUP, request), request.path)
+        if shed is None:
+            return self.get_response(request)
+        body, retry_after = shed
+        # The refusal that taught this process the budget was spent has been logged; the flood after it is
+        # counted, not written line by line.
+        request.log_line_suppressed = True  # type: ignore[attr-defined]
+        response = HttpResponse(body, status=429, content_type=_JSON)
+        response["Retry-After"] = str(retry_after)
+        return response
 
 
 class MlLoadSheddingWSGI:
@@ -154,16 +163,10 @@ class MlLoadSheddingWSGI:
         self.application = application
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if str(environ.get("PATH_INFO", "")).startswith(ML_PATH_PREFIXES) and _addresses:
-            schema = _addresses.get(_address(environ))
-            spent = _still_spent(schema) if schema is not None else None
-            if spent is not None and getattr(settings, "RATELIMIT_ENABLE", True):
-                retry_after, limit_text = spent
-                metrics.ratelimit_rejected(scope=ML_GROUP)
-                body = _shed_body(limit_text, retry_after)
-                start_response(
-                    "429 Too Many Requests",
-                    [("Content-Type", _JSON), ("Content-Length", str(len(body))), ("Retry-After", str(retry_after))],
-                )
-                return [body]
-        return self.application(environ, start_response)
+        shed = _shed(_addresses.get(_address(environ)), str(environ.get("PATH_INFO", ""))) if _addresses else None
+        if shed is None:
+            return self.application(environ, start_response)
+        body, retry_after = shed
+        headers = [("Content-Type", _JSON), ("Content-Length", str(len(body))), ("Retry-After", str(retry_after))]
+        start_response("429 Too Many Requests", headers)
+        return [body]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,13 +13,8 @@ from rest_framework.views import APIView
 from hrms.ratelimits import MlRateLimited
 from intelligence.selectors import model_status
 from intelligence.services import generation_request, training_request
-from jobs.services import job_status_url
+from jobs.api import JobAcceptedOutputSerializer, job_accepted_response
 from tenants.roles import IsHROrAdmin
-
-
-class _JobAcceptedOutputSerializer(serializers.Serializer[dict[str, object]]):
-    job_id = serializers.UUIDField()
-    status_url = serializers.CharField()
 
 
 class GenerateApi(MlRateLimited, APIView):
@@ -34,7 +29,7 @@ class GenerateApi(MlRateLimited, APIView):
         generate_suggestions = serializers.BooleanField(default=True)
         auto_accept_high_confidence = serializers.BooleanField(default=False)
 
-    class GenerateOutputSerializer(_JobAcceptedOutputSerializer):
+    class GenerateOutputSerializer(JobAcceptedOutputSerializer):
         pass
 
     @extend_schema(request=GenerateInputSerializer, responses={202: GenerateOutputSerializer})
@@ -50,8 +45,7 @@ class GenerateApi(MlRateLimited, APIView):
             generate_suggestions=values["generate_suggestions"],
             auto_accept=values["auto_accept_high_confidence"],
         )
-        body: dict[str, object] = {"job_id": job.id, "status_url": job_status_url(job)}
-        return Response(self.GenerateOutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+        return job_accepted_response(job, self.GenerateOutputSerializer)
 
 
 class ModelTrainApi(MlRateLimited, APIView):
@@ -60,7 +54,7 @@ class ModelTrainApi(MlRateLimited, APIView):
     class ModelTrainInputSerializer(serializers.Serializer[dict[str, object]]):
         """No options yet: the body is `{}` (or empty)."""
 
-    class ModelTrainOutputSerializer(_JobAcceptedOutputSerializer):
+    class ModelTrainOutputSerializer(JobAcceptedOutputSerializer):
         pass
 
     @extend_schema(request=ModelTrainInputSerializer, responses={202: ModelTrainOutputSerializer})
@@ -68,8 +62,7 @@ class ModelTrainApi(MlRateLimited, APIView):
         """Queue a training run from the tenant's confirmed outcomes; 409 naming the job if one is running."""
         self.ModelTrainInputSerializer(data=request.data or {}).is_valid(raise_exception=True)
         job = training_request(actor=request.user)
-        body: dict[str, object] = {"job_id": job.id, "status_url": job_status_url(job)}
-        return Response(self.ModelTrainOutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+        return job_accepted_response(job, self.ModelTrainOutputSerializer)
 
 
 class _ScoresSerializer(serializers.Serializer[dict[str, Any]]):

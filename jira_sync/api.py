@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,7 +21,7 @@ from jira_sync.services import (
     jira_connection_save,
     jira_sync_request,
 )
-from jobs.services import job_status_url
+from jobs.api import JobAcceptedOutputSerializer, job_accepted_response
 from tenants.roles import IsAdmin, IsHROrAdmin
 
 _HOUR = Decimal(3600)
@@ -139,15 +139,13 @@ class JiraConnectionApi(APIView):
 class JiraSyncApi(APIView):
     permission_classes = [IsHROrAdmin]
 
-    class JiraSyncOutputSerializer(serializers.Serializer[dict[str, Any]]):
-        job_id = serializers.UUIDField()
-        status_url = serializers.CharField()
+    class JiraSyncOutputSerializer(JobAcceptedOutputSerializer):
+        pass
 
     @extend_schema(request=None, responses={202: JiraSyncOutputSerializer})
     def post(self, request: Request) -> Response:
         job = jira_sync_request(actor=request.user, trigger="api")
-        body: dict[str, object] = {"job_id": job.id, "status_url": job_status_url(job)}
-        return Response(self.JiraSyncOutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+        return job_accepted_response(job, self.JiraSyncOutputSerializer)
 
 
 class JiraWorklogListApi(APIView):

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from jobs.models import BackgroundJob, JobStatus
 from jobs.selectors import job_get
+from jobs.services import job_status_url
+
+
+class JobAcceptedOutputSerializer(serializers.Serializer[dict[str, object]]):
+    """The 202 body of every endpoint that queues a job: where to follow it."""
+
+    job_id = serializers.UUIDField()
+    status_url = serializers.CharField()
+
+
+def job_accepted_response(job: BackgroundJob, serializer_class: type[JobAcceptedOutputSerializer]) -> Response:
+    body: dict[str, object] = {"job_id": job.id, "status_url": job_status_url(job)}
+    return Response(serializer_class(body).data, status=status.HTTP_202_ACCEPTED)
 
 
 class JobDetailApi(APIView):

@@ -24,6 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from loadtests.common import (
+    BENCH_PASSWORD,
+    bench_tenant_create,
     database_drop,
     database_recreate,
     database_url,
@@ -32,27 +34,18 @@ from loadtests.common import (
     manage,
     process_stop,
     product_env,
+    tenant_ml_limit_lift,
     wait_for_http,
 )
 from loadtests.drivers import Load, LoadResult, load_driver
 
-PASSWORD = "bench-password-1"  # noqa: S105 -- the throwaway benchmark tenant's admin
 ADMIN = "admin@bench.test"
 
 
 def _prepare(url: str, env: dict[str, str], employees: int) -> None:
     end = date.today() - timedelta(days=1)
     manage("migrate_tenants", env=env, echo=False)
-    manage(
-        "create_tenant",
-        "--slug=bench",
-        "--name=Bench",
-        "--domain=bench.localhost",
-        f"--admin-email={ADMIN}",
-        f"--admin-password={PASSWORD}",
-        env=env,
-        echo=False,
-    )
+    bench_tenant_create("bench", env=env)
     manage("seed_demo", "--tenant=bench", f"--employees={employees}", "--days=40", f"--end-date={end}", env=env)
     manage("generate_timesheets", "--tenant=bench", f"--start={end - timedelta(days=6)}", f"--end={end}", env=env)
 
@@ -67,16 +60,11 @@ def _settle(url: str) -> None:
 
 
 def _lookup(url: str) -> tuple[str, str]:
-    """(tenant id, a job id of that tenant) for the URLs the load uses.
-
-    The tenant's ML rate limit is raised so that the benchmark measures the read path, not the limiter's
-    429s (the limiter still runs on every request).
-    """
+    """(tenant id, a job id of that tenant) for the URLs the load uses."""
     import psycopg
     from psycopg import sql
 
     with psycopg.connect(url) as conn:
-        conn.execute("UPDATE tenants_tenant SET ml_rate_limit_per_minute = 10000000 WHERE slug = 'bench'")
         tenant = conn.execute("SELECT id, schema_name FROM tenants_tenant WHERE slug = 'bench'").fetchone()
         assert tenant is not None, "the benchmark tenant is missing"
         tenant_id, schema = tenant
@@ -90,7 +78,7 @@ def _issue_token(base: str, headers: dict[str, str]) -> str:
     import httpx
 
     response = httpx.post(
-        f"{base}/api/auth/token", json={"username": ADMIN, "password": PASSWORD}, headers=headers, timeout=30
+        f"{base}/api/auth/token", json={"username": ADMIN, "password": BENCH_PASSWORD}, headers=headers, timeout=30
     )
     response.raise_for_status()
     return str(response.json()["token"])
@@ -114,6 +102,7 @@ def main() -> int:
     try:
         _prepare(url, env, args.employees)
         _settle(url)
+        tenant_ml_limit_lift(url, "bench")
         tenant_id, job_id = _lookup(url)
         product_port, bare_port = free_port(), free_port()
         servers.append(gunicorn_start("hrms.wsgi:application", product_port, env, logs / "product.log"))
@@ -135,7 +124,7 @@ def main() -> int:
                 f"{product}/api/auth/token",
                 api,
                 method="POST",
-                body=json.dumps({"username": ADMIN, "password": PASSWORD}),
+                body=json.dumps({"username": ADMIN, "password": BENCH_PASSWORD}),
             ),
         ]
         driver = drive.__name__.removeprefix("drive_")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loadtests.common import database_drop, database_recreate, database_url, manage
+from loadtests.common import bench_env, bench_tenant_create, database_drop, database_recreate, database_url, manage
 
 
 def main() -> int:
@@ -36,26 +36,13 @@ def main() -> int:
 
     url = database_url(args.database)
     database_recreate(url)
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DJANGO_SETTINGS_MODULE": "hrms.settings",
-        "CACHE_KEY_PREFIX": "hrms-bench",
-    }
+    env = bench_env(url)
     os.environ.update(env)
     end = date.today() - timedelta(days=1)
     start = end - timedelta(days=args.days - 1)
     try:
         manage("migrate_tenants", env=env)
-        manage(
-            "create_tenant",
-            "--slug=bench",
-            "--name=Bench",
-            "--domain=bench.localhost",
-            "--admin-email=admin@bench.test",
-            "--admin-password=bench-password-1",
-            env=env,
-        )
+        bench_tenant_create("bench", env=env)
         seed_seconds, _ = manage(
             "seed_demo",
             "--tenant=bench",

@@ -21,54 +21,21 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from loadtests.common import (
+    ROOT,
+    bench_env,
+    bench_tenant_create,
+    database_drop,
+    database_recreate,
+    database_url,
+    manage,
+)
 
 SLUG = "benchjira"
 PROJECTS = ("ALPHA", "BETA", "GAMMA")
-
-
-def _database_url(database: str) -> str:
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hrms")
-    parts = urlsplit(base)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
-
-
-def _admin(url: str, sql: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    with psycopg.connect(urlunsplit((parts.scheme, parts.netloc, "/postgres", "", "")), autocommit=True) as conn:
-        conn.execute(sql)
-
-
-_MEASURED = (
-    "import resource, sys\n"
-    "from django.core.management import execute_from_command_line\n"
-    "execute_from_command_line(['manage.py', *sys.argv[1:]])\n"
-    "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
-)
-
-
-def _manage(*args: str, env: dict[str, str], quiet: bool = True) -> tuple[float, int]:
-    """A manage.py command in its own process: (wall seconds, peak RSS in MB)."""
-    started = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-c", _MEASURED, *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
-    )
-    seconds = time.perf_counter() - started
-    if result.returncode != 0:
-        print(result.stdout[-3000:], result.stderr[-3000:], sep="\n")
-        raise SystemExit(f"manage.py {args[0]} failed with exit code {result.returncode}")
-    peak_kb = 0
-    for line in result.stdout.splitlines():
-        if line.startswith("PEAK_RSS_KB"):
-            peak_kb = int(line.split()[1])
-        elif not quiet or not line.startswith("  "):
-            print(f"    {line}")
-    return seconds, peak_kb // 1024
 
 
 def _start_standin(*, worklogs: int, users: int, issues: int, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
@@ -112,29 +79,14 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
 
-    url = _database_url(args.database)
-    _admin(url, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
-    _admin(url, f'CREATE DATABASE "{args.database}"')
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DJANGO_SETTINGS_MODULE": "hrms.settings",
-        "CACHE_KEY_PREFIX": "hrms-bench-jira",
-        "LOG_LEVEL": "WARNING",
-    }
+    url = database_url(args.database)
+    database_recreate(url)
+    env = bench_env(url, LOG_LEVEL="WARNING")
     os.environ.update(env)
     standin: subprocess.Popen[str] | None = None
     try:
-        _manage("migrate_tenants", env=env)
-        _manage(
-            "create_tenant",
-            f"--slug={SLUG}",
-            "--name=Bench Jira",
-            f"--domain={SLUG}.localhost",
-            f"--admin-email=admin@{SLUG}.test",
-            "--admin-password=bench-password-1",
-            env=env,
-        )
+        manage("migrate_tenants", env=env, echo=False)
+        bench_tenant_create(SLUG, env=env)
         began = time.perf_counter()
         standin, site_url = _start_standin(worklogs=args.worklogs, users=args.users, issues=args.issues, env=env)
         standin_seconds = time.perf_counter() - began
@@ -173,7 +125,7 @@ def main() -> int:
             JiraConnection.objects.create(site_url=site_url, email=DEFAULT_EMAIL, api_token=DEFAULT_TOKEN)
         connection.close()
 
-        wall, peak_mb = _manage("sync_jira", f"--tenant={SLUG}", env=env)
+        wall, peak_mb = manage("sync_jira", f"--tenant={SLUG}", env=env)
         with tenant_context(tenant):
             job = BackgroundJob.objects.order_by("-created_at").first()
             assert job is not None
@@ -183,7 +135,7 @@ def main() -> int:
             mapped = JiraWorkLog.objects.filter(employee__isnull=False).count()
             result = job.result
         connection.close()
-        again_wall, _ = _manage("sync_jira", f"--tenant={SLUG}", env=env)
+        again_wall, _ = manage("sync_jira", f"--tenant={SLUG}", env=env)
         with tenant_context(tenant):
             again = BackgroundJob.objects.order_by("-created_at").first()
             assert again is not None
@@ -213,7 +165,7 @@ def main() -> int:
 
         connections.close_all()
         if not args.keep:
-            _admin(url, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+            database_drop(url)
     return 0
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loadtests.common import database_drop, database_recreate, database_url, manage
+from loadtests.common import bench_env, bench_tenant_create, database_drop, database_recreate, database_url, manage
 
 HISTORY_DAYS = 56
 REVIEW_LAG_DAYS = 7
@@ -40,27 +40,13 @@ def main() -> int:
 
     url = database_url(args.database)
     database_recreate(url)
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DJANGO_SETTINGS_MODULE": "hrms.settings",
-        "CACHE_KEY_PREFIX": "hrms-bench-ml",
-    }
+    env = bench_env(url)
     os.environ.update(env)
     end = date.today() - timedelta(days=1)
     seed_days = args.train_days + HISTORY_DAYS + REVIEW_LAG_DAYS
     try:
         manage("migrate_tenants", env=env, echo=False)
-        manage(
-            "create_tenant",
-            "--slug=bench",
-            "--name=Bench",
-            "--domain=bench.localhost",
-            "--admin-email=admin@bench.test",
-            "--admin-password=bench-password-1",
-            env=env,
-            echo=False,
-        )
+        bench_tenant_create("bench", env=env)
         seed_seconds, _ = manage(
             "seed_demo",
             "--tenant=bench",

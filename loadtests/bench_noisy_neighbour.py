@@ -22,6 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from loadtests.common import (
+    BENCH_PASSWORD,
+    bench_tenant_create,
     database_drop,
     database_recreate,
     database_url,
@@ -30,26 +32,17 @@ from loadtests.common import (
     manage,
     process_stop,
     product_env,
+    tenant_ml_limit_lift,
     wait_for_http,
 )
 from loadtests.drivers import Load, LoadResult, load_driver
 
-PASSWORD = "bench-password-1"  # noqa: S105 -- throwaway benchmark tenants
 PENDING = "/api/timesheet-intelligence/suggestions/pending"
 
 
 def _tenant(slug: str, env: dict[str, str]) -> None:
     end = date.today() - timedelta(days=1)
-    manage(
-        "create_tenant",
-        f"--slug={slug}",
-        f"--name={slug.title()}",
-        f"--domain={slug}.localhost",
-        f"--admin-email=admin@{slug}.test",
-        f"--admin-password={PASSWORD}",
-        env=env,
-        echo=False,
-    )
+    bench_tenant_create(slug, env=env)
     manage("seed_demo", f"--tenant={slug}", "--employees=60", "--days=30", f"--end-date={end}", env=env, echo=False)
     week = [f"--start={end - timedelta(days=6)}", f"--end={end}"]
     manage("generate_timesheets", f"--tenant={slug}", *week, env=env, echo=False)
@@ -61,7 +54,7 @@ def _headers(base: str, slug: str) -> dict[str, str]:
     headers = {"X-Tenant": slug, "X-Forwarded-Proto": "https", "Content-Type": "application/json"}
     response = httpx.post(
         f"{base}/api/auth/token",
-        json={"username": f"admin@{slug}.test", "password": PASSWORD},
+        json={"username": f"admin@{slug}.test", "password": BENCH_PASSWORD},
         headers=headers,
         timeout=30,
     )
@@ -86,10 +79,7 @@ def main() -> int:
         manage("migrate_tenants", env=env, echo=False)
         for slug in ("quiet", "noisy"):
             _tenant(slug, env)
-        import psycopg
-
-        with psycopg.connect(url) as conn:  # the quiet tenant's own budget is not what is measured
-            conn.execute("UPDATE tenants_tenant SET ml_rate_limit_per_minute = 10000000 WHERE slug = 'quiet'")
+        tenant_ml_limit_lift(url, "quiet")  # the quiet tenant's own budget is not what is measured
         port = free_port()
         server = gunicorn_start("hrms.wsgi:application", port, env, Path(tempfile.mkdtemp()) / "gunicorn.log")
         base = f"http://127.0.0.1:{port}"

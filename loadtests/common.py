@@ -56,9 +56,12 @@ def manage(*args: str, env: dict[str, str], echo: bool = True) -> tuple[float, i
     """Run a manage.py command in its own process; returns (seconds, that process's peak RSS in MB)."""
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-c", _MEASURED, *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+        [sys.executable, "-c", _MEASURED, *args], cwd=ROOT, env=env, check=False, capture_output=True, text=True
     )
     seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        print(result.stdout[-3000:], result.stderr[-3000:], sep="\n")
+        raise SystemExit(f"manage.py {args[0]} failed with exit code {result.returncode}")
     peak_kb = 0
     for line in result.stdout.splitlines():
         match = re.fullmatch(r"PEAK_RSS_KB (\d+)", line)
@@ -67,6 +70,45 @@ def manage(*args: str, env: dict[str, str], echo: bool = True) -> tuple[float, i
         elif echo:
             print(f"    {line}")
     return seconds, peak_kb // 1024
+
+
+BENCH_PASSWORD = "bench-password-1"  # noqa: S105 -- the throwaway benchmark tenants' admins
+
+
+def bench_env(url: str, **extra: str) -> dict[str, str]:
+    """The development settings against the benchmark database, with a cache prefix of this run's own (a
+    recreated database must not meet the last run's cached tenants)."""
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "hrms.settings",
+        "CACHE_KEY_PREFIX": f"hrms-bench-{os.getpid()}",
+        **extra,
+    }
+
+
+def bench_tenant_create(slug: str, *, env: dict[str, str]) -> str:
+    """`create_tenant` for a benchmark tenant at <slug>.localhost; returns its admin's login."""
+    admin = f"admin@{slug}.test"
+    manage(
+        "create_tenant",
+        f"--slug={slug}",
+        f"--name={slug.title()}",
+        f"--domain={slug}.localhost",
+        f"--admin-email={admin}",
+        f"--admin-password={BENCH_PASSWORD}",
+        env=env,
+        echo=False,
+    )
+    return admin
+
+
+def tenant_ml_limit_lift(url: str, slug: str) -> None:
+    """So high a budget that the limiter (which still runs on every request) is not what a benchmark measures."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        conn.execute("UPDATE tenants_tenant SET ml_rate_limit_per_minute = 10000000 WHERE slug = %s", [slug])
 
 
 def free_port() -> int:
@@ -91,19 +133,18 @@ def wait_for_http(url: str, *, timeout: float = 60.0, headers: dict[str, str] | 
 
 
 def product_env(url: str) -> dict[str, str]:
-    """The environment of the production settings module, with throwaway keys, against `url`."""
-    return {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DJANGO_SETTINGS_MODULE": "hrms.settings_production",
-        "SECRET_KEY": "bench-secret-key-" + "x" * 40,
-        "AUDIT_CHECKPOINT_KEY": "bench-checkpoint-key",
-        "FIELD_ENCRYPTION_KEYS": "bench1:YmVuY2gtbWFzdGVyLWtleS0zMi1ieXRlcy0wMDAwMDA=",
-        # A prefix of its own per run: a recreated database must not meet the last run's cached tenants.
-        "CACHE_KEY_PREFIX": f"hrms-bench-{os.getpid()}",
-        # Behind a TLS-terminating proxy in production; the benchmark sends X-Forwarded-Proto instead.
-        "SECURE_SSL_REDIRECT": "true",
-    }
+    """The environment of the production settings module, with throwaway keys, against `url`.
+
+    Behind a TLS-terminating proxy in production: the benchmarks send X-Forwarded-Proto instead.
+    """
+    return bench_env(
+        url,
+        DJANGO_SETTINGS_MODULE="hrms.settings_production",
+        SECRET_KEY="bench-secret-key-" + "x" * 40,
+        AUDIT_CHECKPOINT_KEY="bench-checkpoint-key",
+        FIELD_ENCRYPTION_KEYS="bench1:YmVuY2gtbWFzdGVyLWtleS0zMi1ieXRlcy0wMDAwMDA=",
+        SECURE_SSL_REDIRECT="true",
+    )
 
 
 def gunicorn_start(app: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

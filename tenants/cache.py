@@ -42,15 +42,14 @@ local tenant_version = redis.call('GET', KEYS[1]) or '0'
 local namespace_version = redis.call('GET', KEYS[2]) or '0'
 return redis.call('GET', ARGV[1] .. tenant_version .. '.' .. namespace_version .. ARGV[2])
 """
-_scripts: dict[int, Any] = {}
+_script: Any = None  # registered once; each call names the client it runs on
 
 
 def _get_in_one_round_trip(namespace: str, key: str) -> Any | None:
+    global _script
     cache = _cache()
     client = cache.client.get_client(write=False)
-    script = _scripts.get(id(client))
-    if script is None:
-        script = _scripts.setdefault(id(client), client.register_script(_GET_VERSIONED))
+    script = _script = _script or client.register_script(_GET_VERSIONED)
     # make_key puts the key last ("<schema>:<prefix>:<version>:<key>"), so the versions are spliced in.
     head = cache.make_key(f"tc:{namespace}:")
     version_keys = [cache.make_key(_TENANT_VERSION_KEY), cache.make_key(_namespace_version_key(namespace))]
