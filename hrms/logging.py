@@ -13,6 +13,7 @@ import logging
 import re
 import traceback
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 REDACTED = "[redacted]"
@@ -41,6 +42,14 @@ def redact(text: str) -> str:
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text
+
+
+# Field values repeat (routes, methods, tenants, users): short ones are redacted once per process, not per line.
+_redact_short = lru_cache(maxsize=4096)(redact)
+
+
+def _redact_field(value: str) -> str:
+    return _redact_short(value) if len(value) <= 200 else redact(value)
 
 
 def _context() -> dict[str, Any]:
@@ -78,6 +87,7 @@ class RedactingFilter(logging.Filter):
             message = str(record.msg)
         record.msg = redact(message)
         record.args = None
+        record._redacted = True  # the formatter need not scan the message again
         return True
 
 
@@ -91,11 +101,11 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": redact(record.getMessage()),
+            "message": record.getMessage() if getattr(record, "_redacted", False) else redact(record.getMessage()),
         }
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
-                entry[key] = redact(value) if isinstance(value, str) else value
+                entry[key] = _redact_field(value) if isinstance(value, str) else value
         if record.exc_info:
             entry["exception"] = redact("".join(traceback.format_exception(*record.exc_info)))
         elif record.exc_text:

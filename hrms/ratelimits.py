@@ -1,9 +1,10 @@
 """Rate-limit policy of the ML endpoints: one budget per tenant, its size the tenant's own setting.
 
-Generation, suggestion review (pending, accept, reject) and training share one django-ratelimit group keyed
-by the tenant's schema, at `Tenant.ml_rate_limit_per_minute` requests a minute (default 100). Over the limit
-the view raises `RateLimited`, which the API's error handler renders as 429 JSON with `Retry-After` (the
-seconds left in the tenant's fixed window).
+Generation, suggestion review (pending, accept, reject) and training share one budget keyed by the tenant's
+schema, at `Tenant.ml_rate_limit_per_minute` requests a minute (default 100), counted in fixed one-minute
+windows in Redis: one script call increments the window's counter and sets its expiry, so a request costs a
+single round trip. Over the limit the view raises `RateLimited`, which the API's error handler renders as
+429 JSON with `Retry-After` (the seconds left in the window).
 
 Redis down (the `ratelimit` cache unreachable): the limiter fails open, so requests are served without a
 limit rather than refused; the cache's short socket timeouts bound the delay this adds to each request.
@@ -20,12 +21,14 @@ import json
 import math
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
-from django_ratelimit.core import get_usage
+from redis.exceptions import RedisError
 
 from hrms import metrics
 from hrms.errors import RateLimited, error_body
@@ -33,6 +36,7 @@ from hrms.errors import RateLimited, error_body
 _JSON = "application/json"
 ML_GROUP = "ml-endpoints"
 DEFAULT_PER_MINUTE = 100
+WINDOW_SECONDS = 60
 # The URL prefixes of the endpoints in ML_GROUP, for the shedding middleware (which runs before URL routing).
 ML_PATH_PREFIXES = ("/api/timesheet-intelligence/", "/api/intelligence/train")
 
@@ -86,21 +90,55 @@ def _tenant_key(group: str, request: HttpRequest) -> str:
     return str(getattr(tenant, "schema_name", "public"))
 
 
-def _tenant_rate(group: str, request: HttpRequest) -> str:
+def _per_minute(request: HttpRequest) -> int:
     tenant = getattr(request, "tenant", None)
-    per_minute = getattr(tenant, "ml_rate_limit_per_minute", None) or DEFAULT_PER_MINUTE
-    return f"{int(per_minute)}/m"
+    return int(getattr(tenant, "ml_rate_limit_per_minute", None) or DEFAULT_PER_MINUTE)
+
+
+# The window's counter, incremented; its expiry set by the request that opened the window.
+_COUNT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+_count_script: Any = None  # registered once; each call names the client it runs on
+
+
+def _window_position(schema: str, now: float) -> tuple[int, float]:
+    """(index of the tenant's current window, seconds left in it).
+
+    Each tenant's windows are offset by a hash of its schema, so refused tenants do not all come back at the
+    same second of the minute.
+    """
+    shifted = now + zlib.crc32(schema.encode()) % WINDOW_SECONDS
+    return int(shifted // WINDOW_SECONDS), WINDOW_SECONDS - shifted % WINDOW_SECONDS
+
+
+def _window_count(schema: str, window: int) -> int | None:
+    """This request counted in the tenant's window: the count so far, or None when Redis is unreachable."""
+    global _count_script
+    cache: Any = caches["ratelimit"]  # django-redis: its client is the raw redis-py one
+    key = cache.make_key(f"{ML_GROUP}:{schema}:{window}")
+    try:
+        client = cache.client.get_client(write=True)
+        script = _count_script = _count_script or client.register_script(_COUNT)
+        return int(script(keys=[key], args=[WINDOW_SECONDS + 1], client=client))
+    except (RedisError, OSError):
+        return None  # fail open: serve without a limit rather than refuse
 
 
 def ml_rate_limit(request: HttpRequest) -> None:
     """Count one request against the tenant's ML budget; RateLimited (429) once it is spent."""
-    usage = get_usage(request, group=ML_GROUP, key=_tenant_key, rate=_tenant_rate, increment=True)
-    if usage is None or not usage["should_limit"]:
+    schema = _tenant_key(ML_GROUP, request)
+    window, seconds_left = _window_position(schema, time.time())
+    count = _window_count(schema, window)
+    limit = _per_minute(request)
+    if count is None or count <= limit:
         return
-    retry_after = max(1, int(usage["time_left"]))
-    _remember_spent(request, _tenant_key(ML_GROUP, request), retry_after, str(usage["limit"]))
+    retry_after = max(1, math.ceil(seconds_left))
+    _remember_spent(request, schema, retry_after, str(limit))
     metrics.ratelimit_rejected(scope=ML_GROUP)
-    raise _refusal(str(usage["limit"]), retry_after)
+    raise _refusal(str(limit), retry_after)
 
 
 class MlRateLimited:

@@ -179,8 +179,6 @@ CACHES["ratelimit"] = {
         "IGNORE_EXCEPTIONS": True,
     },
 }
-RATELIMIT_USE_CACHE = "ratelimit"
-RATELIMIT_FAIL_OPEN = True
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 

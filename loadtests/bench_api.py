@@ -2,6 +2,7 @@
 
     .venv/bin/python loadtests/bench_api.py                        # 15 s per endpoint, 16 connections
     .venv/bin/python loadtests/bench_api.py --seconds 5 --connections 8
+    .venv/bin/python loadtests/bench_api.py --keep; .venv/bin/python loadtests/bench_api.py --reuse --keep
 
 Builds a database of its own (hrms_bench_api, dropped afterwards unless --keep): one tenant seeded with
 `seed_demo` and a week of generated (pending) suggestions. Starts the product under gunicorn with the
@@ -91,18 +92,21 @@ def main() -> int:
     parser.add_argument("--employees", type=int, default=200)
     parser.add_argument("--database", default="hrms_bench_api")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
+    parser.add_argument("--reuse", action="store_true", help="measure on the database a --keep run left (no set-up)")
     args = parser.parse_args()
 
     url = database_url(args.database)
-    database_recreate(url)
+    if not args.reuse:
+        database_recreate(url)
     env = product_env(url)
     drive = load_driver()
     logs = Path(tempfile.mkdtemp(prefix="bench-api-"))
     servers: list[subprocess.Popen[bytes]] = []
     try:
-        _prepare(url, env, args.employees)
-        _settle(url)
-        tenant_ml_limit_lift(url, "bench")
+        if not args.reuse:
+            _prepare(url, env, args.employees)
+            _settle(url)
+            tenant_ml_limit_lift(url, "bench")
         tenant_id, job_id = _lookup(url)
         product_port, bare_port = free_port(), free_port()
         servers.append(gunicorn_start("hrms.wsgi:application", product_port, env, logs / "product.log"))
@@ -157,7 +161,7 @@ def main() -> int:
     finally:
         for server in servers:
             process_stop(server)
-        if not args.keep:
+        if not (args.keep or args.reuse):
             database_drop(url)
     return 0
 
