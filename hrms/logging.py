@@ -52,10 +52,17 @@ def _redact_field(value: str) -> str:
     return _redact_short(value) if len(value) <= 200 else redact(value)
 
 
-def _context() -> dict[str, Any]:
+def _context_value(key: str) -> Any:
     from hrms.request_context import current_request_id, current_user_id
 
-    return {"request_id": current_request_id(), "user_id": current_user_id(), "tenant": _current_schema()}
+    if key == "request_id":
+        return current_request_id()
+    if key == "user_id":
+        return current_user_id()
+    return _current_schema()
+
+
+_CONTEXT_KEYS = ("request_id", "user_id", "tenant")
 
 
 def _current_schema() -> str | None:
@@ -71,9 +78,9 @@ class ContextFilter(logging.Filter):
     """Adds request_id, user_id and tenant to records that do not carry them already."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        for key, value in _context().items():
+        for key in _CONTEXT_KEYS:
             if getattr(record, key, None) is None:
-                setattr(record, key, value)
+                setattr(record, key, _context_value(key))
         return True
 
 

@@ -2,9 +2,11 @@
 
 Generation, suggestion review (pending, accept, reject) and training share one budget keyed by the tenant's
 schema, at `Tenant.ml_rate_limit_per_minute` requests a minute (default 100), counted in fixed one-minute
-windows in Redis: one script call increments the window's counter and sets its expiry, so a request costs a
-single round trip. Over the limit the view raises `RateLimited`, which the API's error handler renders as
-429 JSON with `Retry-After` (the seconds left in the window).
+windows in Redis. A process takes units of the budget in slices (one script call adds the slice to the window's
+counter and sets its expiry): one unit at a time for ordinary budgets, so they are counted exactly, and up to
+LEASE_MAX at a time for very large ones, so a busy tenant does not cost a Redis round trip per request. Over
+the limit the view raises `RateLimited`, which the API's error handler renders as 429 JSON with `Retry-After`
+(the seconds left in the window).
 
 Redis down (the `ratelimit` cache unreachable): the limiter fails open, so requests are served without a
 limit rather than refused; the cache's short socket timeouts bound the delay this adds to each request.
@@ -76,6 +78,8 @@ def ratelimit_forget() -> None:
     with _spent_lock:
         _spent_until.clear()
         _addresses.clear()
+    with _lease_lock:
+        _leases.clear()
 
 
 def _refusal(limit_text: str, retry_after: int) -> RateLimited:
@@ -95,13 +99,25 @@ def _per_minute(request: HttpRequest) -> int:
     return int(getattr(tenant, "ml_rate_limit_per_minute", None) or DEFAULT_PER_MINUTE)
 
 
-# The window's counter, incremented; its expiry set by the request that opened the window.
-_COUNT = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+# A process takes its tenant's budget from Redis in slices, so a busy tenant costs one round trip a slice rather
+# than one a request. A slice is 1/LEASE_DIVISOR of the limit, at most LEASE_MAX and at least one: a tenant on the
+# default budget takes one unit at a time and is counted exactly; one allowed 20,000 a minute takes 50 at a time.
+# Units a process took but had not spent when the window ended (under a slice per process) are what other
+# processes may have refused early.
+LEASE_DIVISOR = 200
+LEASE_MAX = 50
+
+# The window's counter, advanced by a slice; the expiry set when the window's counter is new.
+_TAKE = """
+local count = redis.call('INCRBY', KEYS[1], ARGV[1])
+if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 return count
 """
-_count_script: Any = None  # registered once; each call names the client it runs on
+_take_script: Any = None  # registered once; each call names the client it runs on
+
+# Tenant schema -> (window, units this process has taken and not yet spent).
+_leases: dict[str, tuple[int, int]] = {}
+_lease_lock = threading.Lock()
 
 
 def _window_position(schema: str, now: float) -> tuple[int, float]:
@@ -114,26 +130,55 @@ def _window_position(schema: str, now: float) -> tuple[int, float]:
     return int(shifted // WINDOW_SECONDS), WINDOW_SECONDS - shifted % WINDOW_SECONDS
 
 
-def _window_count(schema: str, window: int) -> int | None:
-    """This request counted in the tenant's window: the count so far, or None when Redis is unreachable."""
-    global _count_script
+def _lease_size(limit: int) -> int:
+    return max(1, min(LEASE_MAX, limit // LEASE_DIVISOR))
+
+
+def _spend_leased(schema: str, window: int) -> bool:
+    """One unit of a slice this process already holds for the window; False when it holds none."""
+    with _lease_lock:
+        held = _leases.get(schema)
+        if held is None or held[0] != window or held[1] <= 0:
+            return False
+        _leases[schema] = (window, held[1] - 1)
+        return True
+
+
+def _take(schema: str, window: int, size: int) -> int | None:
+    """The window's count after taking `size` units, or None when Redis is unreachable."""
+    global _take_script
     cache: Any = caches["ratelimit"]  # django-redis: its client is the raw redis-py one
     key = cache.make_key(f"{ML_GROUP}:{schema}:{window}")
     try:
         client = cache.client.get_client(write=True)
-        script = _count_script = _count_script or client.register_script(_COUNT)
-        return int(script(keys=[key], args=[WINDOW_SECONDS + 1], client=client))
+        script = _take_script = _take_script or client.register_script(_TAKE)
+        return int(script(keys=[key], args=[size, WINDOW_SECONDS + 1], client=client))
     except (RedisError, OSError):
-        return None  # fail open: serve without a limit rather than refuse
+        return None
+
+
+def _admitted(schema: str, window: int, limit: int) -> bool:
+    """Whether one more request fits the tenant's budget in this window (True when Redis is down: fail open)."""
+    if _spend_leased(schema, window):
+        return True
+    size = _lease_size(limit)
+    count = _take(schema, window, size)
+    if count is None:
+        return True  # fail open: serve without a limit rather than refuse
+    granted = min(size, limit - (count - size))
+    if granted <= 0:
+        return False
+    with _lease_lock:
+        _leases[schema] = (window, granted - 1)  # this request spends the first unit
+    return True
 
 
 def ml_rate_limit(request: HttpRequest) -> None:
     """Count one request against the tenant's ML budget; RateLimited (429) once it is spent."""
     schema = _tenant_key(ML_GROUP, request)
     window, seconds_left = _window_position(schema, time.time())
-    count = _window_count(schema, window)
     limit = _per_minute(request)
-    if count is None or count <= limit:
+    if _admitted(schema, window, limit):
         return
     retry_after = max(1, math.ceil(seconds_left))
     _remember_spent(request, schema, retry_after, str(limit))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import re
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -114,11 +115,21 @@ class RequestObservabilityMiddleware:
                 "duration_ms": round(seconds * 1000, 2),
                 "user_id": _user_id_of(request),
                 "tenant": getattr(tenant, "schema_name", "public"),
+                "request_id": getattr(request, "request_id", None),
             },
         )
 
 
+# The pool gauges move slowly next to request rates: sampled at most this often per process (and at every scrape).
+POOL_SAMPLE_SECONDS = 1.0
+_pool_sampled_at = [float("-inf")]
+
+
 def _sample_pool(**_: Any) -> None:
+    now = time.monotonic()
+    if now - _pool_sampled_at[0] < POOL_SAMPLE_SECONDS:
+        return
+    _pool_sampled_at[0] = now
     metrics.db_pool_sample()
 
 

@@ -98,3 +98,53 @@ def test_in_front_of_django_a_spent_tenant_is_refused_and_others_pass_through(al
     assert call("beta.localhost")[0].startswith("200")
     assert call(alpha.host, "/api/employees")[0].startswith("200")
     assert reached_django == ["beta.localhost", alpha.host]
+
+
+def _count_takes(monkeypatch: Any) -> list[int]:
+    """Records the slice size of every round trip the limiter makes to Redis."""
+    from hrms import ratelimits
+
+    sizes: list[int] = []
+    original = ratelimits._take
+
+    def take(schema: str, window: int, size: int) -> int | None:
+        sizes.append(size)
+        return original(schema, window, size)
+
+    monkeypatch.setattr(ratelimits, "_take", take)
+    return sizes
+
+
+def test_an_ordinary_budget_is_counted_one_request_at_a_time(monkeypatch: Any) -> None:
+    from hrms.ratelimits import _admitted
+
+    takes = _count_takes(monkeypatch)
+    schema, window = f"t_{uuid.uuid4().hex[:8]}", 1
+    admitted = [_admitted(schema, window, 100) for _ in range(120)]
+    assert admitted == [True] * 100 + [False] * 20
+    assert takes == [1] * 120
+
+
+def test_a_large_budget_is_taken_in_slices_and_never_overspent_across_processes(monkeypatch: Any) -> None:
+    from hrms import ratelimits
+
+    takes = _count_takes(monkeypatch)
+    schema, window, limit = f"t_{uuid.uuid4().hex[:8]}", 1, 2_000  # slices of 10
+    served = 0
+    round_trips_while_served = 0
+    for request in range(3_000):
+        if request % 7 == 0:
+            # Another process answers from here on: whatever this process held is stranded, never spent twice.
+            with ratelimits._lease_lock:
+                ratelimits._leases.clear()
+        if not ratelimits._admitted(schema, window, limit):
+            break
+        served += 1
+        round_trips_while_served = len(takes)
+    assert set(takes) == {10}
+    # One round trip per slice, not per request; each switch strands what its slice had left, so the budget
+    # runs out early by at most a slice per switch, and is never overspent.
+    assert round_trips_while_served <= served // 5
+    assert limit - 10 * round_trips_while_served <= served <= limit
+    assert ratelimits._admitted(schema, window, limit) is False  # once spent, the window stays spent
+    assert ratelimits._admitted(schema, window + 1, limit) is True  # the next window starts afresh
