@@ -17,7 +17,8 @@ def _env_int(name: str, default: int) -> int:
 
 wsgi_app: str = "hrms.wsgi:application"
 bind: list[str] = [os.environ.get("BIND", "127.0.0.1:8000")]
-worker_class: str = "gthread"
+# gunicorn's threaded worker, pausing connections that keep asking past their ML budget (hrms/gunicorn_worker.py).
+worker_class: str = "hrms.gunicorn_worker.PausingThreadWorker"
 # More processes than threads: request handling is Python work, which threads of one process share under the
 # GIL. 4 x 2 keeps the same eight connections per host as 2 x 4.
 workers: int = _env_int("WEB_CONCURRENCY", 4)

@@ -34,6 +34,7 @@ from redis.exceptions import RedisError
 
 from hrms import metrics
 from hrms.errors import RateLimited, error_body
+from hrms.refusals import refused_connection_note
 
 _JSON = "application/json"
 ML_GROUP = "ml-endpoints"
@@ -183,6 +184,7 @@ def ml_rate_limit(request: HttpRequest) -> None:
     retry_after = max(1, math.ceil(seconds_left))
     _remember_spent(request, schema, retry_after, str(limit))
     metrics.ratelimit_rejected(scope=ML_GROUP)
+    refused_connection_note(request.META)
     raise _refusal(str(limit), retry_after)
 
 
@@ -195,10 +197,10 @@ class MlRateLimited:
             ml_rate_limit(request)
 
 
-def _shed(schema: str | None, path: str) -> tuple[bytes, int] | None:
+def _shed(schema: str | None, path: str, environ: Any) -> tuple[bytes, int] | None:
     """(429 body, Retry-After) when `path` is an ML endpoint and this process knows `schema` is over budget.
 
-    Counted as a rejection; the caller only has to send it.
+    Counted as a rejection, its connection noted for a pause; the caller only has to send it.
     """
     if schema is None or not path.startswith(ML_PATH_PREFIXES) or not getattr(settings, "RATELIMIT_ENABLE", True):
         return None
@@ -207,6 +209,7 @@ def _shed(schema: str | None, path: str) -> tuple[bytes, int] | None:
         return None
     retry_after, limit_text = spent
     metrics.ratelimit_rejected(scope=ML_GROUP)
+    refused_connection_note(environ)
     refusal = _refusal(limit_text, retry_after)
     body = error_body(refusal.code, refusal.message, refusal.fields, **refusal.extra)
     return json.dumps(body).encode(), retry_after
@@ -223,7 +226,7 @@ class MlLoadSheddingMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        shed = _shed(_tenant_key(ML_GROUP, request), request.path)
+        shed = _shed(_tenant_key(ML_GROUP, request), request.path, request.META)
         if shed is None:
             return self.get_response(request)
         body, retry_after = shed
@@ -246,7 +249,8 @@ class MlLoadSheddingWSGI:
         self.application = application
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        shed = _shed(_addresses.get(_address(environ)), str(environ.get("PATH_INFO", ""))) if _addresses else None
+        schema = _addresses.get(_address(environ)) if _addresses else None
+        shed = _shed(schema, str(environ.get("PATH_INFO", "")), environ) if schema is not None else None
         if shed is None:
             return self.application(environ, start_response)
         body, retry_after = shed

@@ -66,6 +66,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=15, help="duration of each phase")
     parser.add_argument("--quiet-connections", type=int, default=4)
+    parser.add_argument(
+        "--quiet-pause-ms", type=int, default=0, help="think time of each quiet connection (0: as fast as answered)"
+    )
     parser.add_argument("--noisy-connections", type=int, default=16)
     parser.add_argument("--database", default="hrms_bench_noisy")
     args = parser.parse_args()
@@ -84,7 +87,7 @@ def main() -> int:
         server = gunicorn_start("hrms.wsgi:application", port, env, Path(tempfile.mkdtemp()) / "gunicorn.log")
         base = f"http://127.0.0.1:{port}"
         wait_for_http(f"{base}/healthz")
-        quiet = Load("quiet tenant", f"{base}{PENDING}", _headers(base, "quiet"))
+        quiet = Load("quiet tenant", f"{base}{PENDING}", _headers(base, "quiet"), pause_ms=args.quiet_pause_ms)
         noisy = Load("noisy tenant", f"{base}{PENDING}", _headers(base, "noisy"))
 
         drive(quiet, seconds=2, connections=args.quiet_connections)  # warm-up

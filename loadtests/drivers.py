@@ -22,6 +22,8 @@ class Load:
     headers: dict[str, str]
     method: str = "GET"
     body: str = ""
+    # Think time of each connection between a response and its next request; 0 = as fast as answered.
+    pause_ms: int = 0
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ def drive_wrk(load: Load, *, seconds: int, connections: int) -> LoadResult:
     command += ["-s", str(ROOT / "loadtests/wrk_report.lua")]
     for name, value in load.headers.items():
         command += ["-H", f"{name}: {value}"]
-    env = {**os.environ, "WRK_METHOD": load.method, "WRK_BODY": load.body}
+    env = {**os.environ, "WRK_METHOD": load.method, "WRK_BODY": load.body, "WRK_PAUSE_MS": str(load.pause_ms)}
     output = subprocess.run([*command, load.url], env=env, check=True, capture_output=True, text=True).stdout
     line = next(line for line in output.splitlines() if line.startswith("WRK_JSON "))
     data = json.loads(line.removeprefix("WRK_JSON "))
@@ -62,6 +64,7 @@ def drive_locust(load: Load, *, seconds: int, connections: int) -> LoadResult:
             "BENCH_METHOD": load.method,
             "BENCH_BODY": load.body,
             "BENCH_HEADERS": json.dumps(load.headers),
+            "BENCH_PAUSE_MS": str(load.pause_ms),
         }
         subprocess.run(
             [

@@ -1,9 +1,15 @@
 -- wrk reporter: one JSON line with requests/s, latency percentiles (ms) and error counts.
 -- summary.errors.status counts responses outside 2xx/3xx. Optional request body and method come from the environment (WRK_METHOD, WRK_BODY).
+-- WRK_PAUSE_MS paces each connection: it waits that long after every response before its next request (a
+-- user's think time), so the load is a steady rate rather than as fast as the server answers.
 local method = os.getenv("WRK_METHOD")
 local body = os.getenv("WRK_BODY")
+local pause = tonumber(os.getenv("WRK_PAUSE_MS") or "0")
 if method then wrk.method = method end
 if body then wrk.body = body end
+if pause > 0 then
+  delay = function() return pause end
+end
 
 done = function(summary, latency, requests)
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout
