@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from audit.models import AuditEvent
 from audit.selectors import audit_events
 from audit.services import audit_verify
+from hrms.fields import Text
 from hrms.pagination import DefaultPagination
 from hrms.query import query_validate
 from hrms.replica import reads_from_replica
@@ -22,10 +23,10 @@ class AuditEventListApi(APIView):
     pagination_class = DefaultPagination  # read by the OpenAPI schema as well
 
     class AuditEventFilterSerializer(serializers.Serializer[dict[str, object]]):
-        actor = serializers.CharField(required=False, max_length=200)
-        action = serializers.CharField(required=False, max_length=64)
-        object_type = serializers.CharField(required=False, max_length=64)
-        object_id = serializers.CharField(required=False, max_length=64)
+        actor = Text(required=False, max_length=200)
+        action = Text(required=False, max_length=64)
+        object_type = Text(required=False, max_length=64)
+        object_id = Text(required=False, max_length=64)
         since = serializers.DateTimeField(required=False)
         until = serializers.DateTimeField(required=False)
 

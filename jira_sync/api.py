@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from hrms.fields import Text
 from hrms.pagination import DefaultPagination
 from hrms.query import query_validate
 from jira_sync.models import JiraConnection, JiraWorkLog
@@ -94,7 +95,7 @@ class JiraConnectionApi(APIView):
         site_url = serializers.URLField(max_length=255)
         email = serializers.EmailField(max_length=254)
         # Write-only; may be left out to keep the stored token while site and email stay the same.
-        api_token = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=2048)
+        api_token = Text(write_only=True, required=False, allow_blank=True, max_length=2048)
         enabled = serializers.BooleanField(default=True)
         project_keys = serializers.ListField(
             child=serializers.RegexField(

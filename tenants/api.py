@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hrms.errors import ApplicationError
+from hrms.fields import Text
 from tenants.auth_services import auth_token_issue
 from tenants.roles import user_roles
 
@@ -25,8 +26,8 @@ class AuthTokenApi(APIView):
     authentication_classes: list[type] = []
 
     class AuthTokenInputSerializer(serializers.Serializer[dict[str, str]]):
-        username = serializers.CharField(max_length=150)
-        password = serializers.CharField(max_length=256, trim_whitespace=False)
+        username = Text(max_length=150)
+        password = Text(max_length=256, trim_whitespace=False)
 
     class AuthTokenOutputSerializer(serializers.Serializer[dict[str, str]]):
         token = serializers.CharField()

@@ -32,6 +32,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hrms.errors import ValidationFailed
+from hrms.fields import Text
 from hrms.pagination import DefaultPagination
 from hrms.query import query_validate
 from hrms.ratelimits import MlRateLimited
@@ -209,16 +210,16 @@ def _employee_context(request: Request) -> dict[str, Any]:
 
 
 class _EmployeeInput(serializers.Serializer[dict[str, Any]]):
-    name = serializers.CharField(max_length=200)
+    name = Text(max_length=200)
     email = serializers.EmailField(max_length=254)
-    jira_account_id = serializers.CharField(max_length=128, required=False, allow_blank=True)
+    jira_account_id = Text(max_length=128, required=False, allow_blank=True)
     active = serializers.BooleanField(required=False)
     weekly_hours = serializers.DecimalField(
         max_digits=4, decimal_places=1, min_value=Decimal(0), max_value=Decimal(168), required=False
     )
     user = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), allow_null=True, required=False)
-    national_id = serializers.CharField(max_length=64, allow_null=True, allow_blank=True, required=False)
-    bank_account = serializers.CharField(max_length=64, allow_null=True, allow_blank=True, required=False)
+    national_id = Text(max_length=64, allow_null=True, allow_blank=True, required=False)
+    bank_account = Text(max_length=64, allow_null=True, allow_blank=True, required=False)
     salary = serializers.DecimalField(
         max_digits=12, decimal_places=2, min_value=Decimal(0), allow_null=True, required=False
     )
@@ -228,7 +229,7 @@ class EmployeeListApi(APIView):
     pagination_class = DefaultPagination  # read by _paginated and by the OpenAPI schema
 
     class EmployeeListFilterSerializer(serializers.Serializer[dict[str, Any]]):
-        email = serializers.CharField(max_length=254, required=False)
+        email = Text(max_length=254, required=False)
         active = serializers.BooleanField(required=False)
 
     class EmployeeListOutputSerializer(_EmployeeOutput):
@@ -340,8 +341,8 @@ class _ProjectInput(serializers.Serializer[dict[str, Any]]):
         max_length=32,
         error_messages={"invalid": "Letters, digits, '_', '.' and '-' only; starts with a letter or digit."},
     )
-    name = serializers.CharField(max_length=200)
-    jira_project_key = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    name = Text(max_length=200)
+    jira_project_key = Text(max_length=32, required=False, allow_blank=True)
     active = serializers.BooleanField(required=False)
     starts_on = serializers.DateField(required=False, allow_null=True)
     ends_on = serializers.DateField(required=False, allow_null=True)
@@ -352,7 +353,7 @@ class ProjectListApi(APIView):
 
     class ProjectListFilterSerializer(serializers.Serializer[dict[str, Any]]):
         active = serializers.BooleanField(required=False)
-        code = serializers.CharField(max_length=32, required=False)
+        code = Text(max_length=32, required=False)
 
     class ProjectListOutputSerializer(_ProjectOutput):
         pass
@@ -668,7 +669,7 @@ def _decision_payload(result: DecisionResult) -> dict[str, Any]:
 
 
 class SuggestionAcceptItemInputSerializer(serializers.Serializer[dict[str, Any]]):
-    id = serializers.CharField(max_length=100)
+    id = Text(max_length=100)
     hours = serializers.DecimalField(
         max_digits=5,
         decimal_places=2,
@@ -682,7 +683,7 @@ class SuggestionAcceptItemInputSerializer(serializers.Serializer[dict[str, Any]]
 class SuggestionAcceptApi(MlRateLimited, APIView):
     class SuggestionAcceptInputSerializer(serializers.Serializer[dict[str, Any]]):
         ids = serializers.ListField(
-            child=serializers.CharField(max_length=100), required=False, allow_empty=False, max_length=MAX_DECISION_IDS
+            child=Text(max_length=100), required=False, allow_empty=False, max_length=MAX_DECISION_IDS
         )
         items = SuggestionAcceptItemInputSerializer(
             many=True, required=False, allow_empty=False, max_length=MAX_DECISION_IDS
@@ -715,7 +716,7 @@ class SuggestionAcceptApi(MlRateLimited, APIView):
 class SuggestionRejectApi(MlRateLimited, APIView):
     class SuggestionRejectInputSerializer(serializers.Serializer[dict[str, Any]]):
         ids = serializers.ListField(
-            child=serializers.CharField(max_length=100), allow_empty=False, min_length=1, max_length=MAX_DECISION_IDS
+            child=Text(max_length=100), allow_empty=False, min_length=1, max_length=MAX_DECISION_IDS
         )
 
     class SuggestionRejectOutputSerializer(_DecisionResultOutput):

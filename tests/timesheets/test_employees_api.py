@@ -140,6 +140,8 @@ def test_a_user_can_be_linked_to_one_employee_only(alpha: TenantHandle) -> None:
     [
         ({**NEW_EMPLOYEE, "email": "not-an-email"}, "email"),
         ({**NEW_EMPLOYEE, "name": ""}, "name"),
+        # Longer than the schema's maxLength as sent, even though it would fit once its blanks were trimmed.
+        ({**NEW_EMPLOYEE, "name": "\n" + "x" * 200}, "name"),
         ({**NEW_EMPLOYEE, "salary": "-1"}, "salary"),
         ({**NEW_EMPLOYEE, "weekly_hours": "200"}, "weekly_hours"),
         ([NEW_EMPLOYEE], "non_field_errors"),
