@@ -264,7 +264,10 @@ _PROJECT_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 class JiraConnectionForm(forms.Form):
     site_url = forms.URLField(
-        max_length=255, label="Site URL", help_text="Your Jira Cloud address, e.g. https://your-company.atlassian.net"
+        max_length=255,
+        assume_scheme="https",  # Jira Cloud is served over HTTPS only: "acme.atlassian.net" means https://
+        label="Site URL",
+        help_text="Your Jira Cloud address, e.g. https://your-company.atlassian.net",
     )
     email = forms.EmailField(max_length=254, label="Account e-mail", help_text="The Jira account the sync signs in as.")
     api_token = forms.CharField(
