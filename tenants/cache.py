@@ -70,6 +70,11 @@ def tenant_cache_set(*, namespace: str, key: str, value: Any, timeout: int = DEF
     _cache().set(_versioned_key(namespace, key), value, timeout)
 
 
+def tenant_cache_add(*, namespace: str, key: str, value: Any, timeout: int = DEFAULT_TIMEOUT) -> bool:
+    """Store only if absent (atomic in Redis); True when this call stored it. Redis down: False."""
+    return bool(_cache().add(_versioned_key(namespace, key), value, timeout))
+
+
 def tenant_cache_delete(*, namespace: str, key: str) -> None:
     _cache().delete(_versioned_key(namespace, key))
 

@@ -113,6 +113,41 @@ def test_the_pending_list_rejects_bad_filters(alpha: TenantHandle) -> None:
         assert field in response.json()["error"]["fields"], bad
 
 
+def test_a_page_past_its_freshness_is_rebuilt_by_one_request_while_the_others_get_it_stale(
+    alpha: TenantHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+    from types import SimpleNamespace
+
+    from timesheets import api
+
+    token = staff_token(alpha)
+    make_suggestion(alpha, make_employee(alpha), make_project(alpha))
+    client = alpha.client()
+    first = client.get(PENDING, **auth(token))
+    assert first["X-Cache"] == "miss"
+    later = time.time() + api.PENDING_CACHE_SECONDS + 1
+    monkeypatch.setattr(api, "time", SimpleNamespace(time=lambda: later))
+    # Another request holds the rebuild: this one is served the page it had, at once.
+    monkeypatch.setattr(api, "tenant_cache_add", lambda **_: False)
+    stale = client.get(PENDING, **auth(token))
+    assert stale["X-Cache"] == "stale"
+    assert stale.content == first.content
+    # Nobody holds it: this request rebuilds, and the rebuilt page is fresh again.
+    monkeypatch.undo()
+    monkeypatch.setattr(api, "time", SimpleNamespace(time=lambda: later))
+    assert client.get(PENDING, **auth(token))["X-Cache"] == "miss"
+    assert client.get(PENDING, **auth(token))["X-Cache"] == "hit"
+
+
+def test_the_rebuild_is_claimed_once(alpha: TenantHandle) -> None:
+    from tenants.cache import tenant_cache_add
+
+    with tenant_context(alpha.tenant):
+        claims = [tenant_cache_add(namespace="rebuild-probe", key="page", value=1, timeout=30) for _ in range(3)]
+    assert claims == [True, False, False]
+
+
 def test_the_pending_list_is_served_from_the_cache_until_a_decision_invalidates_it(alpha: TenantHandle) -> None:
     token = staff_token(alpha)
     suggestion = make_suggestion(alpha, make_employee(alpha), make_project(alpha))
