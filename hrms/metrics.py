@@ -108,9 +108,19 @@ TENANT_CACHE = Counter(
 
 
 def http_request_observe(*, route: str, method: str, status: int, seconds: float) -> None:
-    labels = {"route": route, "method": _bounded_method(method), "status": str(status)}
-    HTTP_REQUESTS.labels(**labels).inc()
-    HTTP_LATENCY.labels(**labels).observe(seconds)
+    requests, latency = _http_series(route, _bounded_method(method), status)
+    requests.inc()
+    latency.observe(seconds)
+
+
+@cache
+def _http_series(route: str, method: str, status: int) -> tuple[Any, Any]:
+    """The two series of one (route template, method, status): looked up once per process, not per request.
+
+    The label sets are bounded (route templates, a fixed set of methods, HTTP statuses), so is this cache.
+    """
+    labels = {"route": route, "method": method, "status": str(status)}
+    return HTTP_REQUESTS.labels(**labels), HTTP_LATENCY.labels(**labels)
 
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
