@@ -44,14 +44,15 @@ class Captured:
 
 
 @contextmanager
-def capturing_logs() -> Iterator[Captured]:
-    """Every log record, at every level, through the production formatter and filters."""
+def capturing_logs(logger: logging.Logger | None = None) -> Iterator[Captured]:
+    """Every log record of `logger` (default: all, from the root), at every level, through the production
+    formatter and filters."""
     capture = Captured()
     handler = logging.StreamHandler(capture.stream)
     handler.setFormatter(JsonFormatter())
     handler.addFilter(ContextFilter())
     handler.addFilter(RedactingFilter())
-    root = logging.getLogger()
+    root = logger or logging.getLogger()
     previous = root.level
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
@@ -113,10 +114,11 @@ def test_the_request_id_travels_into_the_celery_tasks_the_request_enqueues(
     middleware = RequestObservabilityMiddleware(_enqueueing_view(marker, handle))
     with django_db_blocker.unblock():
         try:
-            # The worker's start re-applies LOGGING (django.setup()), so listen only once it runs.
+            # The worker thread re-applies LOGGING (django.setup()) as it starts, which replaces the root logger's
+            # handlers at a moment of its own: listen on the task's logger, which that leaves alone.
             with (
                 start_worker(app, perform_ping_check=False, pool="solo", queues=["celery"], loglevel="WARNING"),
-                capturing_logs() as captured,
+                capturing_logs(task_logger) as captured,
             ):
                 response = middleware(RequestFactory().post("/enqueue", HTTP_X_REQUEST_ID="req-into-task-42"))
                 assert response.status_code == 202
