@@ -1,6 +1,6 @@
 """Benchmark: the API's read paths against a bare Django view, same gunicorn settings, same run.
 
-    .venv/bin/python loadtests/bench_api.py                        # 5 rounds x 6 s per endpoint, 16 connections
+    .venv/bin/python loadtests/bench_api.py                        # 9 rounds x 3 s per endpoint, 16 connections
     .venv/bin/python loadtests/bench_api.py --rounds 5 --seconds 5 --connections 8
     .venv/bin/python loadtests/bench_api.py --keep; .venv/bin/python loadtests/bench_api.py --reuse --keep
 
@@ -114,7 +114,7 @@ def _measure_rounds(
                 continue
             # Password hashing (PBKDF2, by design ~0.3 s of CPU) bounds token issue: a few connections suffice.
             conns = min(connections, 4) if load.method == "POST" else connections
-            drive(load, seconds=2, connections=conns)  # warm-up: pools, caches, imports
+            drive(load, seconds=1, connections=conns)  # warm-up: pools, caches, imports
             results[load.name] = drive(load, seconds=seconds, connections=conns)
         measured.append(results)
     return measured
@@ -144,8 +144,8 @@ def _report(rounds: list[dict[str, LoadResult]], *, ceiling_name: str) -> dict[s
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=int, default=6, help="load duration per endpoint and round")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds over all endpoints (medians reported)")
+    parser.add_argument("--seconds", type=int, default=3, help="load duration per endpoint and round")
+    parser.add_argument("--rounds", type=int, default=9, help="rounds over all endpoints (medians reported)")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--employees", type=int, default=200)
     parser.add_argument("--database", default="hrms_bench_api")
