@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from django.core.cache import close_caches
 from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject, empty
@@ -135,6 +136,11 @@ def _sample_pool(**_: Any) -> None:
 
 # Connected after django.db's own receiver, so this request's connection is back in the pool when sampled.
 request_finished.connect(_sample_pool, dispatch_uid="hrms-metrics-db-pool")
+
+# Django closes every cache after each request. Every cache here is django-redis, whose close() leaves the pooled
+# connections open unless DJANGO_REDIS_CLOSE_CONNECTION is set (it is not): the walk over the caches is work
+# for nothing on every request.
+request_finished.disconnect(close_caches)
 
 
 # --- Celery -------------------------------------------------------------------------------------------
