@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from loadtests.common import (
     BENCH_PASSWORD,
+    bench_cache_clear,
     bench_tenant_create,
     database_drop,
     database_recreate,
@@ -202,6 +203,7 @@ def main() -> int:
             print(f"{failed} requests failed: the figures above are not valid (server logs in {logs})")
             return 1
     finally:
+        bench_cache_clear()
         for server in servers:
             process_stop(server)
         if not (args.keep or args.reuse):

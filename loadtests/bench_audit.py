@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loadtests.common import database_drop, database_recreate, database_url
+from loadtests.common import bench_cache_clear, bench_cache_prefix, database_drop, database_recreate, database_url
 
 
 def main() -> int:
@@ -31,7 +31,7 @@ def main() -> int:
     url = database_url(args.database)
     database_recreate(url)
     os.environ.update(
-        {"DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "hrms.settings", "CACHE_KEY_PREFIX": "hrms-bench"}
+        {"DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "hrms.settings", "CACHE_KEY_PREFIX": bench_cache_prefix()}
     )
 
     import django
@@ -91,6 +91,7 @@ def main() -> int:
             f"{result.events / verify_seconds:,.0f} events/s (intact: {result.ok})"
         )
     finally:
+        bench_cache_clear()
         connections.close_all()
         database_drop(url)
     return 0

@@ -23,7 +23,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loadtests.common import bench_env, bench_tenant_create, database_drop, database_recreate, database_url, manage
+from loadtests.common import (
+    bench_cache_clear,
+    bench_env,
+    bench_tenant_create,
+    database_drop,
+    database_recreate,
+    database_url,
+    manage,
+)
 
 
 def main() -> int:
@@ -111,6 +119,7 @@ def main() -> int:
         print(f"ratio job / COPY:       {job_seconds / copy_seconds:.2f}  (target <= 3)")
         print(f"worker peak RSS:        {peak_mb} MB  (target <= 300)")
     finally:
+        bench_cache_clear()
         from django.db import connections
 
         connections.close_all()

@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from loadtests.common import (
     ROOT,
+    bench_cache_clear,
     bench_env,
     bench_tenant_create,
     database_drop,
@@ -158,6 +159,7 @@ def main() -> int:
         print(f"this process peak RSS:       {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB")
         assert stored == args.worklogs, f"expected {args.worklogs} work logs, stored {stored}"
     finally:
+        bench_cache_clear()
         if standin is not None:
             standin.terminate()
             standin.wait(timeout=10)

@@ -22,7 +22,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loadtests.common import bench_env, bench_tenant_create, database_drop, database_recreate, database_url, manage
+from loadtests.common import (
+    bench_cache_clear,
+    bench_env,
+    bench_tenant_create,
+    database_drop,
+    database_recreate,
+    database_url,
+    manage,
+)
 
 HISTORY_DAYS = 56
 REVIEW_LAG_DAYS = 7
@@ -148,6 +156,7 @@ def main() -> int:
             f"{model_job.result['employee_days']} employee-days by the model"
         )
     finally:
+        bench_cache_clear()
         from django.db import connections
 
         connections.close_all()

@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from loadtests.common import (
     BENCH_PASSWORD,
+    bench_cache_clear,
     bench_tenant_create,
     database_drop,
     database_recreate,
@@ -130,6 +131,7 @@ def main() -> int:
             print(f"BROKEN: {problem}")
         return 1 if broken else 0
     finally:
+        bench_cache_clear()
         if server is not None:
             process_stop(server)
         database_drop(url)

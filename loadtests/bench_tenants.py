@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loadtests.common import database_drop, database_recreate, database_url
+from loadtests.common import bench_cache_clear, bench_cache_prefix, database_drop, database_recreate, database_url
 
 
 def main() -> int:
@@ -33,7 +33,7 @@ def main() -> int:
     database_recreate(url)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hrms.settings")
-    os.environ.setdefault("CACHE_KEY_PREFIX", "hrms-bench")
+    os.environ.setdefault("CACHE_KEY_PREFIX", bench_cache_prefix())
 
     import django
 
@@ -83,6 +83,7 @@ def main() -> int:
             f"({len(report.migrated)} migrated, {report.skipped} at head)"
         )
     finally:
+        bench_cache_clear()
         connections.close_all()
         for conn in connections.all():
             close_pool = getattr(conn, "close_pool", None)

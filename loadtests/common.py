@@ -75,6 +75,11 @@ def manage(*args: str, env: dict[str, str], echo: bool = True) -> tuple[float, i
 BENCH_PASSWORD = "bench-password-1"  # noqa: S105 -- the throwaway benchmark tenants' admins
 
 
+def bench_cache_prefix() -> str:
+    """The Redis key prefix of this benchmark run: its caches and rate-limit counters, cleared at the end."""
+    return f"hrms-bench-{os.getpid()}"
+
+
 def bench_env(url: str, **extra: str) -> dict[str, str]:
     """The development settings against the benchmark database, with a cache prefix of this run's own (a
     recreated database must not meet the last run's cached tenants)."""
@@ -82,9 +87,20 @@ def bench_env(url: str, **extra: str) -> dict[str, str]:
         **os.environ,
         "DATABASE_URL": url,
         "DJANGO_SETTINGS_MODULE": "hrms.settings",
-        "CACHE_KEY_PREFIX": f"hrms-bench-{os.getpid()}",
+        "CACHE_KEY_PREFIX": bench_cache_prefix(),
         **extra,
     }
+
+
+def bench_cache_clear() -> int:
+    """Delete this run's keys from Redis (some, like cache version counters, never expire); returns how many."""
+    import redis
+
+    client = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    keys = list(client.scan_iter(match=f"*{bench_cache_prefix()}*", count=1000))
+    for start in range(0, len(keys), 500):
+        client.delete(*keys[start : start + 500])
+    return len(keys)
 
 
 def bench_tenant_create(slug: str, *, env: dict[str, str]) -> str:

@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from loadtests.common import (
     ROOT,
+    bench_cache_clear,
     database_drop,
     database_recreate,
     database_url,
@@ -247,6 +248,7 @@ def main() -> int:
         if peak > budget:
             broken.append(f"scenario 3: {peak} connections > budget {budget}")
     finally:
+        bench_cache_clear()
         if server is not None:
             process_stop(server)
         from django.db import connections as open_connections
