@@ -30,9 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from loadtests.common import (
     BENCH_PASSWORD,
-    bench_cache_clear,
+    bench_finish,
     bench_tenant_create,
-    database_drop,
     database_recreate,
     database_url,
     free_port,
@@ -203,11 +202,9 @@ def main() -> int:
             print(f"{failed} requests failed: the figures above are not valid (server logs in {logs})")
             return 1
     finally:
-        bench_cache_clear()
         for server in servers:
             process_stop(server)
-        if not (args.keep or args.reuse):
-            database_drop(url)
+        bench_finish(url, keep=args.keep or args.reuse)
     return 0
 
 

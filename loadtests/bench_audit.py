@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loadtests.common import bench_cache_clear, bench_cache_prefix, database_drop, database_recreate, database_url
+from loadtests.common import bench_cache_prefix, bench_finish, database_recreate, database_url
 
 
 def main() -> int:
@@ -37,7 +37,7 @@ def main() -> int:
     import django
 
     django.setup()
-    from django.db import connections, transaction
+    from django.db import transaction
     from django_tenants.utils import tenant_context
 
     from audit.services import audit_append, audit_verify
@@ -91,9 +91,7 @@ def main() -> int:
             f"{result.events / verify_seconds:,.0f} events/s (intact: {result.ok})"
         )
     finally:
-        bench_cache_clear()
-        connections.close_all()
-        database_drop(url)
+        bench_finish(url)
     return 0
 
 

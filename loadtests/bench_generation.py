@@ -24,10 +24,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from loadtests.common import (
-    bench_cache_clear,
     bench_env,
+    bench_finish,
     bench_tenant_create,
-    database_drop,
     database_recreate,
     database_url,
     manage,
@@ -119,12 +118,7 @@ def main() -> int:
         print(f"ratio job / COPY:       {job_seconds / copy_seconds:.2f}  (target <= 3)")
         print(f"worker peak RSS:        {peak_mb} MB  (target <= 300)")
     finally:
-        bench_cache_clear()
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            database_drop(url)
+        bench_finish(url, keep=args.keep)
     return 0
 
 

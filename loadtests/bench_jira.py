@@ -26,10 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from loadtests.common import (
     ROOT,
-    bench_cache_clear,
     bench_env,
+    bench_finish,
     bench_tenant_create,
-    database_drop,
     database_recreate,
     database_url,
     manage,
@@ -159,15 +158,10 @@ def main() -> int:
         print(f"this process peak RSS:       {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB")
         assert stored == args.worklogs, f"expected {args.worklogs} work logs, stored {stored}"
     finally:
-        bench_cache_clear()
         if standin is not None:
             standin.terminate()
             standin.wait(timeout=10)
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            database_drop(url)
+        bench_finish(url, keep=args.keep)
     return 0
 
 

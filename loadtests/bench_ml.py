@@ -23,10 +23,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from loadtests.common import (
-    bench_cache_clear,
     bench_env,
+    bench_finish,
     bench_tenant_create,
-    database_drop,
     database_recreate,
     database_url,
     manage,
@@ -156,12 +155,7 @@ def main() -> int:
             f"{model_job.result['employee_days']} employee-days by the model"
         )
     finally:
-        bench_cache_clear()
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            database_drop(url)
+        bench_finish(url, keep=args.keep)
     return 0
 
 

@@ -23,9 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from loadtests.common import (
     BENCH_PASSWORD,
-    bench_cache_clear,
+    bench_finish,
     bench_tenant_create,
-    database_drop,
     database_recreate,
     database_url,
     free_port,
@@ -131,10 +130,9 @@ def main() -> int:
             print(f"BROKEN: {problem}")
         return 1 if broken else 0
     finally:
-        bench_cache_clear()
         if server is not None:
             process_stop(server)
-        database_drop(url)
+        bench_finish(url)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loadtests.common import bench_cache_clear, bench_cache_prefix, database_drop, database_recreate, database_url
+from loadtests.common import bench_cache_prefix, bench_finish, database_recreate, database_url
 
 
 def main() -> int:
@@ -38,7 +38,6 @@ def main() -> int:
     import django
 
     django.setup()
-    from django.db import connections
 
     from tenants.migration import tenants_migrate
     from tenants.services import tenant_create
@@ -83,14 +82,7 @@ def main() -> int:
             f"({len(report.migrated)} migrated, {report.skipped} at head)"
         )
     finally:
-        bench_cache_clear()
-        connections.close_all()
-        for conn in connections.all():
-            close_pool = getattr(conn, "close_pool", None)
-            if close_pool is not None:
-                close_pool()
-        if not args.keep:
-            database_drop(url)
+        bench_finish(url, keep=args.keep)
     return 0
 
 

@@ -92,15 +92,39 @@ def bench_env(url: str, **extra: str) -> dict[str, str]:
     }
 
 
-def bench_cache_clear() -> int:
-    """Delete this run's keys from Redis (some, like cache version counters, never expire); returns how many."""
+def _bench_cache_clear() -> None:
+    """Delete this run's keys from Redis (some, like cache version counters, never expire)."""
     import redis
 
     client = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     keys = list(client.scan_iter(match=f"*{bench_cache_prefix()}*", count=1000))
     for start in range(0, len(keys), 500):
         client.delete(*keys[start : start + 500])
-    return len(keys)
+
+
+def _django_connections_close() -> None:
+    """Close this process's database connections and pools, when the benchmark ran Django in process."""
+    if "django.db" not in sys.modules:
+        return
+    from django.conf import settings
+    from django.db import connections
+
+    if not settings.configured:
+        return
+    connections.close_all()
+    for conn in connections.all():
+        close_pool = getattr(conn, "close_pool", None)
+        if close_pool is not None:
+            close_pool()
+
+
+def bench_finish(url: str, *, keep: bool = False) -> None:
+    """The end of every benchmark run: its Redis keys deleted, its connections closed, its database dropped
+    (unless kept)."""
+    _bench_cache_clear()
+    _django_connections_close()
+    if not keep:
+        database_drop(url)
 
 
 def bench_tenant_create(slug: str, *, env: dict[str, str]) -> str:

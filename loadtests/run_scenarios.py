@@ -35,8 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from loadtests.common import (
     ROOT,
-    bench_cache_clear,
-    database_drop,
+    bench_finish,
     database_recreate,
     database_url,
     free_port,
@@ -248,15 +247,10 @@ def main() -> int:
         if peak > budget:
             broken.append(f"scenario 3: {peak} connections > budget {budget}")
     finally:
-        bench_cache_clear()
         if server is not None:
             process_stop(server)
-        from django.db import connections as open_connections
-
-        open_connections.close_all()
         redis.Redis.from_url(BROKER_URL).flushdb()
-        if not args.keep:
-            database_drop(url)
+        bench_finish(url, keep=args.keep)
     for problem in broken:
         print(f"BROKEN: {problem}")
     return 1 if broken else 0
