@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_tenants.utils import schema_context, tenant_context
 
 from audit.services import VerifyResult, audit_verify
-from tenants.models import Tenant
+from tenants.commands import command_tenant
 from tenants.selectors import tenant_list
 
 
@@ -27,9 +27,7 @@ class Command(BaseCommand):
             with schema_context("public"):
                 results.append(audit_verify())
         if options["tenant"]:
-            tenant = Tenant.objects.filter(slug=options["tenant"]).first()
-            if tenant is None:
-                raise CommandError(f"No tenant with slug '{options['tenant']}'.")
+            tenant = command_tenant(options["tenant"])
             tenants = [tenant]
         else:
             tenants = tenant_list() if options["all_tenants"] else []

@@ -10,7 +10,7 @@ from django_tenants.utils import tenant_context
 from intelligence.predictor import ModelBundle
 from intelligence.registry import ArtifactUnavailable, active_ref, model_load
 from intelligence.training import dataset_build, holdout_score, training_window
-from tenants.models import Tenant
+from tenants.commands import command_tenant
 
 _ROWS = (("hours MAE", "hours_mae"), ("acceptance log-loss", "acceptance_log_loss"), ("calibration error", "ece"))
 
@@ -36,9 +36,7 @@ class Command(BaseCommand):
         parser.add_argument("--tenant", required=True, help="tenant slug")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenant = Tenant.objects.filter(slug=options["tenant"]).first()
-        if tenant is None:
-            raise CommandError(f"No tenant with slug '{options['tenant']}'.")
+        tenant = command_tenant(options["tenant"])
         with tenant_context(tenant):
             ref = active_ref()
             if ref is None:

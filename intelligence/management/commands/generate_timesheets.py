@@ -15,7 +15,7 @@ from intelligence.generation import JOB_TYPE, timesheets_generate
 from intelligence.services import validate_period
 from jobs.models import JobStatus
 from jobs.services import job_create
-from tenants.models import Tenant
+from tenants.commands import command_tenant
 
 
 class Command(BaseCommand):
@@ -28,9 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("--auto-accept", action="store_true", help="auto-accept at or above the tenant threshold")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenant = Tenant.objects.filter(slug=options["tenant"]).first()
-        if tenant is None:
-            raise CommandError(f"No tenant with slug '{options['tenant']}'.")
+        tenant = command_tenant(options["tenant"])
         with tenant_context(tenant):
             try:
                 validate_period(start=options["start"], end=options["end"], employee_ids=None)

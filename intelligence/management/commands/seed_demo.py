@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from intelligence.demo import DEFAULT_CHUNK_SIZE, DemoDataExists, DemoSpec, demo_seed
-from tenants.models import Tenant
+from tenants.commands import command_tenant
 
 MAX_DAYS = 366
 
@@ -46,9 +46,7 @@ class Command(BaseCommand):
         parser.add_argument("--chunk-size", type=_positive, default=DEFAULT_CHUNK_SIZE, help="employees per COPY batch")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenant = Tenant.objects.filter(slug=options["tenant"]).first()
-        if tenant is None:
-            raise CommandError(f"No tenant with slug '{options['tenant']}'.")
+        tenant = command_tenant(options["tenant"])
         if options["days"] > MAX_DAYS:
             raise CommandError(f"--days must be at most {MAX_DAYS}.")
         try:

@@ -14,7 +14,7 @@ from hrms.errors import ApplicationError
 from intelligence.management.commands.evaluate_model import comparison_lines
 from intelligence.models import ArtifactStatus
 from intelligence.services import model_train
-from tenants.models import Tenant
+from tenants.commands import command_tenant
 
 
 class Command(BaseCommand):
@@ -24,9 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--tenant", required=True, help="tenant slug")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenant = Tenant.objects.filter(slug=options["tenant"]).first()
-        if tenant is None:
-            raise CommandError(f"No tenant with slug '{options['tenant']}'.")
+        tenant = command_tenant(options["tenant"])
         bar = tqdm(total=0, unit="employee", desc="features", disable=not sys.stdout.isatty(), file=sys.stdout)
 
         def progress(done: int, total: int) -> None:

@@ -11,7 +11,7 @@ from audit.services import Actor
 from hrms.errors import ApplicationError
 from jira_sync.services import jira_sync_request, jira_sync_run
 from jobs.models import JobStatus
-from tenants.models import Tenant
+from tenants.commands import command_tenant
 
 COMMAND_ACTOR = Actor(kind="system", label="manage.py sync_jira")
 
@@ -23,9 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--tenant", required=True, help="tenant slug")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenant = Tenant.objects.filter(slug=options["tenant"]).first()
-        if tenant is None:
-            raise CommandError(f"No tenant with slug '{options['tenant']}'.")
+        tenant = command_tenant(options["tenant"])
         with tenant_context(tenant):
             try:
                 # The job row is what keeps a scheduled or API-requested sync from running at the same time.
