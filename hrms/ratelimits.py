@@ -27,7 +27,6 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 from redis.exceptions import RedisError
@@ -90,7 +89,7 @@ def _refusal(limit_text: str, retry_after: int) -> RateLimited:
     )
 
 
-def _tenant_key(group: str, request: HttpRequest) -> str:
+def _tenant_schema(request: HttpRequest) -> str:
     tenant = getattr(request, "tenant", None)
     return str(getattr(tenant, "schema_name", "public"))
 
@@ -176,7 +175,7 @@ def _admitted(schema: str, window: int, limit: int) -> bool:
 
 def ml_rate_limit(request: HttpRequest) -> None:
     """Count one request against the tenant's ML budget; RateLimited (429) once it is spent."""
-    schema = _tenant_key(ML_GROUP, request)
+    schema = _tenant_schema(request)
     window, seconds_left = _window_position(schema, time.time())
     limit = _per_minute(request)
     if _admitted(schema, window, limit):
@@ -193,8 +192,7 @@ class MlRateLimited:
 
     def check_throttles(self, request: Any) -> None:
         super().check_throttles(request)  # type: ignore[misc]
-        if getattr(settings, "RATELIMIT_ENABLE", True):
-            ml_rate_limit(request)
+        ml_rate_limit(request)
 
 
 def _shed(schema: str | None, path: str, environ: Any) -> tuple[bytes, int] | None:
@@ -202,7 +200,7 @@ def _shed(schema: str | None, path: str, environ: Any) -> tuple[bytes, int] | No
 
     Counted as a rejection, its connection noted for a pause; the caller only has to send it.
     """
-    if schema is None or not path.startswith(ML_PATH_PREFIXES) or not getattr(settings, "RATELIMIT_ENABLE", True):
+    if schema is None or not path.startswith(ML_PATH_PREFIXES):
         return None
     spent = _still_spent(schema)
     if spent is None:
@@ -226,7 +224,7 @@ class MlLoadSheddingMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        shed = _shed(_tenant_key(ML_GROUP, request), request.path, request.META)
+        shed = _shed(_tenant_schema(request), request.path, request.META)
         if shed is None:
             return self.get_response(request)
         body, retry_after = shed

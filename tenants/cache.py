@@ -9,7 +9,9 @@ PostgreSQL.
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from django.core.cache import caches
 from redis.exceptions import RedisError
@@ -77,6 +79,42 @@ def tenant_cache_add(*, namespace: str, key: str, value: Any, timeout: int = DEF
 
 def tenant_cache_delete(*, namespace: str, key: str) -> None:
     _cache().delete(_versioned_key(namespace, key))
+
+
+# How long a caller that found an entry past its freshness has to rebuild it before another one may.
+REBUILD_CLAIM_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class FreshRead:
+    """An entry stored with `tenant_cache_set_fresh`, and what the reader should do with it.
+
+    state: "hit" (fresh: serve it), "stale" (past its freshness while another caller rebuilds it: serve it),
+    "miss" (absent, or past its freshness and this caller has claimed the rebuild: compute and store it).
+    """
+
+    value: Any | None
+    state: Literal["hit", "stale", "miss"]
+
+
+def tenant_cache_get_fresh(*, namespace: str, key: str) -> FreshRead:
+    """Read an entry with a freshness; past it, exactly one caller is told to rebuild while the rest keep the
+    entry they had, so an expiry under load costs one rebuild instead of one per reader."""
+    cached = tenant_cache_get(namespace=namespace, key=key)
+    if not (isinstance(cached, tuple) and len(cached) == 2):
+        return FreshRead(None, "miss")
+    fresh_until, value = cached
+    if time.time() < fresh_until:
+        return FreshRead(value, "hit")
+    claimed = tenant_cache_add(namespace=namespace, key=f"{key}:rebuild", value=1, timeout=REBUILD_CLAIM_SECONDS)
+    return FreshRead(value, "miss" if claimed else "stale")
+
+
+def tenant_cache_set_fresh(*, namespace: str, key: str, value: Any, fresh_seconds: int) -> None:
+    """Store `value` fresh for `fresh_seconds`, kept as long again for the readers of a rebuild; frees the claim."""
+    cache, versioned = _cache(), _versioned_key(namespace, key)
+    cache.set(versioned, (time.time() + fresh_seconds, value), 2 * fresh_seconds)
+    cache.delete(f"{versioned}:rebuild")
 
 
 def _bump(version_key: str) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import time
 import uuid
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
@@ -38,7 +37,7 @@ from hrms.pagination import DefaultPagination
 from hrms.query import query_validate
 from hrms.ratelimits import MlRateLimited
 from hrms.replica import reads_from_replica
-from tenants.cache import tenant_cache_add, tenant_cache_delete, tenant_cache_get, tenant_cache_set
+from tenants.cache import tenant_cache_get_fresh, tenant_cache_set_fresh
 from tenants.roles import IsHROrAdmin, is_staff_user
 from tenants.schema import current_schema
 from timesheets.models import Employee, Project
@@ -82,10 +81,8 @@ from timesheets.services import (
 )
 
 STAFF_ONLY = [IsAuthenticated, IsHROrAdmin]
-# A cached pending page is fresh this long. Past it, one request rebuilds it while the others keep being served
-# the page they had (for up to as long again), so an expiry under load costs one rebuild, not one per reader.
+# A cached pending page is fresh this long; past it, one request rebuilds it (tenant_cache_get_fresh).
 PENDING_CACHE_SECONDS = 120
-PENDING_REBUILD_LOCK_SECONDS = 30
 
 # Plumbing ----------------------------------------------------------------------------------------------------
 
@@ -613,20 +610,10 @@ class SuggestionPendingListApi(MlRateLimited, APIView):
         filters = query_validate(self.SuggestionPendingFilterSerializer, request)
         today = tenant_today()
         key = self._cache_key(request, filters, today.isoformat())
-        cached = tenant_cache_get(namespace=SUGGESTIONS_CACHE_NAMESPACE, key=key)
-        if isinstance(cached, tuple) and len(cached) == 2:
+        cached = tenant_cache_get_fresh(namespace=SUGGESTIONS_CACHE_NAMESPACE, key=key)
+        if cached.state != "miss":
             # The page as it was rendered the first time: no serializer or renderer runs on a hit.
-            fresh_until, page = cached
-            if time.time() < fresh_until:
-                return HttpResponse(page, content_type="application/json", headers={"X-Cache": "hit"})
-            rebuilding = not tenant_cache_add(
-                namespace=SUGGESTIONS_CACHE_NAMESPACE,
-                key=f"{key}:rebuild",
-                value=1,
-                timeout=PENDING_REBUILD_LOCK_SECONDS,
-            )
-            if rebuilding:  # another request is rebuilding it
-                return HttpResponse(page, content_type="application/json", headers={"X-Cache": "stale"})
+            return HttpResponse(cached.value, content_type="application/json", headers={"X-Cache": cached.state})
         suggestions = suggestion_pending_list(
             user=request.user,
             employee_id=filters.get("employee"),
@@ -642,13 +629,9 @@ class SuggestionPendingListApi(MlRateLimited, APIView):
         )
         # Encoded as DRF's JSONRenderer does (compact, UTF-8), so a hit is byte-for-byte the page a miss returns.
         rendered = json.dumps(response.data, default=str, ensure_ascii=False, separators=(",", ":")).encode()
-        tenant_cache_set(
-            namespace=SUGGESTIONS_CACHE_NAMESPACE,
-            key=key,
-            value=(time.time() + PENDING_CACHE_SECONDS, rendered),
-            timeout=2 * PENDING_CACHE_SECONDS,
+        tenant_cache_set_fresh(
+            namespace=SUGGESTIONS_CACHE_NAMESPACE, key=key, value=rendered, fresh_seconds=PENDING_CACHE_SECONDS
         )
-        tenant_cache_delete(namespace=SUGGESTIONS_CACHE_NAMESPACE, key=f"{key}:rebuild")
         response["X-Cache"] = "miss"
         return response
 

@@ -119,6 +119,7 @@ def test_a_page_past_its_freshness_is_rebuilt_by_one_request_while_the_others_ge
     import time
     from types import SimpleNamespace
 
+    from tenants import cache
     from timesheets import api
 
     token = staff_token(alpha)
@@ -127,15 +128,15 @@ def test_a_page_past_its_freshness_is_rebuilt_by_one_request_while_the_others_ge
     first = client.get(PENDING, **auth(token))
     assert first["X-Cache"] == "miss"
     later = time.time() + api.PENDING_CACHE_SECONDS + 1
-    monkeypatch.setattr(api, "time", SimpleNamespace(time=lambda: later))
+    monkeypatch.setattr(cache, "time", SimpleNamespace(time=lambda: later))
     # Another request holds the rebuild: this one is served the page it had, at once.
-    monkeypatch.setattr(api, "tenant_cache_add", lambda **_: False)
+    monkeypatch.setattr(cache, "tenant_cache_add", lambda **_: False)
     stale = client.get(PENDING, **auth(token))
     assert stale["X-Cache"] == "stale"
     assert stale.content == first.content
     # Nobody holds it: this request rebuilds, and the rebuilt page is fresh again.
     monkeypatch.undo()
-    monkeypatch.setattr(api, "time", SimpleNamespace(time=lambda: later))
+    monkeypatch.setattr(cache, "time", SimpleNamespace(time=lambda: later))
     assert client.get(PENDING, **auth(token))["X-Cache"] == "miss"
     assert client.get(PENDING, **auth(token))["X-Cache"] == "hit"
 
