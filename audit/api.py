@@ -11,11 +11,11 @@ from rest_framework.views import APIView
 from audit.models import AuditEvent
 from audit.selectors import audit_events
 from audit.services import audit_verify
-from hrms.fields import Text
-from hrms.pagination import DefaultPagination
-from hrms.query import query_validate
-from hrms.replica import reads_from_replica
-from tenants.roles import IsHROrAdmin
+from core.fields import Text
+from core.pagination import DefaultPagination
+from core.query import query_validate
+from core.replica import reads_from_replica
+from core.roles import IsHROrAdmin
 
 
 class AuditEventListApi(APIView):

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from audit.models import AuditCheckpoint, AuditEvent
-from tenants.schema import current_schema
+from core.schema import current_schema
 
 GENESIS = "0" * 64
 

@@ -13,8 +13,8 @@ from django.views.decorators.http import require_GET
 
 from audit.selectors import audit_events
 from audit.services import VerifyResult, audit_verify
-from hrms.replica import reads_from_replica
-from tenants.views import is_htmx, render_page, staff_required
+from core.replica import reads_from_replica
+from core.ui import is_htmx, render_page, staff_required
 
 PAGE_SIZE = 50
 

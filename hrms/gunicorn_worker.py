@@ -20,7 +20,7 @@ from typing import Any
 
 from gunicorn.workers.gthread import ThreadWorker
 
-from hrms.refusals import refused_connection_take
+from core.refusals import refused_connection_take
 
 REFUSED_PAUSE_SECONDS = 0.5
 

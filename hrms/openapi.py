@@ -19,7 +19,7 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 
-from hrms.ratelimits import ML_PATH_PREFIXES
+from core.ratelimits import ML_PATH_PREFIXES
 
 ERROR_COMPONENT = "Error"
 _ERROR_REF = {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}

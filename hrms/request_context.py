@@ -22,7 +22,7 @@ from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject, empty
 
-from hrms import metrics
+from core import metrics
 
 REQUEST_ID_HEADER = "X-Request-ID"
 CELERY_REQUEST_ID_HEADER = "hrms_request_id"

@@ -25,6 +25,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [f".{BASE_DOMAIN}", BASE_DOMAIN, "127.
 
 # `tenants` comes first so its create_tenant/delete_tenant commands take precedence over django-tenants'.
 SHARED_APPS = [
+    "core",
     "tenants",
     "django_tenants",
     "django.contrib.contenttypes",
@@ -42,6 +43,7 @@ TENANT_APPS = [
     "django.contrib.sessions",
     "rest_framework.authtoken",
     "audit",
+    "accounts",
     "locks",
     "jobs",
     "timesheets",
@@ -61,8 +63,8 @@ TENANT_MIGRATE_PROCESSES = env_int("TENANT_MIGRATE_PROCESSES", 2)
 TENANT_LOCAL_CACHE_SECONDS = env_int("TENANT_LOCAL_CACHE_SECONDS", 5)
 TENANT_REDIS_CACHE_SECONDS = env_int("TENANT_REDIS_CACHE_SECONDS", 300)
 
-DATABASE_ROUTERS = ["hrms.replica.ReplicaRouter", "django_tenants.routers.TenantSyncRouter"]
-EXTRA_SET_TENANT_METHOD_PATH = "hrms.replica.replica_follow_tenant"
+DATABASE_ROUTERS = ["core.replica.ReplicaRouter", "django_tenants.routers.TenantSyncRouter"]
+EXTRA_SET_TENANT_METHOD_PATH = "core.replica.replica_follow_tenant"
 READ_YOUR_WRITES_SECONDS = env_int("READ_YOUR_WRITES_SECONDS", 10)
 REPLICA_RETRY_SECONDS = env_int("REPLICA_RETRY_SECONDS", 15)
 MIGRATION_MODULES = {
@@ -76,12 +78,12 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tenants.middleware.TenantResolutionMiddleware",
     # A tenant whose ML budget is spent is refused here, before authentication and the view run.
-    "hrms.ratelimits.MlLoadSheddingMiddleware",
+    "core.ratelimits.MlLoadSheddingMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "hrms.replica.ReadYourWritesMiddleware",
+    "core.replica.ReadYourWritesMiddleware",
     "hrms.messages.PageMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -214,16 +216,16 @@ FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", ["dev1:ZGV2LW9ubHktbWF
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "tenants.authentication.CachedTokenAuthentication",
+        "accounts.authentication.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "hrms.negotiation.SingleRendererNegotiation",
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "hrms.pagination.DefaultPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.DefaultPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "hrms.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

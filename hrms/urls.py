@@ -5,14 +5,14 @@ from __future__ import annotations
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts.api import AuthMeApi, AuthTokenApi
+from accounts.views import TenantLoginView, TenantLogoutView
 from hrms import health, openapi  # noqa: F401  # openapi: its schema extensions register on import
-from tenants.api import AuthMeApi, AuthTokenApi
-from tenants.views import TenantLoginView, TenantLogoutView
 
-handler400 = "hrms.errors.json_400"
-handler403 = "hrms.errors.json_403"
-handler404 = "hrms.errors.json_404"
-handler500 = "hrms.errors.json_500"
+handler400 = "core.errors.json_400"
+handler403 = "core.errors.json_403"
+handler404 = "core.errors.json_404"
+handler500 = "core.errors.json_500"
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

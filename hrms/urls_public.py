@@ -6,13 +6,13 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from core.metrics import metrics_view
 from hrms import health
-from hrms.metrics import metrics_view
 
-handler400 = "hrms.errors.json_400"
-handler403 = "hrms.errors.json_403"
-handler404 = "hrms.errors.json_404"
-handler500 = "hrms.errors.json_500"
+handler400 = "core.errors.json_400"
+handler403 = "core.errors.json_403"
+handler404 = "core.errors.json_404"
+handler500 = "core.errors.json_500"
 
 
 def index(request: HttpRequest) -> JsonResponse:

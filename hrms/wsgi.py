@@ -19,7 +19,7 @@ for _urlconf in (settings.ROOT_URLCONF, settings.PUBLIC_SCHEMA_URLCONF):
 
 # Imported once Django is set up. A tenant flooding the ML endpoints past its budget is refused before Django
 # runs (hrms/ratelimits.py).
-from hrms.ratelimits import MlLoadSheddingWSGI  # noqa: E402
+from core.ratelimits import MlLoadSheddingWSGI  # noqa: E402
 
 application = MlLoadSheddingWSGI(django_application)
 

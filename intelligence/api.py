@@ -10,11 +10,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hrms.ratelimits import MlRateLimited
+from core.ratelimits import MlRateLimited
+from core.roles import IsHROrAdmin
 from intelligence.selectors import model_status
 from intelligence.services import generation_request, training_request
 from jobs.api import JobAcceptedOutputSerializer, job_accepted_response
-from tenants.roles import IsHROrAdmin
 
 
 class GenerateApi(MlRateLimited, APIView):

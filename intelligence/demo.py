@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection, models, transaction
 
 from audit.services import Actor, audit_append
-from hrms.errors import Conflict
+from core.errors import Conflict
 from intelligence.rules import DaySignals, PatternSignal, allocate_day
 from jira_sync.models import JiraIssueAssignment, JiraWorkLog
 from tenants.cache import tenant_cache_invalidate

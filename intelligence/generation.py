@@ -31,7 +31,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.services import Actor, audit_append
-from hrms.errors import ApplicationError
+from core.errors import ApplicationError
+from core.schema import current_schema
 from intelligence.features import ProjectTable, chunk_features
 from intelligence.predictor import ActivePredictor, explain, predictor_active, suggestion_hours
 from intelligence.rules import DEFAULT_GRANULARITY, Split, allocate_day, explanation_of
@@ -42,7 +43,6 @@ from jobs.writer import ChunkWriter
 from locks.services import Lease, lease_acquire, lease_guard, lease_release, lease_renew
 from tenants.cache import tenant_cache_invalidate
 from tenants.models import Tenant
-from tenants.schema import current_schema
 from timesheets.models import (
     Employee,
     Project,

@@ -29,10 +29,10 @@ from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 from threadpoolctl import threadpool_limits
 
-from hrms.errors import ApplicationError
+from core.errors import ApplicationError
+from core.schema import current_schema
 from intelligence.features import FEATURE_NAMES, F, FloatArray, IntArray
 from intelligence.registry import ArtifactRef, ArtifactUnavailable, LoadedModel, active_ref, model_load
-from tenants.schema import current_schema
 
 logger = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from typing import Any
 import joblib
 from django.db.models import Max
 
-from hrms.errors import ApplicationError
+from core.errors import ApplicationError
+from core.schema import current_schema
 from intelligence.models import ArtifactStatus, ModelArtifact
-from tenants.schema import current_schema
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import Actor, audit_append
-from hrms.errors import ApplicationError, ValidationFailed
+from core.errors import ApplicationError, ValidationFailed
 from intelligence.features import FEATURE_NAMES
 from intelligence.generation import JOB_TYPE, MAX_PERIOD_DAYS
 from intelligence.models import ArtifactStatus, ModelArtifact
@@ -91,7 +91,7 @@ def training_request(*, actor: Any, countdown_seconds: int = 0) -> BackgroundJob
     job = job_create(job_type=TRAIN_JOB_TYPE, parameters={}, created_by=actor)
     audit_append(actor=actor, action="model.train_request", object_type="job", object_id=job.id, data={})
     job_id = str(job.id)
-    transaction.on_commit(lambda: model_train_task.apply_async(args=[job_id], countdown=countdown_seconds))
+    transaction.on_commit(lambda: model_train_task.apply_async(args=(job_id,), countdown=countdown_seconds))
     return job
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import uuid
 
+from celery import shared_task
 from django.conf import settings
 from django_tenants.utils import tenant_context
 
-from hrms.celery import app
+from core.tasks import FanOutTask
 from intelligence.generation import timesheets_generate
 from intelligence.services import NIGHTLY_ACTOR, model_train_job, training_request
 from jobs.services import JobAlreadyRunning
@@ -17,17 +18,17 @@ from tenants.selectors import tenant_list
 logger = logging.getLogger(__name__)
 
 
-@app.task(name="intelligence.timesheets_generate", queue="generation")  # type: ignore[untyped-decorator]
+@shared_task(name="intelligence.timesheets_generate", queue="generation")
 def timesheets_generate_task(job_id: str) -> None:
     timesheets_generate(job_id=uuid.UUID(job_id))
 
 
-@app.task(name="intelligence.model_train", queue="training")  # type: ignore[untyped-decorator]
+@shared_task(name="intelligence.model_train", queue="training")
 def model_train_task(job_id: str) -> None:
     model_train_job(job_id=uuid.UUID(job_id))
 
 
-@app.task(name="intelligence.models_train_nightly", tenant_required=False)  # type: ignore[untyped-decorator]
+@shared_task(name="intelligence.models_train_nightly", base=FanOutTask)
 def models_train_nightly_task() -> int:
     """Queue one training job per active tenant, staggered so the training queue is not hit all at once."""
     queued = 0

@@ -26,8 +26,10 @@ from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from hrms.errors import ApplicationError, NotFound, ValidationFailed
-from hrms.replica import reads_from_replica
+from core.errors import ApplicationError, NotFound, ValidationFailed
+from core.replica import reads_from_replica
+from core.roles import is_admin_user, is_staff_user
+from core.ui import error_to_form, render_page, staff_required
 from intelligence.generation import JOB_TYPE
 from intelligence.models import ModelArtifact
 from intelligence.selectors import model_status
@@ -45,8 +47,6 @@ from jira_sync.services import (
 from jobs.models import ACTIVE_STATUSES, BackgroundJob
 from jobs.selectors import job_active, job_get, jobs_recent
 from jobs.services import JobAlreadyRunning
-from tenants.roles import is_admin_user, is_staff_user
-from tenants.views import error_to_form, render_page, staff_required
 from timesheets.models import Employee
 from timesheets.selectors import (
     allocation_hours_by_project,

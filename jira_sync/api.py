@@ -11,9 +11,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hrms.fields import Text
-from hrms.pagination import DefaultPagination
-from hrms.query import query_validate
+from core.fields import Text
+from core.pagination import DefaultPagination
+from core.query import query_validate
+from core.roles import IsAdmin, IsHROrAdmin
 from jira_sync.models import JiraConnection, JiraWorkLog
 from jira_sync.selectors import jira_connection_get, worklog_list
 from jira_sync.services import (
@@ -23,7 +24,6 @@ from jira_sync.services import (
     jira_sync_request,
 )
 from jobs.api import JobAcceptedOutputSerializer, job_accepted_response
-from tenants.roles import IsAdmin, IsHROrAdmin
 
 _HOUR = Decimal(3600)
 _CENT = Decimal("0.01")

@@ -28,7 +28,8 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from audit.services import Actor, audit_append
-from hrms.errors import ApplicationError, Conflict, ValidationFailed
+from core.errors import ApplicationError, Conflict, ValidationFailed
+from core.schema import current_schema
 from jira_sync.client import (
     Issue,
     JiraAccount,
@@ -48,7 +49,6 @@ from locks.services import Lease, lease_acquire, lease_guard, lease_release, lea
 from tenants.cache import tenant_cache_invalidate
 from tenants.crypto import blind_index
 from tenants.models import Tenant
-from tenants.schema import current_schema
 from timesheets.models import Employee, Project
 from timesheets.services import SUGGESTIONS_CACHE_NAMESPACE
 

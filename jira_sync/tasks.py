@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import uuid
 
-from hrms.celery import app
+from celery import shared_task
+
+from core.tasks import FanOutTask
 from jira_sync.services import jira_sync_run, jira_syncs_start_due
 
 
-@app.task(name="jira_sync.sync", queue="sync")  # type: ignore[untyped-decorator]
+@shared_task(name="jira_sync.sync", queue="sync")
 def jira_sync_task(job_id: str) -> None:
     jira_sync_run(job_id=uuid.UUID(job_id))
 
 
-@app.task(name="jira_sync.start_due", tenant_required=False)  # type: ignore[untyped-decorator]
+@shared_task(name="jira_sync.start_due", base=FanOutTask)
 def jira_syncs_start_due_task() -> int:
     """Every minute: request a sync in each tenant whose interval has passed (staggered, skipping running ones)."""
     return len(jira_syncs_start_due())

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from hrms.errors import NotFound
+from core.errors import NotFound
+from core.roles import is_staff_user
 from jobs.models import ACTIVE_STATUSES, BackgroundJob
-from tenants.roles import is_staff_user
 
 
 def job_get(*, job_id: uuid.UUID | str, user: Any) -> BackgroundJob:

@@ -10,8 +10,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from hrms import metrics
-from hrms.errors import Conflict
+from core import metrics
+from core.errors import Conflict
 from jobs.models import ACTIVE_STATUSES, BackgroundJob, JobStatus
 
 

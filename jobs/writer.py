@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 
 from django.db import connection, connections
 
-from tenants.schema import use_tenant
+from core.schema import use_tenant
 
 logger = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from django.db import connection, transaction
 from django_redis import get_redis_connection
 from redis.exceptions import LockError, RedisError
 
-from hrms.errors import ApplicationError, Conflict
+from core.errors import ApplicationError, Conflict
+from core.schema import current_schema
 from locks.models import FencingEpoch
-from tenants.schema import current_schema
 
 
 class LeaseUnavailable(Conflict):

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from django.core.cache import caches
 from redis.exceptions import RedisError
 
-from hrms import metrics
+from core import metrics
 
 DEFAULT_TIMEOUT = 300
 _TENANT_VERSION_KEY = "tcv::all"

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
-from tenants.schema import current_schema
+from core.schema import current_schema
 
 FORMAT_VERSION = "v1"
 NONCE_BYTES = 12

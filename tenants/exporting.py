@@ -27,7 +27,7 @@ from django.db import connection, transaction
 from django_tenants.utils import tenant_context
 
 from audit.services import audit_verify
-from hrms.errors import NotFound
+from core.errors import NotFound
 from tenants.crypto import FieldContext, field_decrypt
 from tenants.fields import EncryptedTextField
 from tenants.models import Tenant

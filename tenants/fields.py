@@ -10,8 +10,8 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.expressions import Expression
 from django.db.models.query_utils import DeferredAttribute
 
+from core.schema import current_schema
 from tenants.crypto import FieldContext, field_decrypt, field_encrypt
-from tenants.schema import current_schema
 
 
 class Sealed:

@@ -27,7 +27,8 @@ from django.db import connection, transaction
 from django_tenants.utils import schema_exists, tenant_context
 
 from audit.services import audit_append, audit_verify
-from hrms.errors import ApplicationError, ValidationFailed
+from core.errors import ApplicationError, ValidationFailed
+from core.schema import use_public_schema
 from tenants.crypto import FieldContext, blind_index, field_encrypt, tenant_keys_forget
 from tenants.exporting import (
     ARCHIVE_FORMAT,
@@ -42,7 +43,6 @@ from tenants.exporting import (
     table_specs,
 )
 from tenants.models import SLUG_PATTERN, Domain, Tenant
-from tenants.schema import use_public_schema
 from tenants.selectors import tenant_lookup_forget
 from tenants.services import _DOMAIN_RE, _schema_clone, data_key_create, schema_name_for
 

@@ -15,9 +15,9 @@ from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 from django.urls import set_urlconf
 
-from hrms.errors import error_response
+from core.errors import error_response
+from core.schema import use_public_schema, use_tenant
 from tenants.models import SLUG_PATTERN, Tenant
-from tenants.schema import use_public_schema, use_tenant
 from tenants.selectors import tenant_get_by_host, tenant_get_by_slug
 
 _SLUG_RE = re.compile(SLUG_PATTERN)

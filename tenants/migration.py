@@ -16,7 +16,7 @@ from django.db import connection, connections
 from django.db.migrations.loader import MigrationLoader
 from django_tenants.utils import schema_exists
 
-from tenants.schema import use_public_schema
+from core.schema import use_public_schema
 
 _BATCH = 200
 

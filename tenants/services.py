@@ -13,12 +13,12 @@ from django.db import connection, transaction
 from django_tenants.utils import schema_exists, tenant_context
 
 from audit.services import audit_append
-from hrms.errors import NotFound, ValidationFailed
+from core.errors import NotFound, ValidationFailed
+from core.roles import ROLE_ADMIN, ROLES
+from core.schema import use_public_schema
 from tenants.cloning import schema_clone
 from tenants.crypto import data_key_generate, data_key_wrap, master_keys, tenant_keys_forget
 from tenants.models import SLUG_PATTERN, Domain, Tenant, TenantDataKey, TenantStatus
-from tenants.roles import ROLE_ADMIN, ROLES
-from tenants.schema import use_public_schema
 from tenants.selectors import tenant_lookup_forget
 
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")

@@ -14,12 +14,12 @@ from django.test import Client
 from django_tenants.utils import schema_context, tenant_context
 from rest_framework.authtoken.models import Token
 
-from hrms.ratelimits import ratelimit_forget
-from tenants.authentication import auth_token_forget
+from accounts.authentication import auth_token_forget
+from core.ratelimits import ratelimit_forget
+from core.schema import use_public_schema
 from tenants.crypto import tenant_keys_forget
 from tenants.migration import base_schema_ensure
 from tenants.models import Tenant
-from tenants.schema import use_public_schema
 from tenants.selectors import tenant_lookup_forget_local
 from tenants.services import tenant_create
 from tests.support.tasks import broker_purge

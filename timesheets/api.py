@@ -31,15 +31,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hrms.errors import ValidationFailed
-from hrms.fields import Text
-from hrms.pagination import DefaultPagination
-from hrms.query import query_validate
-from hrms.ratelimits import MlRateLimited
-from hrms.replica import reads_from_replica
+from core.errors import ValidationFailed
+from core.fields import Text
+from core.pagination import DefaultPagination
+from core.query import query_validate
+from core.ratelimits import MlRateLimited
+from core.replica import reads_from_replica
+from core.roles import IsHROrAdmin, is_staff_user
+from core.schema import current_schema
 from tenants.cache import tenant_cache_get_fresh, tenant_cache_set_fresh
-from tenants.roles import IsHROrAdmin, is_staff_user
-from tenants.schema import current_schema
 from timesheets.models import Employee, Project
 from timesheets.selectors import (
     ALLOCATION_EXPORT_COLUMNS,

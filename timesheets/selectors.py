@@ -16,9 +16,9 @@ from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
-from hrms.errors import NotFound
+from core.errors import NotFound
+from core.roles import is_staff_user
 from tenants.crypto import blind_index
-from tenants.roles import is_staff_user
 from timesheets.models import (
     AttendanceRecord,
     Employee,

@@ -21,10 +21,10 @@ from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from audit.services import audit_append
-from hrms.errors import ValidationFailed
+from core.errors import ValidationFailed
+from core.roles import is_staff_user
 from tenants.cache import tenant_cache_invalidate
 from tenants.crypto import blind_index
-from tenants.roles import is_staff_user
 from timesheets.models import (
     AttendanceRecord,
     Employee,

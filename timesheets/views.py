@@ -26,10 +26,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from hrms.errors import ApplicationError
-from hrms.replica import reads_from_replica
-from tenants.roles import is_staff_user
-from tenants.views import error_to_form, render_page, safe_next, staff_required
+from core.errors import ApplicationError
+from core.replica import reads_from_replica
+from core.roles import is_staff_user
+from core.ui import error_to_form, render_page, safe_next, staff_required
 from timesheets.models import Employee, Project, ProjectAllocationSuggestion
 from timesheets.selectors import (
     allocation_list,

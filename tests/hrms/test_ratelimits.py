@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_redis import get_redis_connection
 
-from hrms.ratelimits import MlLoadSheddingWSGI, ratelimit_forget
+from core.ratelimits import MlLoadSheddingWSGI, ratelimit_forget
 from tenants.models import Tenant
 from tests.conftest import TenantHandle, make_user, token_for
 
@@ -102,7 +102,7 @@ def test_in_front_of_django_a_spent_tenant_is_refused_and_others_pass_through(al
 
 def _count_takes(monkeypatch: Any) -> list[int]:
     """Records the slice size of every round trip the limiter makes to Redis."""
-    from hrms import ratelimits
+    from core import ratelimits
 
     sizes: list[int] = []
     original = ratelimits._take
@@ -116,7 +116,7 @@ def _count_takes(monkeypatch: Any) -> list[int]:
 
 
 def test_an_ordinary_budget_is_counted_one_request_at_a_time(monkeypatch: Any) -> None:
-    from hrms.ratelimits import _admitted
+    from core.ratelimits import _admitted
 
     takes = _count_takes(monkeypatch)
     schema, window = f"t_{uuid.uuid4().hex[:8]}", 1
@@ -126,7 +126,7 @@ def test_an_ordinary_budget_is_counted_one_request_at_a_time(monkeypatch: Any) -
 
 
 def test_a_large_budget_is_taken_in_slices_and_never_overspent_across_processes(monkeypatch: Any) -> None:
-    from hrms import ratelimits
+    from core import ratelimits
 
     takes = _count_takes(monkeypatch)
     schema, window, limit = f"t_{uuid.uuid4().hex[:8]}", 1, 2_000  # slices of 10

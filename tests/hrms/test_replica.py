@@ -11,7 +11,7 @@ from django.db import connections
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
 
-from hrms.replica import REPLICA, note_write, replica_reads
+from core.replica import REPLICA, note_write, replica_reads
 from tests.conftest import TenantHandle
 from tests.support.replica import replica_wait, streaming_replica
 from timesheets.models import Employee
@@ -113,7 +113,7 @@ def test_a_user_who_just_wrote_reads_from_the_primary(
 def test_an_unreachable_replica_falls_back_to_the_primary_with_a_warning(
     tenants: dict[str, TenantHandle], django_db_blocker: Any, replica: dict[str, Any], caplog: Any
 ) -> None:
-    import hrms.replica as module
+    import core.replica as module
 
     handle = tenants["alpha"]
     connections[REPLICA].close()

@@ -15,7 +15,7 @@ from django.test import Client
 from django_tenants.utils import tenant_context
 from rest_framework.authtoken.models import Token
 
-from hrms import metrics
+from core import metrics
 from jobs.services import job_claim, job_create, job_fail, job_succeed
 from tenants.cache import tenant_cache_get, tenant_cache_set
 from tenants.models import Tenant
@@ -226,7 +226,7 @@ _CHILD = """
 import os, sys
 import django
 django.setup()
-from hrms import metrics
+from core import metrics
 metrics.http_request_observe(route="/api/projects", method="GET", status=200, seconds=0.01)
 metrics.JOBS_RUNNING.labels(job_type="ops-mp").inc()
 print(os.getpid())
@@ -249,14 +249,14 @@ def test_metrics_from_several_processes_are_merged_and_dead_processes_leave_the_
     _python(_CHILD, tmp_path)
     read = (
         "import django; django.setup()\n"
-        "from hrms import metrics\n"
+        "from core import metrics\n"
         "import sys; sys.stdout.write(metrics.metrics_text().decode())\n"
     )
     merged = _python(read, tmp_path)
     assert 'hrms_http_requests_total{method="GET",route="/api/projects",status="200"} 2.0' in merged
     assert 'hrms_jobs_running{job_type="ops-mp"} 2.0' in merged
 
-    _python(f"import django; django.setup()\nfrom hrms import metrics\nmetrics.mark_process_dead({first})\n", tmp_path)
+    _python(f"import django; django.setup()\nfrom core import metrics\nmetrics.mark_process_dead({first})\n", tmp_path)
     after_exit = _python(read, tmp_path)
     assert 'hrms_jobs_running{job_type="ops-mp"} 1.0' in after_exit
     # Counters survive the process that counted them.

@@ -841,7 +841,7 @@ def _demo_connect(standin: JiraStandin, tenant: Any) -> str:
     from django_tenants.utils import tenant_context
 
     from audit.services import Actor
-    from hrms.errors import ApplicationError
+    from core.errors import ApplicationError
     from jira_sync.selectors import jira_connection_get
     from jira_sync.services import jira_connection_save, jira_sync_request
 

@@ -6,8 +6,8 @@ import redis
 from django.conf import settings
 from django.core.cache import caches
 
+from core.schema import current_schema
 from hrms.celery import app
-from tenants.schema import current_schema
 
 
 @app.task(name="tests.record_schema")  # type: ignore[untyped-decorator]

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
 
-from tenants.authentication import auth_token_forget
+from accounts.authentication import auth_token_forget
 from tests.conftest import TenantHandle, make_user, token_for
 
 _AUTH_TABLES = re.compile(r"authtoken_token|auth_user_groups|auth_group", re.IGNORECASE)

@@ -13,9 +13,10 @@ from django.db import connections
 from django.test import Client
 from django_tenants.utils import tenant_context
 
-from hrms.celery import PublicSchemaTaskError, app
+from core.schema import use_public_schema
+from core.tasks import PublicSchemaTaskError
+from hrms.celery import app
 from tenants.cache import tenant_cache_get, tenant_cache_invalidate, tenant_cache_set
-from tenants.schema import use_public_schema
 from tests.conftest import PASSWORD, TenantHandle, make_user, token_for
 from tests.support.tasks import broker_purge, record_schema_task
 

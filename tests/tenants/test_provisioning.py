@@ -10,10 +10,10 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django_tenants.utils import schema_exists, tenant_context
 
-from hrms.errors import ValidationFailed
+from core.errors import ValidationFailed
+from core.schema import use_public_schema
 from tenants import services
 from tenants.models import Domain, Tenant, TenantDataKey
-from tenants.schema import use_public_schema
 from tenants.services import tenant_create, tenant_delete
 from tests.conftest import TenantHandle
 

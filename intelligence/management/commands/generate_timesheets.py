@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_tenants.utils import tenant_context
 from tqdm import tqdm
 
-from hrms.errors import ApplicationError
+from core.errors import ApplicationError
 from intelligence.generation import JOB_TYPE, timesheets_generate
 from intelligence.services import validate_period
 from jobs.models import JobStatus

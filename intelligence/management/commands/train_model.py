@@ -10,7 +10,7 @@ from django_tenants.utils import tenant_context
 from tqdm import tqdm
 
 from audit.services import Actor
-from hrms.errors import ApplicationError
+from core.errors import ApplicationError
 from intelligence.management.commands.evaluate_model import comparison_lines
 from intelligence.models import ArtifactStatus
 from intelligence.services import model_train

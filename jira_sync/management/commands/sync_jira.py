@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_tenants.utils import tenant_context
 
 from audit.services import Actor
-from hrms.errors import ApplicationError
+from core.errors import ApplicationError
 from jira_sync.services import jira_sync_request, jira_sync_run
 from jobs.models import JobStatus
 from tenants.commands import command_tenant

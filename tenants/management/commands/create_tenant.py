@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from hrms.errors import ApplicationError
+from core.errors import ApplicationError
 from tenants.services import tenant_create
 
 

@@ -8,8 +8,8 @@ from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandParser
 from django_tenants.utils import tenant_context
 
+from core.roles import ROLE_ADMIN
 from tenants.models import Tenant
-from tenants.roles import ROLE_ADMIN
 from tenants.services import tenant_create
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from hrms.errors import ApplicationError
+from core.errors import ApplicationError
 from tenants.exporting import tenant_export
 
 

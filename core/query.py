@@ -13,8 +13,8 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.request import Request
 
-from hrms.errors import ValidationFailed
-from hrms.pagination import pagination_errors
+from core.errors import ValidationFailed
+from core.pagination import pagination_errors
 
 PAGE_PARAMETERS = ("page", "page_size")
 

@@ -10,10 +10,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hrms.errors import ApplicationError
-from hrms.fields import Text
-from tenants.auth_services import auth_token_issue
-from tenants.roles import user_roles
+from accounts.services import auth_token_issue
+from core.errors import ApplicationError
+from core.fields import Text
+from core.roles import user_roles
 
 
 class InvalidCredentials(ApplicationError):

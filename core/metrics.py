@@ -339,7 +339,7 @@ def metrics_access_allowed(request: HttpRequest) -> bool:
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
     # Imported here: the Celery app imports this module before Django (and DRF) are set up.
-    from hrms.errors import error_response
+    from core.errors import error_response
 
     if not metrics_access_allowed(request):
         return error_response(

@@ -22,8 +22,8 @@ from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
-from tenants.roles import user_roles
-from tenants.schema import current_schema
+from core.roles import user_roles
+from core.schema import current_schema
 
 _MAX_ENTRIES = 10_000
 _entries: OrderedDict[tuple[str, str], tuple[float, Any]] = OrderedDict()

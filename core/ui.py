@@ -1,4 +1,4 @@
-"""Session login and logout pages of a tenant's web UI, and the access and error helpers every UI view shares."""
+"""The helpers every UI view shares: role gate, htmx detection, errors shown on forms, safe redirects, page render."""
 
 from __future__ import annotations
 
@@ -9,37 +9,14 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.views import LoginView, LogoutView
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from hrms.errors import ApplicationError
-from tenants.auth_services import auth_login_record
-from tenants.roles import is_staff_user
+from core.errors import ApplicationError
+from core.roles import is_staff_user
 
 View = Callable[..., HttpResponseBase]
-
-
-class TenantLoginView(LoginView):
-    template_name = "tenants/login.html"
-    redirect_authenticated_user = True
-
-    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
-        response = super().form_valid(form)
-        auth_login_record(user=form.get_user())
-        messages.success(self.request, f"Signed in as {form.get_user().get_username()}.")
-        return response
-
-
-class TenantLogoutView(LogoutView):
-    next_page = "/login"
-
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        response = super().post(request, *args, **kwargs)
-        messages.info(request, "You have been signed out.")
-        return response
 
 
 def staff_required(view: View) -> View:

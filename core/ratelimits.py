@@ -31,9 +31,9 @@ from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 from redis.exceptions import RedisError
 
-from hrms import metrics
-from hrms.errors import RateLimited, error_body
-from hrms.refusals import refused_connection_note
+from core import metrics
+from core.errors import RateLimited, error_body
+from core.refusals import refused_connection_note
 
 _JSON = "application/json"
 ML_GROUP = "ml-endpoints"

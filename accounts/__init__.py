@@ -1,0 +1,1 @@
+"""Tenant users: login, roles given to users, API tokens, login records."""
