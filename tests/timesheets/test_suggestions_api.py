@@ -120,7 +120,7 @@ def test_a_page_past_its_freshness_is_rebuilt_by_one_request_while_the_others_ge
     from types import SimpleNamespace
 
     from tenants import cache
-    from timesheets import api
+    from timesheets.api import suggestions as api
 
     token = staff_token(alpha)
     make_suggestion(alpha, make_employee(alpha), make_project(alpha))
