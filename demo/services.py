@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time as clock
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -20,8 +20,10 @@ from django.db import connection, models, transaction
 from audit.services import Actor, audit_append
 from core.errors import Conflict
 from demo.world import (
+    ALLOCATIONS,
     EMPLOYEE_TABLES,
     PROJECTS,
+    SUGGESTIONS,
     DemoSpec,
     Indexer,
     Row,
@@ -33,7 +35,6 @@ from demo.world import (
     simulate_employee,
 )
 from jira_sync.models import JiraIssueAssignment, JiraWorkLog
-from tenants.cache import tenant_cache_invalidate
 from tenants.crypto import FieldContext, blind_index, field_encrypt
 from timesheets.models import (
     AttendanceRecord,
@@ -44,7 +45,12 @@ from timesheets.models import (
     UnallocatedDay,
     WorkPattern,
 )
-from timesheets.services import work_patterns_recompute
+from timesheets.services import (
+    allocations_copy,
+    suggestions_cache_invalidate,
+    suggestions_copy,
+    work_patterns_recompute,
+)
 
 SEED_ACTOR = Actor(kind="system", label="seed_demo")
 PATTERNS = "work_patterns"
@@ -97,15 +103,20 @@ def tenant_sealer(schema: str) -> tuple[Sealer, Indexer]:
     return seal, index
 
 
-def _copy(cursor: Any, table: Table, rows: Iterable[Row], stats: TableStats) -> None:
+def _copy(cursor: Any, table: Table, rows: Sequence[Row], stats: TableStats) -> None:
+    """One COPY of a chunk's rows; suggestions and allocations go through timesheets' bulk services."""
     began = clock.perf_counter()
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(c) for c in table.columns)
-    written = 0
-    with cursor.cursor.copy(f"COPY {quote(table.db_table)} ({columns}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-            written += 1
+    if table is SUGGESTIONS:
+        written = suggestions_copy(rows=rows)
+    elif table is ALLOCATIONS:
+        written = allocations_copy(rows=rows, skip_existing=False)
+    else:
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(c) for c in table.columns)
+        with cursor.cursor.copy(f"COPY {quote(table.db_table)} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        written = len(rows)
     stats.rows += written
     stats.seconds += clock.perf_counter() - began
 
@@ -190,6 +201,6 @@ def demo_seed(
                 "rows": {name: s.rows for name, s in stats.items()},
             },
         )
-        transaction.on_commit(tenant_cache_invalidate)
+        suggestions_cache_invalidate()  # the reset may have removed pending suggestions
     summary.total_seconds = clock.perf_counter() - began
     return summary

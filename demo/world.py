@@ -40,6 +40,7 @@ from timesheets.models import (
     SuggestionStatus,
     TimesheetProjectAllocation,
 )
+from timesheets.services import ALLOCATION_COLUMNS, SUGGESTION_COLUMNS
 
 Row: TypeAlias = tuple[Any, ...]
 
@@ -128,29 +129,9 @@ WORKLOGS = Table(
         "started_at", "work_date", "seconds", "synced_at", "was_converted",
     ),
 )  # fmt: skip
-SUGGESTIONS = Table(
-    "suggestions",
-    ProjectAllocationSuggestion,
-    (
-        "id", "employee_id", "project_id", "date", "hours", "confidence", "source", "explanation", "status",
-        "expiry_date", "accepted_hours", "decided_at", "created_at",
-    ),
-)  # fmt: skip
-ALLOCATIONS = Table(
-    "allocations",
-    TimesheetProjectAllocation,
-    (
-        "id",
-        "employee_id",
-        "project_id",
-        "date",
-        "hours",
-        "suggestion_id",
-        "suggestion_accepted",
-        "created_at",
-        "updated_at",
-    ),
-)
+# Suggestions and allocations are written by timesheets' bulk services: their rows follow its column order.
+SUGGESTIONS = Table("suggestions", ProjectAllocationSuggestion, SUGGESTION_COLUMNS)
+ALLOCATIONS = Table("allocations", TimesheetProjectAllocation, ALLOCATION_COLUMNS)
 # Written per chunk of employees, parents first (the foreign keys are deferred anyway).
 EMPLOYEE_TABLES = (EMPLOYEES, ATTENDANCE, ASSIGNMENTS, WORKLOGS, SUGGESTIONS, ALLOCATIONS)
 
@@ -635,6 +616,7 @@ def simulate_employee(
                         expiry,
                         accepted_hours,
                         decided_at,
+                        None,  # job_id: history was not made by a generation job
                         proposed_at,
                     )
                 )

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from django_tenants.utils import tenant_context
 
-from tenants.cache import tenant_cache_invalidate
 from tests.conftest import TenantHandle
 from tests.timesheets.factories import (
     LIST_QUERY_BUDGET,
@@ -24,7 +23,7 @@ from tests.timesheets.factories import (
     warm_up,
 )
 from timesheets.models import ProjectAllocationSuggestion, SuggestionStatus, TimesheetProjectAllocation
-from timesheets.services import DecisionItem, suggestions_accept
+from timesheets.services import DecisionItem, suggestions_accept, suggestions_cache_invalidate
 
 PENDING = "/api/timesheet-intelligence/suggestions/pending"
 ACCEPT = "/api/timesheet-intelligence/suggestions/accept"
@@ -37,7 +36,7 @@ def _no_cached_pages(alpha: TenantHandle, beta: TenantHandle) -> None:
     # Redis test database outlives each test's rolled-back transaction.
     for handle in (alpha, beta):
         with tenant_context(handle.tenant):
-            tenant_cache_invalidate(namespace="suggestions")
+            suggestions_cache_invalidate()
 
 
 def _post(handle: TenantHandle, path: str, token: str, body: Any) -> Any:
@@ -189,7 +188,7 @@ def test_the_pending_list_costs_the_same_queries_for_3_or_30_suggestions(
     for day in range(4, 31):
         make_suggestion(alpha, ann, apollo, day=date(2026, 3, day))
     with tenant_context(alpha.tenant):
-        tenant_cache_invalidate(namespace="suggestions")
+        suggestions_cache_invalidate()
     with django_assert_max_num_queries(LIST_QUERY_BUDGET) as many:
         assert alpha.client().get(PENDING, **auth(token)).json()["count"] == 30
     assert len(many.captured_queries) == len(few.captured_queries)
