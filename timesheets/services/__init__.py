@@ -44,6 +44,7 @@ from timesheets.services.review import (
     DecisionOutcome,
     DecisionResult,
     suggestions_accept,
+    suggestions_expire,
     suggestions_reject,
 )
 
@@ -79,6 +80,7 @@ __all__ = [
     "suggestions_accept",
     "suggestions_cache_invalidate",
     "suggestions_copy",
+    "suggestions_expire",
     "suggestions_generated_replace",
     "suggestions_reject",
     "unallocated_days_copy",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, cast
@@ -83,13 +84,48 @@ def _decision_targets(
 _ACCEPTED_STATUSES = frozenset({SuggestionStatus.ACCEPTED, SuggestionStatus.AUTO_ACCEPTED})
 
 
+def _expired_mark(*, actor: Any, ids: list[uuid.UUID]) -> None:
+    """Pending suggestions a reviewer reached after their expiry date: their status now says `expired`.
+
+    They were already out of the pending list (it filters on the expiry date), so no cached page changes.
+    """
+    if not ids:
+        return
+    ProjectAllocationSuggestion.objects.filter(id__in=ids, status=SuggestionStatus.PENDING).update(
+        status=SuggestionStatus.EXPIRED
+    )
+    audit_append(
+        actor=actor, action="suggestions.expire", object_type="suggestion", data={"ids": [str(i) for i in ids]}
+    )
+
+
+@transaction.atomic
+def suggestions_expire(*, today: date) -> int:
+    """Mark every pending suggestion whose expiry date is before `today` (the tenant's date) `expired`.
+
+    One UPDATE over the pending rows (the (status, date) index finds them). Generation replaces only pending
+    suggestions, so an expired one stays as the record of what was proposed and never reviewed.
+    """
+    expired = ProjectAllocationSuggestion.objects.filter(status=SuggestionStatus.PENDING, expiry_date__lt=today).update(
+        status=SuggestionStatus.EXPIRED
+    )
+    if expired:
+        audit_append(
+            actor=None,
+            action="suggestions.expire",
+            object_type="suggestion",
+            data={"expired": expired, "expiry_before": today.isoformat()},
+        )
+    return expired
+
+
 @transaction.atomic
 def suggestions_accept(*, actor: Any, items: Sequence[DecisionItem]) -> DecisionResult:
     """Accept pending suggestions, with corrected hours where given, and write their allocations.
 
     One transaction: the pending rows are locked, their statuses set in one bulk UPDATE, and the allocations
     upserted in one INSERT. Idempotent: a repeat reports `already_accepted`. A suggestion past its expiry date
-    is reported `expired` and left alone. `actor` is the deciding user (HR/Admin: any suggestion; anyone else:
+    is reported `expired` and marked so. `actor` is the deciding user (HR/Admin: any suggestion; anyone else:
     their own), or None for the system.
     """
     for item in items:
@@ -100,16 +136,20 @@ def suggestions_accept(*, actor: Any, items: Sequence[DecisionItem]) -> Decision
     now = timezone.now()
     result = DecisionResult()
     accepted: list[ProjectAllocationSuggestion] = []
+    expired: list[uuid.UUID] = []
     for label, key, item in targets:
         row = rows.get(key) if key is not None else None
         if row is None:
             outcome = DecisionOutcome.NOT_FOUND
         elif row.status in _ACCEPTED_STATUSES:
             outcome = DecisionOutcome.ALREADY_ACCEPTED
+        elif row.status == SuggestionStatus.EXPIRED:
+            outcome = DecisionOutcome.EXPIRED
         elif row.status != SuggestionStatus.PENDING:
             outcome = DecisionOutcome.NOT_PENDING
         elif row.expiry_date < today:
             outcome = DecisionOutcome.EXPIRED
+            expired.append(row.id)
         else:
             outcome = DecisionOutcome.ACCEPTED
             row.status = SuggestionStatus.ACCEPTED
@@ -119,6 +159,7 @@ def suggestions_accept(*, actor: Any, items: Sequence[DecisionItem]) -> Decision
             row.decided_at = now
             accepted.append(row)
         result.results.append((label, outcome))
+    _expired_mark(actor=actor, ids=expired)
     if accepted:
         ProjectAllocationSuggestion.objects.bulk_update(
             accepted, ["status", "accepted_hours", "decided_by", "decided_at"], batch_size=1000
@@ -160,20 +201,25 @@ def suggestions_reject(*, actor: Any, ids: Sequence[str]) -> DecisionResult:
     today = tenant_today()
     result = DecisionResult()
     rejected: list[uuid.UUID] = []
+    expired: list[uuid.UUID] = []
     for label, key, _ in targets:
         row = rows.get(key) if key is not None else None
         if row is None:
             outcome = DecisionOutcome.NOT_FOUND
         elif row.status == SuggestionStatus.REJECTED:
             outcome = DecisionOutcome.ALREADY_REJECTED
+        elif row.status == SuggestionStatus.EXPIRED:
+            outcome = DecisionOutcome.EXPIRED
         elif row.status != SuggestionStatus.PENDING:
             outcome = DecisionOutcome.NOT_PENDING
         elif row.expiry_date < today:
             outcome = DecisionOutcome.EXPIRED
+            expired.append(row.id)
         else:
             outcome = DecisionOutcome.REJECTED
             rejected.append(row.id)
         result.results.append((label, outcome))
+    _expired_mark(actor=actor, ids=expired)
     if rejected:
         ProjectAllocationSuggestion.objects.filter(id__in=rejected).update(
             status=SuggestionStatus.REJECTED, accepted_hours=None, decided_by=actor, decided_at=timezone.now()
