@@ -126,7 +126,7 @@ WORKLOGS = Table(
     JiraWorkLog,
     (
         "id", "jira_worklog_id", "issue_id", "issue_key", "project_id", "employee_id", "author_account_id",
-        "started_at", "work_date", "seconds", "synced_at", "was_converted",
+        "started_at", "work_date", "seconds", "synced_at",
     ),
 )  # fmt: skip
 # Suggestions and allocations are written by timesheets' bulk services: their rows follow its column order.
@@ -543,7 +543,6 @@ def simulate_employee(
                         day,
                         part * 900,
                         now,
-                        in_history,
                     )
                 )
                 logged_seconds[booked] += part * 900
@@ -568,7 +567,6 @@ def simulate_employee(
                     day,
                     rng.randint(2, 16) * 900,
                     now,
-                    False,
                 )
             )
 
