@@ -47,14 +47,6 @@ def actor_of(actor: Any) -> Actor:
     return Actor(kind="user", id=str(actor.pk), label=actor.get_username())
 
 
-def actor_for_request(request: Any) -> Actor:
-    user = getattr(request, "user", None)
-    if user is None or not getattr(user, "is_authenticated", False):
-        return SYSTEM
-    via_token = getattr(request, "auth", None) is not None
-    return Actor(kind="token" if via_token else "user", id=str(user.pk), label=user.get_username())
-
-
 def _canonical(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 

@@ -49,6 +49,7 @@ TENANT_APPS = [
     "timesheets",
     "jira_sync",
     "intelligence",
+    "demo",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -258,6 +259,8 @@ CELERY_BEAT_SCHEDULE = {
     "reap-stalled-jobs": {"task": "jobs.reap_stalled", "schedule": 60.0},
     "sign-audit-chain-heads": {"task": "audit.checkpoint_all", "schedule": 300.0},
     "start-due-jira-syncs": {"task": "jira_sync.start_due", "schedule": 60.0},
+    # Hourly, so each tenant's pending suggestions expire soon after midnight in its own time zone.
+    "expire-pending-suggestions": {"task": "timesheets.suggestions_expire_all", "schedule": crontab(minute=5)},
     # Every tenant's model retrained nightly; the fan-out staggers the tenants' jobs.
     "train-models-nightly": {"task": "intelligence.models_train_nightly", "schedule": crontab(hour=2, minute=30)},
 }

@@ -31,5 +31,6 @@ urlpatterns = [
     path("logout", TenantLogoutView.as_view(), name="logout"),
     path("", include("timesheets.urls_ui")),
     path("", include("intelligence.urls_ui")),
+    path("", include("jira_sync.urls_ui")),
     path("", include("audit.urls_ui")),
 ]

@@ -65,20 +65,6 @@ class ModelTrainApi(MlRateLimited, APIView):
         return job_accepted_response(job, self.ModelTrainOutputSerializer)
 
 
-class _ScoresSerializer(serializers.Serializer[dict[str, Any]]):
-    hours_mae = serializers.FloatField()
-    acceptance_log_loss = serializers.FloatField()
-    ece = serializers.FloatField()
-    suggested_rows = serializers.IntegerField()
-
-
-class _MetricsSerializer(serializers.Serializer[dict[str, Any]]):
-    model = _ScoresSerializer()
-    rules = _ScoresSerializer()
-    rows = serializers.IntegerField()
-    employee_days = serializers.IntegerField()
-
-
 class _ArtifactSummarySerializer(serializers.Serializer[dict[str, Any]]):
     version = serializers.IntegerField()
     status = serializers.CharField()

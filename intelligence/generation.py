@@ -14,7 +14,6 @@ feature error costs that chunk its model answers, never the job. Without an acti
 costs one small query per run.
 """
 
-# ruff: noqa: S608 - table names come from model metadata; every value is a bound parameter.
 from __future__ import annotations
 
 import logging
@@ -27,7 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from audit.services import Actor, audit_append
@@ -41,18 +40,14 @@ from jobs.models import BackgroundJob
 from jobs.services import job_claim, job_fail, job_progress, job_succeed
 from jobs.writer import ChunkWriter
 from locks.services import Lease, lease_acquire, lease_guard, lease_release, lease_renew
-from tenants.cache import tenant_cache_invalidate
 from tenants.models import Tenant
 from timesheets.models import (
     Employee,
     Project,
-    ProjectAllocationSuggestion,
     SuggestionSource,
     SuggestionStatus,
-    TimesheetProjectAllocation,
-    UnallocatedDay,
 )
-from timesheets.services import work_patterns_recompute
+from timesheets.services import GeneratedRows, suggestions_generated_replace, work_patterns_recompute
 
 logger = logging.getLogger(__name__)
 
@@ -62,15 +57,6 @@ LEASE_NAME = "timesheet-generation"
 CHUNK_SIZE = 500
 SUGGESTION_TTL_DAYS = 30
 MAX_PERIOD_DAYS = 62
-
-_SUGGESTION_COLUMNS = (
-    "id, employee_id, project_id, date, hours, confidence, source, explanation, status, expiry_date, "
-    "accepted_hours, decided_at, job_id, created_at"
-)
-_ALLOCATION_COLUMNS = (
-    "id, employee_id, project_id, date, hours, suggestion_id, suggestion_accepted, created_at, updated_at"
-)
-_UNALLOCATED_COLUMNS = "id, employee_id, date, attended_hours, reason, job_id, created_at"
 
 
 @dataclass
@@ -122,10 +108,6 @@ class ChunkRows:
     hours: Decimal
     model_days: int = 0
     model_failed: bool = False
-
-
-def _days(start: date, end: date) -> list[date]:
-    return [start + timedelta(days=offset) for offset in range((end - start).days + 1)]
 
 
 def _employee_chunks(params: GenerationParameters) -> Iterator[list[uuid.UUID]]:
@@ -309,62 +291,22 @@ def _compute_chunk(
     return rows
 
 
-def _copy_direct(cursor: Any, *, table: str, columns: str, rows: list[tuple[Any, ...]]) -> int:
-    if not rows:
-        return 0
-    with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-    return len(rows)
-
-
-def _copy_insert(cursor: Any, *, table: str, columns: str, rows: list[tuple[Any, ...]]) -> int:
-    """COPY rows into a session staging table, then INSERT ... ON CONFLICT DO NOTHING into the real one."""
-    if not rows:
-        return 0
-    stage = f"stage_{table}"
-    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-    with cursor.cursor.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-    cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} ON CONFLICT DO NOTHING")
-    inserted = int(cursor.rowcount)
-    cursor.execute(f"TRUNCATE {stage}")
-    return inserted
-
-
 def _write_chunk(
     *, lease: Lease, employee_ids: list[uuid.UUID], params: GenerationParameters, rows: ChunkRows
 ) -> tuple[int, int]:
-    suggestions = ProjectAllocationSuggestion._meta.db_table
-    allocations = TimesheetProjectAllocation._meta.db_table
-    unallocated = UnallocatedDay._meta.db_table
     with transaction.atomic():
         lease_guard(lease)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"DELETE FROM {suggestions} WHERE status = %s AND employee_id = ANY(%s) AND date BETWEEN %s AND %s",
-                [SuggestionStatus.PENDING, employee_ids, params.start, params.end],
-            )
-            cursor.execute(
-                f"DELETE FROM {unallocated} WHERE employee_id = ANY(%s) AND date BETWEEN %s AND %s",
-                [employee_ids, params.start, params.end],
-            )
-            # The chunk's pending suggestions were just deleted and only the lease holder creates them, so
-            # they go straight into the table; the partial unique index still refuses a duplicate.
-            created = _copy_direct(cursor, table=suggestions, columns=_SUGGESTION_COLUMNS, rows=rows.suggestions)
-            accepted = _copy_insert(cursor, table=allocations, columns=_ALLOCATION_COLUMNS, rows=rows.allocations)
-            _copy_insert(cursor, table=unallocated, columns=_UNALLOCATED_COLUMNS, rows=rows.unallocated)
-        if accepted:
-            audit_append(
-                actor=JOB_ACTOR,
-                action="suggestions.auto_accept",
-                object_type="job",
-                object_id=rows.job_id,
-                data={"allocations": accepted, "employees": len(employee_ids)},
-            )
-        transaction.on_commit(lambda: tenant_cache_invalidate(namespace="suggestions"))
-    return created, accepted
+        written = suggestions_generated_replace(
+            actor=JOB_ACTOR,
+            job_id=rows.job_id,
+            employee_ids=employee_ids,
+            start=params.start,
+            end=params.end,
+            rows=GeneratedRows(
+                suggestions=rows.suggestions, allocations=rows.allocations, unallocated=rows.unallocated
+            ),
+        )
+    return written.suggestions, written.allocations
 
 
 def _auto_accept_threshold(params: GenerationParameters) -> float | None:

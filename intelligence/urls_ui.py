@@ -1,4 +1,4 @@
-"""URLs of the intelligence pages of the web UI: the dashboard (the site's home), generation, Jira, model."""
+"""URLs of the intelligence pages of the web UI: the dashboard (the site's home), generation, model."""
 
 from __future__ import annotations
 
@@ -11,9 +11,5 @@ urlpatterns = [
     path("generate", views.generate, name="generate"),
     path("generate/<uuid:job_id>", views.generate_job, name="generate-job"),
     path("generate/<uuid:job_id>/progress", views.generate_job_progress, name="generate-job-progress"),
-    path("jira", views.jira, name="jira"),
-    path("jira/sync", views.jira_sync, name="jira-sync"),
-    path("jira/sync/<uuid:job_id>", views.jira_sync_job, name="jira-sync-job"),
-    path("jira/sync/<uuid:job_id>/progress", views.jira_sync_job_progress, name="jira-sync-job-progress"),
     path("model", views.model, name="model"),
 ]

@@ -169,6 +169,9 @@ class JiraWorklogListApi(APIView):
         employee_name = serializers.SerializerMethodField()
         project_code = serializers.SerializerMethodField()
         hours = serializers.SerializerMethodField()
+        was_converted = serializers.BooleanField(
+            read_only=True, help_text="The employee has an allocation on this project and day."
+        )
 
         class Meta:
             model = JiraWorkLog

@@ -23,12 +23,12 @@ class JiraWorkLog(models.Model):
     work_date = models.DateField()
     seconds = models.PositiveIntegerField()
     synced_at = models.DateTimeField(auto_now=True)
-    was_converted = models.BooleanField(default=False)
+    # Whether the hours became an allocation is read from the allocations (jira_sync/selectors.py), not stored.
 
     class Meta:
         ordering = ["started_at"]
         indexes = [
-            models.Index(fields=["employee", "started_at", "was_converted"], name="worklog_employee_started_idx"),
+            models.Index(fields=["employee", "started_at"], name="worklog_employee_started_idx"),
             models.Index(fields=["synced_at"], name="worklog_synced_idx"),
             models.Index(fields=["employee", "work_date"], name="worklog_employee_day_idx"),
             # The work-log list: newest day first across the tenant, or one project's days.

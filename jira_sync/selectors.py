@@ -10,11 +10,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from jira_sync.models import JiraConnection, JiraSyncCursor, JiraWorkLog
 from jobs.models import ACTIVE_STATUSES, BackgroundJob
 from tenants.models import Tenant, TenantStatus
+from timesheets.models import TimesheetProjectAllocation
 
 _DUE_BATCH = 200
 
@@ -35,7 +36,12 @@ def worklog_list(
     date_from: date | None = None,
     date_to: date | None = None,
 ) -> QuerySet[JiraWorkLog]:
-    """Synced work logs, newest day first, with the employee's name and project code in the same query."""
+    """Synced work logs, newest day first, with the employee's name and project code in the same query.
+
+    `was_converted`: the employee has an allocation on the log's project and day, so its hours are in the
+    timesheet. Read from the allocations (one index probe per row) rather than stored, so it is true however
+    the allocation came (accepted, auto-accepted, imported) and needs no write to Jira's table when it does.
+    """
     logs = JiraWorkLog.objects.select_related("employee", "project").only(
         "id",
         "jira_worklog_id",
@@ -46,11 +52,17 @@ def worklog_list(
         "work_date",
         "seconds",
         "synced_at",
-        "was_converted",
         "employee__id",
         "employee__name",
         "project__id",
         "project__code",
+    )
+    logs = logs.annotate(
+        was_converted=Exists(
+            TimesheetProjectAllocation.objects.filter(
+                employee_id=OuterRef("employee_id"), project_id=OuterRef("project_id"), date=OuterRef("work_date")
+            )
+        )
     )
     if employee_id is not None:
         logs = logs.filter(employee_id=employee_id)

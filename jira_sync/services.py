@@ -46,11 +46,10 @@ from jira_sync.writeback import WritebackTotals, worklogs_write_back
 from jobs.models import BackgroundJob
 from jobs.services import JobAlreadyRunning, job_claim, job_create, job_fail, job_progress, job_succeed
 from locks.services import Lease, lease_acquire, lease_guard, lease_release, lease_renew
-from tenants.cache import tenant_cache_invalidate
 from tenants.crypto import blind_index
 from tenants.models import Tenant
 from timesheets.models import Employee, Project
-from timesheets.services import SUGGESTIONS_CACHE_NAMESPACE
+from timesheets.services import suggestions_cache_invalidate
 
 logger = logging.getLogger(__name__)
 
@@ -870,5 +869,5 @@ def jira_sync_run(*, job_id: uuid.UUID, on_progress: ProgressCallback | None = N
         lease_release(lease)
         if totals.changed:
             # Work logs and assignments are evidence for suggestions: what was cached was built without these.
-            tenant_cache_invalidate(namespace=SUGGESTIONS_CACHE_NAMESPACE)
+            suggestions_cache_invalidate()
     return BackgroundJob.objects.get(id=job_id)

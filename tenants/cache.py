@@ -77,10 +77,6 @@ def tenant_cache_add(*, namespace: str, key: str, value: Any, timeout: int = DEF
     return bool(_cache().add(_versioned_key(namespace, key), value, timeout))
 
 
-def tenant_cache_delete(*, namespace: str, key: str) -> None:
-    _cache().delete(_versioned_key(namespace, key))
-
-
 # How long a caller that found an entry past its freshness has to rebuild it before another one may.
 REBUILD_CLAIM_SECONDS = 30
 

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from django.urls import path
 
-from timesheets.api import (
-    AllocationRoute,
-    AttendanceRoute,
-    EmployeeCollectionRoute,
-    EmployeeItemRoute,
-    ProjectCollectionRoute,
-    ProjectItemRoute,
-    SuggestionAcceptApi,
-    SuggestionPendingListApi,
-    SuggestionRejectApi,
-    WorkPatternListApi,
-)
+from timesheets.api.allocations import AllocationRoute
+from timesheets.api.attendance import AttendanceRoute
+from timesheets.api.employees import EmployeeCollectionRoute, EmployeeItemRoute
+from timesheets.api.projects import ProjectCollectionRoute, ProjectItemRoute
+from timesheets.api.suggestions import SuggestionAcceptApi, SuggestionPendingListApi, SuggestionRejectApi
+from timesheets.api.work_patterns import WorkPatternListApi
 
 urlpatterns = [
     path("employees", EmployeeCollectionRoute.as_view(), name="employees"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import uuid
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from tests.support.jira_standin import (
     standin_connect,
 )
 from timesheets.models import Employee, Project
+from timesheets.services import AllocationRow, allocations_upsert
 
 CONNECTION = "/api/jira/connection"
 
@@ -303,6 +305,26 @@ def test_the_work_log_list_filters_and_pages(alpha: TenantHandle) -> None:
     paged = alpha.client().get("/api/jira/worklogs?page_size=2&page=2", **auth).json()
     assert len(paged["results"]) == 2
     assert paged["next"] is not None
+
+
+def test_a_work_log_reads_as_converted_once_its_hours_are_an_allocation(alpha: TenantHandle) -> None:
+    ann, alpha_project = _people(alpha)
+    _logs(alpha, 2, employee=ann, project=alpha_project)  # 2 and 3 March
+    with tenant_context(alpha.tenant):
+        other = Project.objects.create(code="OTHER", name="Other")
+        allocations_upsert(
+            actor=None,
+            rows=[
+                AllocationRow(
+                    index=0, employee_id=ann.id, project_id=alpha_project.id, date=date(2026, 3, 2), hours=Decimal(2)
+                ),
+                AllocationRow(
+                    index=1, employee_id=ann.id, project_id=other.id, date=date(2026, 3, 3), hours=Decimal(2)
+                ),
+            ],
+        )
+    rows = alpha.client().get("/api/jira/worklogs", **_auth(alpha, "HR")).json()["results"]
+    assert {row["work_date"]: row["was_converted"] for row in rows} == {"2026-03-02": True, "2026-03-03": False}
 
 
 def test_the_work_log_list_costs_the_same_queries_for_2_or_40_rows(alpha: TenantHandle) -> None:

@@ -27,6 +27,7 @@ from tests.support.jira_standin import (
     standin_connect,
 )
 from timesheets.models import Employee, Project
+from timesheets.services import SUGGESTIONS_CACHE_NAMESPACE
 
 
 @pytest.fixture(autouse=True)
@@ -107,15 +108,15 @@ def test_a_third_sync_with_nothing_new_writes_nothing_and_keeps_the_cache(
         _employee("Ann", "ann@alpha.test", account="acct-ann")
         standin_connect(jira_standin)
         _sync()
-        tenant_cache_set(namespace="suggestions", key="probe", value=1)
+        tenant_cache_set(namespace=SUGGESTIONS_CACHE_NAMESPACE, key="probe", value=1)
         quiet = _sync()
         assert quiet.status == JobStatus.SUCCEEDED
         assert quiet.result["worklogs_upserted"] == quiet.result["worklogs_deleted"] == 0
-        assert tenant_cache_get(namespace="suggestions", key="probe") == 1
+        assert tenant_cache_get(namespace=SUGGESTIONS_CACHE_NAMESPACE, key="probe") == 1
         jira_standin.add_worklog(issue_key="ALPHA-1", author="acct-ann")
         jira_standin.advance(61)
         assert _sync().result["worklogs_upserted"] == 1
-        assert tenant_cache_get(namespace="suggestions", key="probe") is None
+        assert tenant_cache_get(namespace=SUGGESTIONS_CACHE_NAMESPACE, key="probe") is None
 
 
 def test_work_logs_deleted_in_jira_are_deleted_here(alpha: TenantHandle, jira_standin: JiraStandin) -> None:

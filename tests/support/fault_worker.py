@@ -42,7 +42,8 @@ def _install_faults() -> None:
     compute_delay = float(os.environ.get("HRMS_FAULT_COMPUTE_DELAY", "0"))
     write_delay = float(os.environ.get("HRMS_FAULT_WRITE_DELAY", "0"))
     raises = os.environ.get("HRMS_FAULT_GENERATION_RAISES") == "1"
-    real_compute, real_copy = generation._compute_chunk, generation._copy_direct
+    # generation imported the chunk-writing service by name: it is replaced in generation's namespace.
+    real_compute, real_replace = generation._compute_chunk, vars(generation)["suggestions_generated_replace"]
     counter = {"compute": 0, "write": 0}
 
     def compute(**kwargs: Any) -> Any:
@@ -54,15 +55,16 @@ def _install_faults() -> None:
         time.sleep(compute_delay)
         return rows
 
-    def copy_direct(cursor: Any, **kwargs: Any) -> int:
-        written = real_copy(cursor, **kwargs)
+    def replace(**kwargs: Any) -> Any:
+        # Inside the chunk's transaction, before its commit: a delay here holds the written chunk uncommitted.
+        written = real_replace(**kwargs)
         counter["write"] += 1
         _mark(f"write {counter['write']}")
         time.sleep(write_delay)
         return written
 
     generation._compute_chunk = compute
-    generation._copy_direct = copy_direct
+    vars(generation)["suggestions_generated_replace"] = replace
 
 
 def main() -> None:

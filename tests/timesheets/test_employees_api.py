@@ -11,8 +11,8 @@ from django_tenants.utils import tenant_context
 
 from tests.conftest import TenantHandle, make_user
 from tests.timesheets.factories import LIST_QUERY_BUDGET, auth, employee_user, make_employee, staff_token, warm_up
-from timesheets import services
 from timesheets.models import Employee
+from timesheets.services import records as services
 
 NEW_EMPLOYEE = {
     "name": "Jane Doe",

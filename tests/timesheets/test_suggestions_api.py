@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from django_tenants.utils import tenant_context
 
-from tenants.cache import tenant_cache_invalidate
 from tests.conftest import TenantHandle
 from tests.timesheets.factories import (
     LIST_QUERY_BUDGET,
@@ -24,7 +23,8 @@ from tests.timesheets.factories import (
     warm_up,
 )
 from timesheets.models import ProjectAllocationSuggestion, SuggestionStatus, TimesheetProjectAllocation
-from timesheets.services import DecisionItem, suggestions_accept
+from timesheets.services import DecisionItem, suggestions_accept, suggestions_cache_invalidate, suggestions_expire
+from timesheets.tasks import suggestions_expire_all_task
 
 PENDING = "/api/timesheet-intelligence/suggestions/pending"
 ACCEPT = "/api/timesheet-intelligence/suggestions/accept"
@@ -37,7 +37,7 @@ def _no_cached_pages(alpha: TenantHandle, beta: TenantHandle) -> None:
     # Redis test database outlives each test's rolled-back transaction.
     for handle in (alpha, beta):
         with tenant_context(handle.tenant):
-            tenant_cache_invalidate(namespace="suggestions")
+            suggestions_cache_invalidate()
 
 
 def _post(handle: TenantHandle, path: str, token: str, body: Any) -> Any:
@@ -120,7 +120,7 @@ def test_a_page_past_its_freshness_is_rebuilt_by_one_request_while_the_others_ge
     from types import SimpleNamespace
 
     from tenants import cache
-    from timesheets import api
+    from timesheets.api import suggestions as api
 
     token = staff_token(alpha)
     make_suggestion(alpha, make_employee(alpha), make_project(alpha))
@@ -189,7 +189,7 @@ def test_the_pending_list_costs_the_same_queries_for_3_or_30_suggestions(
     for day in range(4, 31):
         make_suggestion(alpha, ann, apollo, day=date(2026, 3, day))
     with tenant_context(alpha.tenant):
-        tenant_cache_invalidate(namespace="suggestions")
+        suggestions_cache_invalidate()
     with django_assert_max_num_queries(LIST_QUERY_BUDGET) as many:
         assert alpha.client().get(PENDING, **auth(token)).json()["count"] == 30
     assert len(many.captured_queries) == len(few.captured_queries)
@@ -257,7 +257,7 @@ def test_unknown_malformed_and_other_tenants_ids_are_not_found(alpha: TenantHand
     assert _status(beta, theirs).status == SuggestionStatus.PENDING
 
 
-def test_reject_is_idempotent_and_leaves_decided_suggestions_alone(alpha: TenantHandle) -> None:
+def test_reject_is_idempotent_leaves_decided_suggestions_alone_and_marks_expired_ones(alpha: TenantHandle) -> None:
     token = staff_token(alpha)
     ann, apollo = make_employee(alpha), make_project(alpha)
     pending = make_suggestion(alpha, ann, apollo, day=date(2026, 3, 2))
@@ -270,8 +270,9 @@ def test_reject_is_idempotent_and_leaves_decided_suggestions_alone(alpha: Tenant
         str(expired.id): "expired",
     }
     assert _status(alpha, pending).status == SuggestionStatus.REJECTED
-    assert _status(alpha, expired).status == SuggestionStatus.PENDING
+    assert _status(alpha, expired).status == SuggestionStatus.EXPIRED
     assert _outcomes(_post(alpha, REJECT, token, {"ids": [str(pending.id)]})) == {str(pending.id): "already_rejected"}
+    assert _outcomes(_post(alpha, ACCEPT, token, {"ids": [str(expired.id)]})) == {str(expired.id): "expired"}
     assert _outcomes(_post(alpha, ACCEPT, token, {"ids": [str(pending.id)]})) == {str(pending.id): "not_pending"}
     assert _allocations(alpha) == []
 
@@ -350,3 +351,41 @@ def test_a_cached_page_is_byte_for_byte_the_page_first_rendered(alpha: TenantHan
     assert hit["Content-Type"] == miss["Content-Type"] == "application/json"
     assert hit.content == miss.content
     assert hit.json()["count"] == 3
+
+
+def test_accepting_a_suggestion_past_its_expiry_marks_it_expired_and_writes_no_allocation(alpha: TenantHandle) -> None:
+    token = staff_token(alpha)
+    ann, apollo = make_employee(alpha), make_project(alpha)
+    late = make_suggestion(alpha, ann, apollo, expiry_date=date.today() - timedelta(days=1))
+    assert _outcomes(_post(alpha, ACCEPT, token, {"ids": [str(late.id)]})) == {str(late.id): "expired"}
+    assert _status(alpha, late).status == SuggestionStatus.EXPIRED
+    assert _outcomes(_post(alpha, ACCEPT, token, {"ids": [str(late.id)]})) == {str(late.id): "expired"}
+    assert _allocations(alpha) == []
+
+
+def test_the_expiry_beat_marks_pending_suggestions_past_their_date_in_every_tenant(
+    alpha: TenantHandle, beta: TenantHandle
+) -> None:
+    ann, apollo = make_employee(alpha), make_project(alpha)
+    today = date(2026, 3, 20)
+    due = make_suggestion(alpha, ann, apollo, day=date(2026, 3, 2), expiry_date=today - timedelta(days=1))
+    last_day = make_suggestion(alpha, ann, apollo, day=date(2026, 3, 3), expiry_date=today)
+    decided = make_suggestion(
+        alpha,
+        ann,
+        apollo,
+        day=date(2026, 3, 4),
+        expiry_date=today - timedelta(days=1),
+        status=SuggestionStatus.REJECTED,
+    )
+    with tenant_context(alpha.tenant):
+        assert suggestions_expire(today=today) == 1
+        assert suggestions_expire(today=today) == 0
+    assert _status(alpha, due).status == SuggestionStatus.EXPIRED
+    assert _status(alpha, last_day).status == SuggestionStatus.PENDING
+    assert _status(alpha, decided).status == SuggestionStatus.REJECTED
+    theirs = make_suggestion(
+        beta, make_employee(beta), make_project(beta), expiry_date=date.today() - timedelta(days=1)
+    )
+    assert suggestions_expire_all_task() >= 1
+    assert _status(beta, theirs).status == SuggestionStatus.EXPIRED

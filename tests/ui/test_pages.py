@@ -11,6 +11,7 @@ from django_tenants.utils import tenant_context
 from audit.models import AuditEvent
 from intelligence.models import ArtifactStatus, ModelArtifact
 from jira_sync.models import JiraConnection
+from jobs.models import BackgroundJob, JobStatus
 from tests.conftest import PASSWORD, TenantHandle, make_user
 from tests.support.jira_standin import JiraStandin
 
@@ -148,6 +149,37 @@ def test_job_pages_of_another_tenant_or_kind_are_not_found(alpha: TenantHandle, 
     fragment = client.get(f"/jira/sync/{missing}/progress")
     assert fragment.status_code == 200
     assert "No such job." in _text(fragment)
+
+
+def test_a_finished_job_page_shows_the_result_of_its_kind(alpha: TenantHandle) -> None:
+    with tenant_context(alpha.tenant):
+        generation = BackgroundJob.objects.create(
+            job_type="timesheet_generation",
+            status=JobStatus.SUCCEEDED,
+            progress=100,
+            processed=3,
+            total=3,
+            parameters={"start_date": "2026-03-02", "end_date": "2026-03-06"},
+            result={"suggestions_created": 12, "unallocated_days": 1},
+        )
+        sync = BackgroundJob.objects.create(
+            job_type="jira_sync",
+            status=JobStatus.SUCCEEDED,
+            progress=100,
+            result={"worklogs_upserted": 7, "unmapped_authors": ["ghost-1", "<ghost-2>"]},
+        )
+    client = _client(alpha, "HR")
+    page = _text(client.get(f"/generate/{generation.id}"))
+    assert "<h1>Generation</h1>" in page
+    assert "3 of 3 employees" in page
+    assert "<dt>Suggestions created</dt><dd>12</dd>" in page
+    assert 'href="/suggestions?date_from=2026-03-02&amp;date_to=2026-03-06">Review the suggestions</a>' in page
+    assert 'href="/generate">Back to generation</a>' in page
+    fragment = _text(client.get(f"/jira/sync/{sync.id}/progress"))
+    assert "<dt>Work logs added or updated</dt><dd>7</dd>" in fragment
+    assert "Jira authors not matched to an employee: ghost-1, &lt;ghost-2&gt;" in fragment
+    assert "Review the suggestions" not in fragment
+    assert 'href="/jira">Back to Jira</a>' in fragment
 
 
 def test_bad_review_input_is_a_message_never_a_server_error(alpha: TenantHandle) -> None:

@@ -14,7 +14,8 @@ from django.conf import settings
 from django.db.models import Count
 from django_tenants.utils import tenant_context
 
-from intelligence.demo import DemoSpec, demo_seed
+from demo.services import demo_seed
+from demo.world import DemoSpec
 from intelligence.generation import JOB_TYPE, timesheets_generate
 from jobs.models import JobStatus
 from jobs.services import job_create

@@ -1,4 +1,4 @@
-"""Writes to timesheet records: employees, projects, attendance, allocations, patterns and suggestion reviews.
+"""Writes to timesheet records: employees, projects, attendance, allocation imports and work patterns.
 
 Every service is atomic and bulk: a batch of rows is validated whole before anything is written, and then
 written with one upsert, never a query per row. Each change appends its audit event in the same
@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from enum import StrEnum
 from typing import Any, cast
 
 from django.contrib.auth.models import User
@@ -22,30 +21,23 @@ from django.utils import timezone
 
 from audit.services import audit_append
 from core.errors import ValidationFailed
-from core.roles import is_staff_user
-from tenants.cache import tenant_cache_invalidate
 from tenants.crypto import blind_index
 from timesheets.models import (
     AttendanceRecord,
     Employee,
     Project,
-    ProjectAllocationSuggestion,
-    SuggestionStatus,
     TimesheetProjectAllocation,
     WorkPattern,
 )
 from timesheets.selectors import (
     employee_ids_existing,
     project_ids_existing,
-    tenant_today,
     tenant_zone,
-    uuid_or_none,
 )
+from timesheets.services.pending import suggestions_cache_invalidate
 
-SUGGESTIONS_CACHE_NAMESPACE = "suggestions"
 MAX_ATTENDANCE_ROWS = 5_000
 MAX_ALLOCATION_ROWS = 5_000
-MAX_DECISION_IDS = 1_000
 MAX_DAY_HOURS = Decimal(24)
 TWO_PLACES = Decimal("0.01")
 
@@ -58,16 +50,6 @@ _CONFLICT_FIELDS = {
     "timesheets_employee_user_id_key": ("user", "This user is already linked to another employee."),
     "timesheets_project_code_key": ("code", "A project with this code already exists."),
 }
-
-
-def suggestions_cache_invalidate() -> None:
-    """Forget cached pending-suggestion pages now, and again once the transaction commits.
-
-    The second bump closes the window in which a concurrent reader could cache what it read before our
-    commit; the first makes the change visible to readers inside the same transaction (and to tests).
-    """
-    tenant_cache_invalidate(namespace=SUGGESTIONS_CACHE_NAMESPACE)
-    transaction.on_commit(lambda: tenant_cache_invalidate(namespace=SUGGESTIONS_CACHE_NAMESPACE))
 
 
 def _save_or_conflict(instance: models.Model, **save_kwargs: Any) -> None:
@@ -566,168 +548,3 @@ def work_patterns_recompute(*, as_of: date, window_weeks: int = 8, employee_ids:
         },
     )
     return written
-
-
-# Suggestion review -------------------------------------------------------------------------------------------
-
-
-class DecisionOutcome(StrEnum):
-    ACCEPTED = "accepted"
-    ALREADY_ACCEPTED = "already_accepted"
-    REJECTED = "rejected"
-    ALREADY_REJECTED = "already_rejected"
-    EXPIRED = "expired"
-    NOT_PENDING = "not_pending"
-    NOT_FOUND = "not_found"
-
-
-@dataclass(frozen=True)
-class DecisionItem:
-    """An id as the caller sent it (it may not even be a UUID) and, on accept, optional corrected hours."""
-
-    id: str
-    hours: Decimal | None = None
-
-
-@dataclass
-class DecisionResult:
-    results: list[tuple[str, DecisionOutcome]] = field(default_factory=list)
-
-    def counts(self) -> dict[str, int]:
-        totals = dict.fromkeys((outcome.value for outcome in DecisionOutcome), 0)
-        for _, outcome in self.results:
-            totals[outcome.value] += 1
-        return totals
-
-
-def _decision_targets(
-    *, actor: Any, items: Sequence[DecisionItem]
-) -> tuple[list[tuple[str, uuid.UUID | None, DecisionItem]], dict[uuid.UUID, ProjectAllocationSuggestion]]:
-    """Parse and de-duplicate ids (first one wins), then lock the rows the actor may decide on."""
-    if not items:
-        raise ValidationFailed("Invalid input.", fields={"ids": ["Send at least one id."]})
-    if len(items) > MAX_DECISION_IDS:
-        raise ValidationFailed("Invalid input.", fields={"ids": [f"At most {MAX_DECISION_IDS} ids per request."]})
-    targets: list[tuple[str, uuid.UUID | None, DecisionItem]] = []
-    seen: set[str] = set()
-    for item in items:
-        key = uuid_or_none(item.id)
-        label = str(key) if key is not None else str(item.id)
-        if label in seen:
-            continue
-        seen.add(label)
-        targets.append((label, key, item))
-    ids = [key for _, key, _ in targets if key is not None]
-    rows = ProjectAllocationSuggestion.objects.filter(id__in=ids)
-    if actor is not None and not is_staff_user(actor):
-        # Others' suggestions are reported exactly like unknown ids. (No actor = the system, e.g. a job.)
-        rows = rows.filter(employee__user=actor)
-    locked = rows.select_for_update(of=("self",)).only(
-        "id", "employee_id", "project_id", "date", "hours", "status", "expiry_date"
-    )
-    return targets, {row.id: row for row in locked}
-
-
-_ACCEPTED_STATUSES = frozenset({SuggestionStatus.ACCEPTED, SuggestionStatus.AUTO_ACCEPTED})
-
-
-@transaction.atomic
-def suggestions_accept(*, actor: Any, items: Sequence[DecisionItem]) -> DecisionResult:
-    """Accept pending suggestions, with corrected hours where given, and write their allocations.
-
-    One transaction: the pending rows are locked, their statuses set in one bulk UPDATE, and the allocations
-    upserted in one INSERT. Idempotent: a repeat reports `already_accepted`. A suggestion past its expiry date
-    is reported `expired` and left alone. `actor` is the deciding user (HR/Admin: any suggestion; anyone else:
-    their own), or None for the system.
-    """
-    for item in items:
-        if item.hours is not None and not Decimal(0) < item.hours <= MAX_DAY_HOURS:
-            raise ValidationFailed("Invalid input.", fields={"hours": ["Must be more than 0 and at most 24."]})
-    targets, rows = _decision_targets(actor=actor, items=items)
-    today = tenant_today()
-    now = timezone.now()
-    result = DecisionResult()
-    accepted: list[ProjectAllocationSuggestion] = []
-    for label, key, item in targets:
-        row = rows.get(key) if key is not None else None
-        if row is None:
-            outcome = DecisionOutcome.NOT_FOUND
-        elif row.status in _ACCEPTED_STATUSES:
-            outcome = DecisionOutcome.ALREADY_ACCEPTED
-        elif row.status != SuggestionStatus.PENDING:
-            outcome = DecisionOutcome.NOT_PENDING
-        elif row.expiry_date < today:
-            outcome = DecisionOutcome.EXPIRED
-        else:
-            outcome = DecisionOutcome.ACCEPTED
-            row.status = SuggestionStatus.ACCEPTED
-            hours = item.hours if item.hours is not None else cast(Decimal, row.hours)
-            row.accepted_hours = hours.quantize(TWO_PLACES)
-            row.decided_by = actor
-            row.decided_at = now
-            accepted.append(row)
-        result.results.append((label, outcome))
-    if accepted:
-        ProjectAllocationSuggestion.objects.bulk_update(
-            accepted, ["status", "accepted_hours", "decided_by", "decided_at"], batch_size=1000
-        )
-        TimesheetProjectAllocation.objects.bulk_create(
-            [
-                TimesheetProjectAllocation(
-                    employee_id=row.employee_id,
-                    project_id=row.project_id,
-                    date=row.date,
-                    hours=row.accepted_hours,
-                    suggestion_id=row.id,
-                    suggestion_accepted=True,
-                )
-                for row in accepted
-            ],
-            batch_size=1000,
-            update_conflicts=True,
-            unique_fields=["employee", "project", "date"],
-            update_fields=["hours", "suggestion", "suggestion_accepted", "updated_at"],
-        )
-        audit_append(
-            actor=actor,
-            action="suggestions.accept",
-            object_type="suggestion",
-            data={
-                "ids": [str(row.id) for row in accepted],
-                "corrected": [str(row.id) for row in accepted if row.accepted_hours != row.hours],
-            },
-        )
-        suggestions_cache_invalidate()
-    return result
-
-
-@transaction.atomic
-def suggestions_reject(*, actor: Any, ids: Sequence[str]) -> DecisionResult:
-    """Reject pending suggestions in one bulk UPDATE; idempotent (a repeat reports `already_rejected`)."""
-    targets, rows = _decision_targets(actor=actor, items=[DecisionItem(id=value) for value in ids])
-    today = tenant_today()
-    result = DecisionResult()
-    rejected: list[uuid.UUID] = []
-    for label, key, _ in targets:
-        row = rows.get(key) if key is not None else None
-        if row is None:
-            outcome = DecisionOutcome.NOT_FOUND
-        elif row.status == SuggestionStatus.REJECTED:
-            outcome = DecisionOutcome.ALREADY_REJECTED
-        elif row.status != SuggestionStatus.PENDING:
-            outcome = DecisionOutcome.NOT_PENDING
-        elif row.expiry_date < today:
-            outcome = DecisionOutcome.EXPIRED
-        else:
-            outcome = DecisionOutcome.REJECTED
-            rejected.append(row.id)
-        result.results.append((label, outcome))
-    if rejected:
-        ProjectAllocationSuggestion.objects.filter(id__in=rejected).update(
-            status=SuggestionStatus.REJECTED, accepted_hours=None, decided_by=actor, decided_at=timezone.now()
-        )
-        audit_append(
-            actor=actor, action="suggestions.reject", object_type="suggestion", data={"ids": [str(i) for i in rejected]}
-        )
-        suggestions_cache_invalidate()
-    return result

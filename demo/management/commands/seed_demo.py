@@ -1,4 +1,4 @@
-"""manage.py seed_demo: fill one tenant with reproducible synthetic data (see intelligence/demo.py)."""
+"""manage.py seed_demo: fill one tenant with reproducible synthetic data (see demo/world.py and demo/services.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from intelligence.demo import DEFAULT_CHUNK_SIZE, DemoDataExists, DemoSpec, demo_seed
+from demo.services import DemoDataExists, demo_seed
+from demo.world import DEFAULT_CHUNK_SIZE, DemoSpec
 from tenants.commands import command_tenant
 
 MAX_DAYS = 366

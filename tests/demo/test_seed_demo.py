@@ -15,7 +15,7 @@ from django.db import connection
 from django.db.models import Count, Sum
 from django_tenants.utils import tenant_context
 
-from intelligence.demo import (
+from demo.world import (
     MIN_SHARE,
     SUGGESTION_TTL_DAYS,
     DemoSpec,

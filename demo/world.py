@@ -1,41 +1,36 @@
-"""Reproducible synthetic demo data for one tenant, with structure a model can learn, written through COPY.
+"""The demo company's world: reproducible synthetic rows for one tenant, with structure a model can learn.
 
 The generator is pure functions of a seed and a spec. Projects have phases (they start or end inside the
 period and ramp up or down). Every employee has a personal project mix, weekday habits (one project on
 Mon/Tue, another on Fridays) and day-to-day persistence; from those comes the *true* split of each attended
 day. What the systems would have recorded is derived from that truth: attendance, Jira work logs (some
 people log diligently, others hardly at all, a few log on the wrong project), issue assignments, and for
-all but the last week the review history — the rules engine's suggestions as it would have made them that
-day, accepted, corrected or rejected against the truth — and the accepted allocations (the truth itself).
+all but the last week the review history — the rules engine's suggestions (intelligence/rules.py, its split
+and its explanation) as it would have made them that day, accepted, corrected or rejected against the truth
+— and the accepted allocations (the truth itself). Work patterns are not simulated: demo/services.py has
+timesheets' recompute derive them from the allocations, as production does.
 
-Every employee draws from its own seeded stream, so the output is independent of the chunk size. Rows are
-generated per chunk of employees and written with one COPY per table per chunk: memory is bounded by the
-chunk, never by the tenant.
+Every employee draws from its own seeded stream, so the output is independent of the chunk size.
 """
 
 from __future__ import annotations
 
 import math
 import random
-import time as clock
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any, TypeAlias
 from zoneinfo import ZoneInfo
 
-from django.db import connection, models, transaction
+from django.db import models
 
-from audit.services import Actor, audit_append
-from core.errors import Conflict
-from intelligence.rules import DaySignals, PatternSignal, allocate_day
+from intelligence.rules import DaySignals, PatternSignal, allocate_day, explanation_of
 from jira_sync.models import JiraIssueAssignment, JiraWorkLog
-from tenants.cache import tenant_cache_invalidate
-from tenants.crypto import FieldContext, blind_index, field_encrypt
 from timesheets.models import (
     AttendanceRecord,
     Employee,
@@ -44,17 +39,15 @@ from timesheets.models import (
     SuggestionSource,
     SuggestionStatus,
     TimesheetProjectAllocation,
-    UnallocatedDay,
-    WorkPattern,
 )
+from timesheets.services import ALLOCATION_COLUMNS, SUGGESTION_COLUMNS
 
 Row: TypeAlias = tuple[Any, ...]
 
-SEED_ACTOR = Actor(kind="system", label="seed_demo")
 DEFAULT_CHUNK_SIZE = 500
 HISTORY_LAG_DAYS = 7  # the last week has no review history yet: generation proposes it
 SUGGESTION_TTL_DAYS = 14
-PATTERN_WINDOW_DAYS = 8 * 7  # as timesheets' work-pattern recompute: 8 weeks ending on the as-of date
+PATTERN_WINDOW_DAYS = 8 * 7  # as timesheets' work-pattern recompute: 8 weeks ending on the day before
 RAMP_DAYS = 10  # a project takes this long to reach (or leave) full intensity
 MIN_SHARE = 0.1  # nobody books a sliver: projects under 10 % of a day are folded into the others
 GRANULE = 25  # hundredths of an hour: splits are in quarter hours, the largest absorbs the rest
@@ -133,54 +126,14 @@ WORKLOGS = Table(
     JiraWorkLog,
     (
         "id", "jira_worklog_id", "issue_id", "issue_key", "project_id", "employee_id", "author_account_id",
-        "started_at", "work_date", "seconds", "synced_at", "was_converted",
+        "started_at", "work_date", "seconds", "synced_at",
     ),
 )  # fmt: skip
-SUGGESTIONS = Table(
-    "suggestions",
-    ProjectAllocationSuggestion,
-    (
-        "id", "employee_id", "project_id", "date", "hours", "confidence", "source", "explanation", "status",
-        "expiry_date", "accepted_hours", "decided_at", "created_at",
-    ),
-)  # fmt: skip
-ALLOCATIONS = Table(
-    "allocations",
-    TimesheetProjectAllocation,
-    (
-        "id",
-        "employee_id",
-        "project_id",
-        "date",
-        "hours",
-        "suggestion_id",
-        "suggestion_accepted",
-        "created_at",
-        "updated_at",
-    ),
-)
-PATTERNS = Table(
-    "work_patterns",
-    WorkPattern,
-    (
-        "id", "employee_id", "project_id", "day_of_week", "average_hours", "occurrences", "weeks_observed",
-        "last_occurrence", "is_active", "updated_at",
-    ),
-)  # fmt: skip
+# Suggestions and allocations are written by timesheets' bulk services: their rows follow its column order.
+SUGGESTIONS = Table("suggestions", ProjectAllocationSuggestion, SUGGESTION_COLUMNS)
+ALLOCATIONS = Table("allocations", TimesheetProjectAllocation, ALLOCATION_COLUMNS)
 # Written per chunk of employees, parents first (the foreign keys are deferred anyway).
-EMPLOYEE_TABLES = (EMPLOYEES, ATTENDANCE, ASSIGNMENTS, WORKLOGS, SUGGESTIONS, ALLOCATIONS, PATTERNS)
-# Everything --reset empties: the demo tables and the generation output that hangs off them.
-RESET_MODELS: tuple[type[models.Model], ...] = (
-    Project,
-    Employee,
-    AttendanceRecord,
-    WorkPattern,
-    ProjectAllocationSuggestion,
-    TimesheetProjectAllocation,
-    UnallocatedDay,
-    JiraWorkLog,
-    JiraIssueAssignment,
-)
+EMPLOYEE_TABLES = (EMPLOYEES, ATTENDANCE, ASSIGNMENTS, WORKLOGS, SUGGESTIONS, ALLOCATIONS)
 
 
 # The spec and the plans -----------------------------------------------------------------------------------------
@@ -283,10 +236,6 @@ def _to_hundredths(hours: Decimal) -> int:
 def _local(day: date, minute: int, zone: ZoneInfo) -> datetime:
     """An aware UTC datetime for a local wall-clock minute of a day in the tenant's zone."""
     return datetime.combine(day, time(minute // 60, minute % 60), tzinfo=zone).astimezone(UTC)
-
-
-def _fmt_hours(hundredths: int) -> str:
-    return f"{hundredths / 100:.2f}".rstrip("0").rstrip(".")
 
 
 def plan_projects(spec: DemoSpec) -> list[ProjectPlan]:
@@ -492,46 +441,6 @@ def _pattern_signals(
     return signals
 
 
-def _pattern_rows(
-    history: dict[tuple[int, int], list[tuple[date, int]]],
-    *,
-    as_of: date,
-    profile: EmployeeProfile,
-    projects: Sequence[ProjectPlan],
-    rng: random.Random,
-    now: datetime,
-) -> list[Row]:
-    """WorkPattern rows with the semantics of timesheets' recompute: 8 weeks of allocations up to `as_of`."""
-    since = as_of - timedelta(days=PATTERN_WINDOW_DAYS - 1)
-    rows: list[Row] = []
-    for (project, weekday), seen in sorted(history.items()):
-        window = [(day, hours) for day, hours in seen if since <= day <= as_of]
-        if not window:
-            continue
-        average = (Decimal(sum(h for _, h in window)) / len(window) / 100).quantize(
-            Decimal("0.01"), rounding=ROUND_HALF_UP
-        )
-        weeks = len({day - timedelta(days=day.weekday()) for day, _ in window})
-        last = max(day for day, _ in window)
-        rows.append(
-            (_uuid(rng), profile.id, projects[project].id, weekday, average, len(window), weeks, last, True, now)
-        )
-    return rows
-
-
-def _explanation(logged_seconds: int, issues: Sequence[str], open_count: int, pattern: PatternSignal | None) -> str:
-    """As the rules engine words it: '3h logged on ATLAS-12 +1 · 2 open issues · weekday pattern 4 wks'."""
-    parts = []
-    if logged_seconds:
-        more = f" +{len(issues) - 1}" if len(issues) > 1 else ""
-        parts.append(f"{_fmt_hours(logged_seconds // 36)}h logged on {issues[0] if issues else 'Jira'}{more}")
-    if open_count:
-        parts.append(f"{open_count} open issue{'s' if open_count != 1 else ''}")
-    if pattern is not None and pattern.weeks_observed:
-        parts.append(f"weekday pattern {pattern.weeks_observed} wk{'s' if pattern.weeks_observed != 1 else ''}")
-    return " · ".join(parts) or "attendance"
-
-
 def simulate_employee(
     spec: DemoSpec,
     projects: Sequence[ProjectPlan],
@@ -634,7 +543,6 @@ def simulate_employee(
                         day,
                         part * 900,
                         now,
-                        in_history,
                     )
                 )
                 logged_seconds[booked] += part * 900
@@ -659,7 +567,6 @@ def simulate_employee(
                     day,
                     rng.randint(2, 16) * 900,
                     now,
-                    False,
                 )
             )
 
@@ -692,12 +599,7 @@ def simulate_employee(
                 else:
                     # Accepted as proposed, or with the reviewer's corrected hours (the label the model learns).
                     status, accepted_hours, decided_at = SuggestionStatus.ACCEPTED, hours_of(true_hours), reviewed_at
-                explanation = _explanation(
-                    logged_seconds.get(project, 0),
-                    logged_issues.get(project, ()),
-                    issues.open_count(project),
-                    patterns.get(project),
-                )
+                explanation = explanation_of(signals, project)
                 suggestions.append(
                     (
                         suggestion_id,
@@ -712,6 +614,7 @@ def simulate_employee(
                         expiry,
                         accepted_hours,
                         decided_at,
+                        None,  # job_id: history was not made by a generation job
                         proposed_at,
                     )
                 )
@@ -747,9 +650,6 @@ def simulate_employee(
                     )
                 history[(project, weekday)].append((day, hundredths))
 
-    tables[PATTERNS.name] = _pattern_rows(
-        history, as_of=history_end, profile=profile, projects=projects, rng=rng, now=now
-    )
     return out
 
 
@@ -757,134 +657,3 @@ def project_rows(spec: DemoSpec, projects: Sequence[ProjectPlan], now: datetime)
     return [
         (p.id, p.code, p.name, p.code, p.is_active(spec.end_date), p.starts_on, p.ends_on, now, now) for p in projects
     ]
-
-
-# Writing ----------------------------------------------------------------------------------------------------------
-
-
-class DemoDataExists(Conflict):
-    code = "demo_data_exists"
-
-
-@dataclass
-class TableStats:
-    rows: int = 0
-    seconds: float = 0.0
-
-
-@dataclass
-class SeedSummary:
-    employees: int
-    projects: int
-    attended_days: int
-    worked_hours: Decimal
-    tables: dict[str, TableStats]
-    generate_seconds: float = 0.0
-    total_seconds: float = 0.0
-
-
-def tenant_sealer(schema: str) -> tuple[Sealer, Indexer]:
-    """Encrypt and blind-index PII exactly as the Employee model fields would (COPY bypasses them)."""
-    table = Employee._meta.db_table
-
-    def seal(column: str, row_id: uuid.UUID, plaintext: str) -> str:
-        return field_encrypt(plaintext, FieldContext(schema=schema, table=table, column=column, row_id=str(row_id)))
-
-    def index(value: str, purpose: str) -> str:
-        return blind_index(value, purpose=purpose, schema_name=schema)
-
-    return seal, index
-
-
-def _copy(cursor: Any, table: Table, rows: Iterable[Row], stats: TableStats) -> None:
-    began = clock.perf_counter()
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(c) for c in table.columns)
-    written = 0
-    with cursor.cursor.copy(f"COPY {quote(table.db_table)} ({columns}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-            written += 1
-    stats.rows += written
-    stats.seconds += clock.perf_counter() - began
-
-
-def demo_reset() -> None:
-    """Empty the current tenant's demo tables (and everything hanging off them) in this transaction."""
-    quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        # Rows written earlier in this transaction leave deferred foreign-key checks that TRUNCATE refuses to
-        # skip: run them now, then go back to Django's deferred default.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute(f"TRUNCATE TABLE {', '.join(quote(m._meta.db_table) for m in RESET_MODELS)} CASCADE")
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-
-
-def demo_seed(
-    *,
-    spec: DemoSpec,
-    reset: bool = False,
-    now: datetime | None = None,
-    on_progress: Callable[[str], None] | None = None,
-) -> SeedSummary:
-    """Fill the current tenant with the spec's world in one transaction; refuses a tenant that has data."""
-    began = clock.perf_counter()
-    now = now or datetime.now(UTC)
-    report = on_progress or (lambda _line: None)
-    with transaction.atomic():
-        if not reset:
-            employees, projects_count = Employee.objects.count(), Project.objects.count()
-            if employees or projects_count:
-                raise DemoDataExists(
-                    f"The tenant already has {employees} employees and {projects_count} projects; "
-                    "run again with --reset to replace its demo data (this empties its timesheet, "
-                    "attendance and Jira tables)."
-                )
-        else:
-            demo_reset()
-            report(f"reset: emptied {len(RESET_MODELS)} tables in {clock.perf_counter() - began:.2f} s")
-        projects = plan_projects(spec)
-        seal, index = tenant_sealer(spec.schema)
-        stats = {table.name: TableStats() for table in (PROJECTS, *EMPLOYEE_TABLES)}
-        summary = SeedSummary(
-            employees=spec.employees, projects=len(projects), attended_days=0, worked_hours=Decimal(0), tables=stats
-        )
-        worked = 0
-        with connection.cursor() as cursor:
-            _copy(cursor, PROJECTS, project_rows(spec, projects, now), stats[PROJECTS.name])
-            for first in range(0, spec.employees, spec.chunk_size):
-                numbers = range(first + 1, min(first + spec.chunk_size, spec.employees) + 1)
-                generating = clock.perf_counter()
-                chunk: dict[str, list[Row]] = {table.name: [] for table in EMPLOYEE_TABLES}
-                for number in numbers:
-                    rows = simulate_employee(spec, projects, number, now=now, seal=seal, index=index)
-                    for name, table_rows in rows.tables.items():
-                        chunk[name].extend(table_rows)
-                    summary.attended_days += rows.attended_days
-                    worked += rows.worked_hundredths
-                summary.generate_seconds += clock.perf_counter() - generating
-                for table in EMPLOYEE_TABLES:
-                    _copy(cursor, table, chunk[table.name], stats[table.name])
-                del chunk
-                report(
-                    f"employees {numbers[-1]}/{spec.employees}: "
-                    + ", ".join(f"{name} {s.rows}" for name, s in stats.items())
-                )
-        summary.worked_hours = hours_of(worked)
-        audit_append(
-            actor=SEED_ACTOR,
-            action="demo.seed",
-            object_type="tenant",
-            object_id=spec.schema,
-            data={
-                "seed": spec.seed,
-                "employees": spec.employees,
-                "days": spec.days,
-                "end_date": spec.end_date.isoformat(),
-                "reset": reset,
-                "rows": {name: s.rows for name, s in stats.items()},
-            },
-        )
-        transaction.on_commit(tenant_cache_invalidate)
-    summary.total_seconds = clock.perf_counter() - began
-    return summary

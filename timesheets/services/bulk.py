@@ -1,0 +1,150 @@
+"""The bulk path into suggestions, allocations and unallocated days: COPY, for generation and the demo company.
+
+Rows are tuples in the order of the `*_COLUMNS` below, so a caller builds them without a model instance per
+row. A table is written either straight with COPY (rows known to be new) or with COPY into a session staging
+table followed by INSERT ... ON CONFLICT DO NOTHING (rows that may already be there: re-running a period).
+These are the only writes to the three tables outside the review and import services of this package.
+"""
+
+# ruff: noqa: S608 - table names come from model metadata; every value is a bound parameter.
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db import connection, models, transaction
+
+from audit.services import audit_append
+from timesheets.models import ProjectAllocationSuggestion, SuggestionStatus, TimesheetProjectAllocation, UnallocatedDay
+from timesheets.services.pending import suggestions_cache_invalidate
+
+Row = tuple[Any, ...]
+
+SUGGESTION_COLUMNS = (
+    "id", "employee_id", "project_id", "date", "hours", "confidence", "source", "explanation", "status",
+    "expiry_date", "accepted_hours", "decided_at", "job_id", "created_at",
+)  # fmt: skip
+ALLOCATION_COLUMNS = (
+    "id", "employee_id", "project_id", "date", "hours", "suggestion_id", "suggestion_accepted", "created_at",
+    "updated_at",
+)  # fmt: skip
+UNALLOCATED_COLUMNS = ("id", "employee_id", "date", "attended_hours", "reason", "job_id", "created_at")
+
+
+def _copy(model: type[models.Model], columns: Sequence[str], rows: Sequence[Row], *, skip_existing: bool) -> int:
+    """COPY rows into the model's table; with `skip_existing`, through a staging table and ON CONFLICT DO NOTHING.
+
+    Returns the rows written (with `skip_existing`, those that were not there yet).
+    """
+    if not rows:
+        return 0
+    quote = connection.ops.quote_name
+    table = model._meta.db_table
+    column_list = ", ".join(quote(column) for column in columns)
+    target = f"stage_{table}" if skip_existing else table
+    written = 0
+    with connection.cursor() as cursor:
+        if skip_existing:
+            cursor.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {quote(target)} (LIKE {quote(table)} INCLUDING DEFAULTS) "
+                "ON COMMIT DELETE ROWS"
+            )
+        with cursor.cursor.copy(f"COPY {quote(target)} ({column_list}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+                written += 1
+        if skip_existing:
+            cursor.execute(
+                f"INSERT INTO {quote(table)} ({column_list}) SELECT {column_list} FROM {quote(target)} "
+                "ON CONFLICT DO NOTHING"
+            )
+            written = int(cursor.rowcount)
+            # Emptied now rather than at commit: the same transaction may stage the next batch.
+            cursor.execute(f"TRUNCATE {quote(target)}")
+    return written
+
+
+@transaction.atomic
+def suggestions_copy(*, rows: Sequence[Row]) -> int:
+    """COPY suggestion rows (SUGGESTION_COLUMNS) straight into the table; the partial unique index still refuses a
+    second pending suggestion for an employee, project and day."""
+    written = _copy(ProjectAllocationSuggestion, SUGGESTION_COLUMNS, rows, skip_existing=False)
+    if written:
+        suggestions_cache_invalidate()
+    return written
+
+
+@transaction.atomic
+def allocations_copy(*, rows: Sequence[Row], skip_existing: bool) -> int:
+    """COPY allocation rows (ALLOCATION_COLUMNS); with `skip_existing`, an employee, project and day that already
+    has an allocation keeps it (accepted hours are never overwritten by a re-run)."""
+    return _copy(TimesheetProjectAllocation, ALLOCATION_COLUMNS, rows, skip_existing=skip_existing)
+
+
+@transaction.atomic
+def unallocated_days_copy(*, rows: Sequence[Row], skip_existing: bool) -> int:
+    """COPY unallocated-day flags (UNALLOCATED_COLUMNS); with `skip_existing`, a day already flagged stays as is."""
+    return _copy(UnallocatedDay, UNALLOCATED_COLUMNS, rows, skip_existing=skip_existing)
+
+
+@dataclass(frozen=True)
+class GeneratedRows:
+    """One chunk of a generation run, as rows in the column orders above."""
+
+    suggestions: Sequence[Row]
+    allocations: Sequence[Row]
+    unallocated: Sequence[Row]
+
+
+@dataclass(frozen=True)
+class GeneratedWritten:
+    suggestions: int
+    allocations: int
+    unallocated: int
+
+
+@transaction.atomic
+def suggestions_generated_replace(
+    *,
+    actor: Any,
+    job_id: uuid.UUID,
+    employee_ids: Sequence[uuid.UUID],
+    start: date,
+    end: date,
+    rows: GeneratedRows,
+) -> GeneratedWritten:
+    """Replace the pending suggestions and unallocated-day flags of these employees and days with a run's rows.
+
+    Accepted and rejected suggestions stay. The pending ones were just deleted and only the job holding the
+    tenant's generation lease creates them, so suggestions go straight in; auto-accepted allocations and the
+    flags go through ON CONFLICT DO NOTHING, so re-running a period never duplicates or overwrites.
+    """
+    suggestions = ProjectAllocationSuggestion._meta.db_table
+    unallocated = UnallocatedDay._meta.db_table
+    ids = list(employee_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {suggestions} WHERE status = %s AND employee_id = ANY(%s) AND date BETWEEN %s AND %s",
+            [SuggestionStatus.PENDING, ids, start, end],
+        )
+        cursor.execute(
+            f"DELETE FROM {unallocated} WHERE employee_id = ANY(%s) AND date BETWEEN %s AND %s", [ids, start, end]
+        )
+    written = GeneratedWritten(
+        suggestions=_copy(ProjectAllocationSuggestion, SUGGESTION_COLUMNS, rows.suggestions, skip_existing=False),
+        allocations=_copy(TimesheetProjectAllocation, ALLOCATION_COLUMNS, rows.allocations, skip_existing=True),
+        unallocated=_copy(UnallocatedDay, UNALLOCATED_COLUMNS, rows.unallocated, skip_existing=True),
+    )
+    if written.allocations:
+        audit_append(
+            actor=actor,
+            action="suggestions.auto_accept",
+            object_type="job",
+            object_id=job_id,
+            data={"allocations": written.allocations, "employees": len(ids)},
+        )
+    suggestions_cache_invalidate()
+    return written
