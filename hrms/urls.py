@@ -25,6 +25,7 @@ urlpatterns = [
     path("api/", include("jobs.urls")),
     path("api/", include("audit.urls")),
     path("api/", include("jira_sync.urls")),
+    path("api/", include("worktime.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("login", TenantLoginView.as_view(), name="login"),
