@@ -17,12 +17,12 @@ from worktime.models import ComplianceViolation
 MONDAY = date(2026, 3, 2)
 
 
-def _shift(employee: Employee, day: date, start: str, end: str, break_minutes: int, *, end_day: date | None = None) -> dict[str, Any]:
+def _shift(employee: Employee, day: date, start: str, end: str, break_minutes: int) -> dict[str, Any]:
     return {
         "employee": str(employee.id),
         "date": day.isoformat(),
         "check_in": f"{day.isoformat()}T{start}:00+00:00",
-        "check_out": f"{(end_day or day).isoformat()}T{end}:00+00:00",
+        "check_out": f"{day.isoformat()}T{end}:00+00:00",
         "break_minutes": break_minutes,
     }
 
@@ -54,13 +54,10 @@ def _check(handle: TenantHandle, token: str, start: date, end: date) -> Any:
 
 def _found(handle: TenantHandle, employee: Employee) -> set[tuple[str, str]]:
     with tenant_context(handle.tenant):
-        return {
-            (row.date.isoformat(), row.rule)
-            for row in ComplianceViolation.objects.filter(employee=employee)
-        }
+        return {(row.date.isoformat(), row.rule) for row in ComplianceViolation.objects.filter(employee=employee)}
 
 
-def test_under_the_german_preset_nine_hours_fifteen_with_a_thirty_minute_break_is_a_violation(alpha: TenantHandle) -> None:
+def test_german_preset_nine_hours_fifteen_with_a_thirty_minute_break_is_a_violation(alpha: TenantHandle) -> None:
     token = staff_token(alpha)
     assert _rules(alpha, token, "de_arbzg").status_code == 200
     long_day, nine_hours = make_employee(alpha), make_employee(alpha)
