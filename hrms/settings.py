@@ -50,6 +50,7 @@ TENANT_APPS = [
     "worktime",
     "jira_sync",
     "intelligence",
+    "reports",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

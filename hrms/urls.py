@@ -26,6 +26,7 @@ urlpatterns = [
     path("api/", include("audit.urls")),
     path("api/", include("jira_sync.urls")),
     path("api/", include("worktime.urls")),
+    path("api/", include("reports.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("login", TenantLoginView.as_view(), name="login"),
