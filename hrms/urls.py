@@ -34,4 +34,6 @@ urlpatterns = [
     path("", include("timesheets.urls_ui")),
     path("", include("intelligence.urls_ui")),
     path("", include("audit.urls_ui")),
+    path("", include("worktime.urls_ui")),
+    path("", include("reports.urls_ui")),
 ]
