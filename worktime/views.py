@@ -224,6 +224,7 @@ def compliance_index(request: HttpRequest) -> HttpResponse:
     today = tenant_today()
     check = ComplianceCheckForm(
         request.POST or None,
+        prefix="check",
         initial={"date_from": today - timedelta(days=28), "date_to": today, "preset": rules_get()[0]},
     )
     if request.method == "POST" and check.is_valid():

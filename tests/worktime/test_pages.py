@@ -118,7 +118,9 @@ def test_the_compliance_page_runs_a_check_and_an_invalid_filter_shows_no_rows(al
     day = date(2026, 3, 2)
     make_attendance(alpha, person, day=day, hours=11)
     checked = client.post(
-        "/compliance", {"preset": "de_arbzg", "date_from": "2026-03-01", "date_to": "2026-03-07"}, follow=True
+        "/compliance",
+        {"check-preset": "de_arbzg", "check-date_from": "2026-03-01", "check-date_to": "2026-03-07"},
+        follow=True,
     )
     assert "Checked" in _text(checked)
     assert "Long Day" in _text(checked)
