@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from datetime import date
 from decimal import Decimal
@@ -10,6 +12,8 @@ from typing import Any
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -38,6 +42,7 @@ from worktime.selectors import (
 )
 
 MAX_RANGE_DAYS = 366
+MAX_CSV_BYTES = 5 * 1024 * 1024
 
 
 def _range_check(attrs: dict[str, Any], *, required: bool = False) -> dict[str, Any]:
@@ -268,8 +273,27 @@ class LeaveListCreateApi(APIView):
         return Response(LeaveOutputSerializer(record).data, status=201)
 
 
+class CsvRowsParser(BaseParser):
+    """A CSV body with a header line, read as a list of objects keyed by the header (empty cells left out)."""
+
+    media_type = "text/csv"
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        try:
+            text = stream.read(MAX_CSV_BYTES + 1).decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise ParseError("The CSV is not UTF-8 text.") from error
+        if len(text) > MAX_CSV_BYTES:
+            raise ParseError("The CSV is larger than 5 MB.")
+        reader = csv.DictReader(io.StringIO(text))
+        return [{key: value for key, value in row.items() if key and value not in (None, "")} for row in reader]
+
+
 class LeaveImportApi(APIView):
+    """Leave in bulk as a JSON list or a CSV (employee,leave_type,start_date,end_date,portion,hours,note)."""
+
     permission_classes = [IsHROrAdmin]
+    parser_classes = [JSONParser, CsvRowsParser]
 
     class LeaveImportOutputSerializer(serializers.Serializer[dict[str, int]]):
         created = serializers.IntegerField()

@@ -253,3 +253,23 @@ def test_bad_leave_input_is_a_400_with_field_messages(alpha: TenantHandle) -> No
     assert "leave_type" in unknown_type.json()["error"]["fields"]
     nan_hours = {**base, "end_date": "2026-10-05", "portion": "hours", "hours": "NaN"}
     assert _json(alpha, "post", "/api/leave", token, nan_hours).status_code == 400
+
+
+def test_leave_imports_from_a_csv_and_a_bad_csv_row_names_its_row(alpha: TenantHandle) -> None:
+    token = staff_token(alpha)
+    first, second = make_employee(alpha), make_employee(alpha)
+    body = (
+        "employee,leave_type,start_date,end_date,portion,hours,note\n"
+        f"{first.id},vacation,2026-11-02,2026-11-06,full_day,,autumn\n"
+        f"{second.id},training,2026-11-03,2026-11-03,hours,3.5,course\n"
+    )
+    created = alpha.client().post("/api/leave/import", body, content_type="text/csv", **auth(token))
+    assert created.status_code == 201, created.json()
+    assert created.json() == {"created": 2}
+    with tenant_context(alpha.tenant):
+        assert LeaveRecord.objects.get(employee=second).hours == 3.5
+
+    bad = f"employee,leave_type,start_date,end_date\n{first.id},vacation,2026-12-01,not-a-date\n"
+    refused = alpha.client().post("/api/leave/import", bad, content_type="text/csv", **auth(token))
+    assert refused.status_code == 400
+    assert "rows.0.end_date" in refused.json()["error"]["fields"]
