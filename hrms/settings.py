@@ -47,8 +47,10 @@ TENANT_APPS = [
     "locks",
     "jobs",
     "timesheets",
+    "worktime",
     "jira_sync",
     "intelligence",
+    "reports",
     "demo",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -69,7 +71,8 @@ EXTRA_SET_TENANT_METHOD_PATH = "core.replica.replica_follow_tenant"
 READ_YOUR_WRITES_SECONDS = env_int("READ_YOUR_WRITES_SECONDS", 10)
 REPLICA_RETRY_SECONDS = env_int("REPLICA_RETRY_SECONDS", 15)
 MIGRATION_MODULES = {
-    app: f"migrations.{app}" for app in ("tenants", "audit", "locks", "jobs", "timesheets", "jira_sync", "intelligence")
+    app: f"migrations.{app}"
+    for app in ("tenants", "audit", "locks", "jobs", "timesheets", "worktime", "jira_sync", "intelligence")
 }
 
 MIDDLEWARE = [

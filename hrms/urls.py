@@ -25,6 +25,8 @@ urlpatterns = [
     path("api/", include("jobs.urls")),
     path("api/", include("audit.urls")),
     path("api/", include("jira_sync.urls")),
+    path("api/", include("worktime.urls")),
+    path("api/", include("reports.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("login", TenantLoginView.as_view(), name="login"),
@@ -33,4 +35,6 @@ urlpatterns = [
     path("", include("intelligence.urls_ui")),
     path("", include("jira_sync.urls_ui")),
     path("", include("audit.urls_ui")),
+    path("", include("worktime.urls_ui")),
+    path("", include("reports.urls_ui")),
 ]

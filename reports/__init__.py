@@ -1,0 +1,1 @@
+"""Reports for HR and managers: hours by project, client and employee; utilisation, budgets, overtime, leave."""

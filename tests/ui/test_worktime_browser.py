@@ -1,0 +1,83 @@
+"""The leave calendar, the compliance page and a report with its chart and export, in a real browser."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from tests.conftest import TenantHandle
+from tests.timesheets.factories import make_allocation, make_attendance, make_employee, make_project
+from tests.ui.conftest import PHONE, LiveSite, log_in
+from tests.ui.seed import user_with_role
+
+pytestmark = pytest.mark.slow
+
+_OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
+
+
+def test_hr_records_leave_by_keyboard_and_sees_it_in_the_month_calendar(
+    site: TenantHandle, live_site: LiveSite, page: Any
+) -> None:
+    make_employee(site, name="Grace Keyboard")
+    hr = user_with_role(site, f"hr-{uuid.uuid4().hex[:6]}", "HR")
+    log_in(page, live_site, site, hr.username)
+    page.goto(live_site.url(site, "/leave?month=2026-03"))
+
+    page.get_by_label("Employee").select_option(label="Grace Keyboard")
+    page.get_by_label("Leave type").select_option("vacation")
+    page.get_by_label("From").fill("2026-03-10")
+    page.get_by_label("To").fill("2026-03-12")
+    page.get_by_label("Note").focus()
+    page.keyboard.type("Family visit")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/leave")
+
+    assert "Leave recorded." in page.locator(".messages").inner_text()
+    page.goto(live_site.url(site, "/leave?month=2026-03"))
+    row = page.locator("#leave-calendar tr", has_text="Grace Keyboard")
+    assert row.locator("td", has_text="VAC").count() == 3
+
+    page.set_viewport_size(PHONE)
+    for path in ("/leave?month=2026-03", "/compliance", "/reports"):
+        page.goto(live_site.url(site, path))
+        assert page.evaluate(_OVERFLOW) <= 0, path
+
+
+def test_a_compliance_check_and_a_report_with_its_chart_and_csv_export(
+    site: TenantHandle, live_site: LiveSite, page: Any
+) -> None:
+    person = make_employee(site, name="Otto Overtime")
+    project = make_project(site)
+    monday = date(2026, 3, 2)
+    for offset in range(3):
+        make_attendance(site, person, day=monday + timedelta(days=offset), hours=11)
+        make_allocation(site, person, project, day=monday + timedelta(days=offset), hours="8.00")
+    hr = user_with_role(site, f"hr-{uuid.uuid4().hex[:6]}", "HR")
+    log_in(page, live_site, site, hr.username)
+
+    page.goto(live_site.url(site, "/compliance"))
+    page.locator("#id_check-preset").select_option("de_arbzg")
+    page.locator("#id_check-date_from").fill("2026-03-01")
+    page.locator("#id_check-date_to").fill("2026-03-08")
+    page.get_by_role("button", name="Run the check").click()
+    page.wait_for_url("**/compliance")
+    assert page.locator("#violations tr", has_text="Otto Overtime").count() >= 3
+
+    page.goto(live_site.url(site, "/reports"))
+    page.locator("#id_report").select_option("hours")
+    page.locator("#id_date_from").fill("2026-03-01")
+    page.locator("#id_date_to").fill("2026-03-31")
+    page.get_by_role("button", name="Show").click()
+    assert page.locator("#report-chart rect.bar").count() == 1
+    assert "24.00" in page.locator("#report-table").inner_text()
+    with page.expect_download() as download:
+        page.locator("#export-csv").click()
+    with open(download.value.path(), encoding="utf-8") as exported:
+        rows = list(csv.reader(io.StringIO(exported.read())))
+    assert rows[0] == ["key", "project", "hours", "billable_hours", "non_billable_hours"]
+    assert rows[1][2] == "24.00"

@@ -1,0 +1,160 @@
+"""The leave, compliance and reports pages through Django's test client: forms, errors, roles."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+from django.test import Client
+from django_tenants.utils import tenant_context
+
+from tests.conftest import PASSWORD, TenantHandle, make_user
+from tests.timesheets.factories import make_allocation, make_attendance, make_employee, make_project
+from timesheets.models import Employee
+from worktime.models import LeaveRecord, LeaveStatus
+
+
+def _client(handle: TenantHandle, *roles: str) -> tuple[Client, Any]:
+    username = f"{'-'.join(roles).lower()}-{uuid.uuid4().hex[:6]}@{handle.tenant.slug}.test"
+    user = make_user(handle, username, *roles)
+    client = handle.client()
+    assert client.post("/login", {"username": username, "password": PASSWORD}).status_code == 302
+    return client, user
+
+
+def _text(response: Any) -> str:
+    return str(response.content.decode())
+
+
+def test_hr_records_leave_and_the_calendar_marks_its_days(alpha: TenantHandle) -> None:
+    client, _ = _client(alpha, "HR")
+    person = make_employee(alpha, name="Ada Calendar")
+    response = client.post(
+        "/leave",
+        {
+            "employee": str(person.id),
+            "leave_type": "vacation",
+            "start_date": "2026-03-09",
+            "end_date": "2026-03-10",
+            "portion": "full_day",
+        },
+        follow=True,
+    )
+    assert "Leave recorded." in _text(response)
+
+    page = _text(client.get("/leave", {"month": "2026-03"}))
+
+    calendar = page.split('id="leave-calendar"')[1]
+    row = calendar.split("Ada Calendar")[1].split("</tr>")[0]
+    assert row.count(">VAC<") == 2
+
+
+def test_an_employee_requests_leave_and_hr_approves_it_on_the_page(alpha: TenantHandle) -> None:
+    employee_client, user = _client(alpha, "Employee")
+    with tenant_context(alpha.tenant):
+        own = Employee.objects.get(pk=make_employee(alpha, name="Requesting Person").pk)
+        own.user = user
+        own.save(update_fields=["user"])
+    requested = employee_client.post(
+        "/leave",
+        {"leave_type": "vacation", "start_date": "2026-06-01", "end_date": "2026-06-05", "portion": "full_day"},
+        follow=True,
+    )
+    assert "Leave requested." in _text(requested)
+    with tenant_context(alpha.tenant):
+        record = LeaveRecord.objects.get(employee=own)
+    assert record.status == LeaveStatus.REQUESTED
+
+    hr_client, _ = _client(alpha, "HR")
+    assert "Requesting Person" in _text(hr_client.get("/leave"))
+    decided = hr_client.post(f"/leave/{record.id}/decide", {"decision": "approve", "comment": "ok"}, follow=True)
+
+    assert "approved" in _text(decided)
+    with tenant_context(alpha.tenant):
+        assert LeaveRecord.objects.get(pk=record.id).status == LeaveStatus.APPROVED
+    assert employee_client.post(f"/leave/{record.id}/decide", {"decision": "reject"}).status_code == 302
+
+
+def test_a_leave_form_with_dates_out_of_range_shows_the_error_and_writes_nothing(alpha: TenantHandle) -> None:
+    client, _ = _client(alpha, "HR")
+    person = make_employee(alpha)
+    response = client.post(
+        "/leave",
+        {
+            "employee": str(person.id),
+            "leave_type": "vacation",
+            "start_date": "9999-12-31",
+            "end_date": "9999-12-31",
+            "portion": "full_day",
+        },
+    )
+    assert response.status_code == 200
+    assert "Between 2000-01-01 and 2099-12-31." in _text(response)
+    overlapping = {
+        "employee": str(person.id),
+        "leave_type": "vacation",
+        "start_date": "2026-03-02",
+        "end_date": "2026-03-04",
+        "portion": "full_day",
+    }
+    client.post("/leave", overlapping)
+    clash = client.post("/leave", {**overlapping, "start_date": "2026-03-04", "end_date": "2026-03-06"})
+    assert "already has leave" in _text(clash)
+    with tenant_context(alpha.tenant):
+        assert LeaveRecord.objects.filter(employee=person).count() == 1
+
+
+def test_an_odd_month_in_the_leave_calendar_is_an_error_not_a_500(alpha: TenantHandle) -> None:
+    client, _ = _client(alpha, "HR")
+    for month in ("9999-12", "0001-01", "2026-13", "not-a-month"):
+        response = client.get("/leave", {"month": month})
+        assert response.status_code == 200, month
+
+
+def test_the_compliance_page_runs_a_check_and_an_invalid_filter_shows_no_rows(alpha: TenantHandle) -> None:
+    client, _ = _client(alpha, "HR")
+    person = make_employee(alpha, name="Long Day")
+    day = date(2026, 3, 2)
+    make_attendance(alpha, person, day=day, hours=11)
+    checked = client.post(
+        "/compliance",
+        {"check-preset": "de_arbzg", "check-date_from": "2026-03-01", "check-date_to": "2026-03-07"},
+        follow=True,
+    )
+    assert "Checked" in _text(checked)
+    assert "Long Day" in _text(checked)
+    invalid = _text(client.get("/compliance", {"date_from": "2026-03-07", "date_to": "2026-03-01"}))
+    assert 'id="filter-error"' in invalid
+    assert "Long Day" not in invalid
+    assert client.get("/compliance", {"date_to": "9999-12-31"}).status_code == 200
+
+
+def test_the_reports_page_draws_a_chart_with_its_table_and_export_links(alpha: TenantHandle) -> None:
+    client, _ = _client(alpha, "HR")
+    person = make_employee(alpha)
+    project = make_project(alpha)
+    monday = date(2026, 3, 2)
+    for offset in range(3):
+        make_allocation(alpha, person, project, day=monday + timedelta(days=offset), hours="6.00")
+
+    page = _text(
+        client.get(
+            "/reports", {"report": "hours", "group_by": "project", "date_from": "2026-03-01", "date_to": "2026-03-31"}
+        )
+    )
+
+    assert 'id="report-chart"' in page
+    assert page.count('class="bar"') == 1
+    assert "18.00" in page
+    assert "/api/reports/hours?" in page
+    assert "format=csv" in page
+    assert "format=xlsx" in page
+
+
+def test_reports_and_compliance_are_staff_pages(alpha: TenantHandle) -> None:
+    client, _ = _client(alpha, "Employee")
+    for path in ("/reports", "/compliance"):
+        response = client.get(path, follow=True)
+        assert response.redirect_chain[-1][0] == "/", path
+    assert client.get("/leave").status_code == 200

@@ -1,0 +1,1 @@
+"""Working time: calendars and holidays, leave, contracts, expected hours and working-time compliance."""
