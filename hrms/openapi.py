@@ -64,7 +64,18 @@ _DESCRIPTIONS = {
 
 # Operations that can refuse with 409 besides the ML ones: a job of the same type already active, or a write
 # racing another (the Jira connection is saved under a row lock that may lose).
-_CONFLICT_OPERATIONS = {("/api/jira/sync", "post"), ("/api/jira/connection", "put")}
+_CONFLICT_OPERATIONS = {
+    ("/api/jira/sync", "post"),
+    ("/api/jira/connection", "put"),
+    # Working time: a day off or leave type that exists, overlapping leave or contracts, a decision already made.
+    ("/api/worktime/days-off", "post"),
+    ("/api/leave-types", "post"),
+    ("/api/leave", "post"),
+    ("/api/leave/{leave_id}/decide", "post"),
+    ("/api/leave/{leave_id}/cancel", "post"),
+    ("/api/contracts", "post"),
+    ("/api/compliance/violations/{violation_id}/acknowledge", "post"),
+}
 # Operations without input that still refuse with 400 when the tenant is not set up for them.
 _STATE_REFUSALS = {("/api/jira/sync", "post")}
 

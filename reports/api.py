@@ -88,7 +88,12 @@ class BudgetFilterSerializer(serializers.Serializer[dict[str, Any]]):
     format = serializers.ChoiceField(choices=FORMATS, required=False, default="json")
 
 
-_RESPONSES = {(200, "application/json"): ReportOutputSerializer, (200, "text/csv"): OpenApiTypes.STR}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_RESPONSES = {
+    (200, "application/json"): ReportOutputSerializer,
+    (200, "text/csv"): OpenApiTypes.STR,
+    (200, XLSX): OpenApiTypes.BINARY,
+}
 
 
 def _period_api(name: str, build: Callable[..., Report], doc: str) -> type[APIView]:

@@ -64,10 +64,11 @@ class Project(models.Model):
     starts_on = models.DateField(null=True, blank=True)
     ends_on = models.DateField(null=True, blank=True)
     # For the reports: who the work is for, whether it is billed, the hours budgeted and the cost centre.
-    client = models.CharField(max_length=200, blank=True, default="")
-    billable = models.BooleanField(default=True)
+    # Defaults held by the database too, so bulk COPY writers that name only the older columns still insert.
+    client = models.CharField(max_length=200, blank=True, default="", db_default="")
+    billable = models.BooleanField(default=True, db_default=True)
     budget_hours = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True)
-    cost_centre = models.CharField(max_length=64, blank=True, default="")
+    cost_centre = models.CharField(max_length=64, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -19,11 +19,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import NotFound, PermissionDenied
+from core.errors import NotFound, PermissionDenied, ValidationFailed
 from core.fields import Text
 from core.pagination import DefaultPagination
 from core.query import query_validate
 from core.roles import IsHROrAdmin, is_staff_user
+from timesheets.models import Employee
 from timesheets.selectors import employee_for_user, employee_get
 from worktime import services
 from worktime.models import ComplianceViolation, Contract, LeavePortion, LeaveRecord, LeaveStatus, LeaveType
@@ -63,6 +64,14 @@ def _paginated(
     paginator = DefaultPagination()
     page = paginator.paginate_queryset(rows, request, view=view)
     return paginator.get_paginated_response(serializer(page, many=True).data)
+
+
+def _employee_ref(request: Request, employee_id: uuid.UUID) -> Employee:
+    """The employee a request names, as a field error when it is not one the caller may see (like every reference)."""
+    try:
+        return employee_get(employee_id=employee_id, user=request.user)
+    except NotFound as error:
+        raise ValidationFailed("No such employee.", fields={"employee": ["No such employee."]}) from error
 
 
 def _own_employee_ids(request: Request, wanted: uuid.UUID | None) -> list[uuid.UUID] | None:
@@ -261,7 +270,7 @@ class LeaveListCreateApi(APIView):
         if staff:
             if values.get("employee") is None:
                 raise serializers.ValidationError({"employee": ["Which employee the leave is for."]})
-            employee_id = employee_get(employee_id=values["employee"], user=request.user).id
+            employee_id = _employee_ref(request, values["employee"]).id
         else:
             own = employee_for_user(user=request.user)
             if own is None or values.get("employee") not in (None, own.id):
@@ -307,10 +316,10 @@ class LeaveImportApi(APIView):
         for index, row in enumerate(request.data):
             data = LeaveInputSerializer(data=row)
             if not data.is_valid():
-                errors.update({f"rows.{index}.{name}": problems for name, problems in data.errors.items()})
+                errors.setdefault("rows", {})[str(index)] = dict(data.errors)
                 continue
             if data.validated_data.get("employee") is None:
-                errors[f"rows.{index}.employee"] = ["Required."]
+                errors.setdefault("rows", {})[str(index)] = {"employee": ["Required."]}
                 continue
             entries.append(_leave_input(data.validated_data, data.validated_data["employee"], index))
         if errors:
@@ -335,11 +344,12 @@ class LeaveDecideApi(APIView):
 
     @extend_schema(request=DecisionSerializer, responses={200: LeaveOutputSerializer})
     def post(self, request: Request, leave_id: uuid.UUID) -> Response:
+        found = _leave_for(request, leave_id)
         data = self.DecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         record = services.leave_decide(
             actor=request.user,
-            record=_leave_for(request, leave_id),
+            record=found,
             approve=data.validated_data["approve"],
             comment=data.validated_data["comment"],
         )
@@ -373,7 +383,7 @@ class LeaveBalanceApi(APIView):
     @extend_schema(parameters=[BalanceFilterSerializer], responses={200: BalanceOutputSerializer(many=True)})
     def get(self, request: Request) -> Response:
         values = query_validate(self.BalanceFilterSerializer, request)
-        employee = employee_get(employee_id=values["employee"], user=request.user)
+        employee = _employee_ref(request, values["employee"])
         rows = []
         for entitlement in entitlements_of(employee_id=employee.id, year=values["year"]):
             taken = leave_days_taken(
@@ -409,7 +419,7 @@ class EntitlementApi(APIView):
             raise serializers.ValidationError({"leave_type": ["No leave type with this code."]})
         services.entitlement_set(
             actor=request.user,
-            employee=employee_get(employee_id=values["employee"], user=request.user),
+            employee=_employee_ref(request, values["employee"]),
             leave_type=leave_type,
             year=values["year"],
             days=values["days"],
@@ -452,6 +462,7 @@ class ContractSerializer(serializers.ModelSerializer[Contract]):
 
 class ContractListCreateApi(APIView):
     permission_classes = [IsHROrAdmin]
+    pagination_class = DefaultPagination  # read by the OpenAPI schema as well
 
     class ContractFilterSerializer(serializers.Serializer[dict[str, Any]]):
         employee = serializers.UUIDField(required=False)
@@ -468,7 +479,7 @@ class ContractListCreateApi(APIView):
         values = data.validated_data
         contract = services.contract_create(
             actor=request.user,
-            employee=employee_get(employee_id=values["employee"].id, user=request.user),
+            employee=_employee_ref(request, values["employee"].id),
             terms=services.ContractInput(
                 starts_on=values["starts_on"],
                 ends_on=values.get("ends_on"),
@@ -517,7 +528,7 @@ class ExpectedHoursApi(APIView):
     @extend_schema(parameters=[ExpectedFilterSerializer], responses={200: ExpectedOutputSerializer})
     def get(self, request: Request) -> Response:
         values = query_validate(self.ExpectedFilterSerializer, request)
-        employee = employee_get(employee_id=values["employee"], user=request.user)
+        employee = _employee_ref(request, values["employee"])
         days = expected_days(employee_ids=[employee.id], date_from=values["date_from"], date_to=values["date_to"])[
             employee.id
         ]
@@ -559,9 +570,13 @@ class ComplianceRulesApi(APIView):
     def put(self, request: Request) -> Response:
         data = self.RulesSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.rules_save(
-            actor=request.user, preset=data.validated_data["preset"], thresholds=data.validated_data["thresholds"]
-        )
+        try:
+            services.rules_save(
+                actor=request.user, preset=data.validated_data["preset"], thresholds=data.validated_data["thresholds"]
+            )
+        except ValidationFailed as error:
+            # The thresholds are one object of the request: its problems are reported under its name.
+            raise ValidationFailed(error.message, fields={"thresholds": error.fields}) from error
         return Response(self.RulesOutputSerializer(self._body()).data)
 
 
@@ -645,11 +660,11 @@ class ViolationAcknowledgeApi(APIView):
 
     @extend_schema(request=AcknowledgeSerializer, responses={200: ViolationOutputSerializer})
     def post(self, request: Request, violation_id: uuid.UUID) -> Response:
-        data = self.AcknowledgeSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
         violation = violation_list().filter(pk=violation_id).first()
         if violation is None:
             raise NotFound("No such violation.")
+        data = self.AcknowledgeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
         violation = services.violation_acknowledge(
             actor=request.user, violation=violation, comment=data.validated_data["comment"]
         )

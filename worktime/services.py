@@ -137,25 +137,21 @@ class LeaveInput:
     index: int | None = None
 
 
-def _field(entry: LeaveInput, name: str) -> str:
-    return name if entry.index is None else f"rows.{entry.index}.{name}"
-
-
 def _leave_errors(entry: LeaveInput) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if entry.end_date < entry.start_date:
-        errors[_field(entry, "end_date")] = ["Must be on or after start_date."]
+        errors["end_date"] = ["Must be on or after start_date."]
     elif (entry.end_date - entry.start_date).days >= MAX_LEAVE_DAYS:
-        errors[_field(entry, "end_date")] = [f"At most {MAX_LEAVE_DAYS} days in one entry."]
+        errors["end_date"] = [f"At most {MAX_LEAVE_DAYS} days in one entry."]
     if entry.portion != LeavePortion.FULL_DAY and entry.end_date != entry.start_date:
-        errors[_field(entry, "end_date")] = ["Half days and hours are entered for one day at a time."]
+        errors["end_date"] = ["Half days and hours are entered for one day at a time."]
     if entry.portion == LeavePortion.HOURS:
         if entry.hours is None or not entry.hours.is_finite() or not Decimal(0) < entry.hours <= Decimal(24):
-            errors[_field(entry, "hours")] = ["Between 0 and 24 hours."]
+            errors["hours"] = ["Between 0 and 24 hours."]
     elif entry.hours is not None:
-        errors[_field(entry, "hours")] = ["Hours are given only with portion 'hours'."]
+        errors["hours"] = ["Hours are given only with portion 'hours'."]
     if not entry.leave_type.active:
-        errors[_field(entry, "leave_type")] = ["This leave type is no longer in use."]
+        errors["leave_type"] = ["This leave type is no longer in use."]
     return errors
 
 
@@ -168,12 +164,12 @@ def _lock_employees(ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Employee]:
 
 def _leave_write(*, actor: Any, entries: Sequence[LeaveInput], as_request: bool) -> list[LeaveRecord]:
     employees = _lock_employees(sorted({entry.employee_id for entry in entries}))
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, Any] = {}
     batch: list[LeaveInput] = []
     for entry in entries:
         problems = _leave_errors(entry)
         if entry.employee_id not in employees:
-            problems[_field(entry, "employee")] = ["No such employee."]
+            problems["employee"] = ["No such employee."]
         if not problems:
             clash = leave_overlapping(employee_id=entry.employee_id, start=entry.start_date, end=entry.end_date) or any(
                 other.employee_id == entry.employee_id
@@ -187,8 +183,12 @@ def _leave_write(*, actor: Any, entries: Sequence[LeaveInput], as_request: bool)
                         "The employee already has leave on some of these days.",
                         fields={"start_date": ["Overlaps other leave."]},
                     )
-                problems[_field(entry, "start_date")] = ["Overlaps other leave of the same employee."]
-        errors.update(problems)
+                problems["start_date"] = ["Overlaps other leave of the same employee."]
+        if problems and entry.index is not None:
+            # An import names the row, then its fields, like every row import of the API.
+            errors.setdefault("rows", {})[str(entry.index)] = problems
+        else:
+            errors.update(problems)
         batch.append(entry)
     if errors:
         raise ValidationFailed("Some leave entries are invalid; nothing was written.", fields=errors)

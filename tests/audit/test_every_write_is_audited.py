@@ -19,6 +19,7 @@ from audit.models import AuditEvent
 from tests.conftest import PASSWORD, TenantHandle, make_user
 from tests.support.jira_standin import DEFAULT_EMAIL, DEFAULT_TOKEN, JiraStandin, standin_connect
 from tests.timesheets.factories import auth, make_employee, make_project, make_suggestion, staff_token
+from worktime.models import ComplianceViolation, LeaveRecord, LeaveStatus, LeaveType
 
 Recipe = Callable[[TenantHandle, Client, dict[str, Any]], Any]
 DAY = date(2026, 3, 2)
@@ -50,6 +51,52 @@ def _jira_sync_post(h: TenantHandle, c: Client, a: dict[str, Any]) -> Any:
         with tenant_context(h.tenant):
             standin_connect(standin)
         return c.post("/api/jira/sync", **a)
+
+
+def _json_call(method: str, path: str, body: Any) -> Recipe:
+    def call(h: TenantHandle, c: Client, a: dict[str, Any]) -> Any:
+        return getattr(c, method)(path, body, content_type="application/json", **a)
+
+    return call
+
+
+def _leave_body(h: TenantHandle, start: date = DAY) -> dict[str, Any]:
+    return {
+        "employee": str(make_employee(h).id),
+        "leave_type": "vacation",
+        "start_date": str(start),
+        "end_date": str(start),
+    }
+
+
+def _leave_then(action: str, body: dict[str, Any]) -> Recipe:
+    """Leave an employee requested (waiting for a decision), then a decision or cancellation on it."""
+
+    def call(h: TenantHandle, c: Client, a: dict[str, Any]) -> Any:
+        with tenant_context(h.tenant):
+            record = LeaveRecord.objects.create(
+                employee=make_employee(h),
+                leave_type=LeaveType.objects.get(code="vacation"),
+                start_date=DAY,
+                end_date=DAY,
+                status=LeaveStatus.REQUESTED,
+            )
+        return c.post(f"/api/leave/{record.id}/{action}", body, content_type="application/json", **a)
+
+    return call
+
+
+def _violation_acknowledge(h: TenantHandle, c: Client, a: dict[str, Any]) -> Any:
+    with tenant_context(h.tenant):
+        violation = ComplianceViolation.objects.create(
+            employee=make_employee(h), date=DAY, rule="daily_max", measured=11, limit=10, message="11 h"
+        )
+    return c.post(
+        f"/api/compliance/violations/{violation.id}/acknowledge",
+        {"comment": "Agreed exception"},
+        content_type="application/json",
+        **a,
+    )
 
 
 RECIPES: dict[tuple[str, str], Recipe] = {
@@ -113,6 +160,34 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ),
     ("PUT", "/api/jira/connection"): _jira_connection_put,
     ("POST", "/api/jira/sync"): _jira_sync_post,
+    ("PUT", "/api/worktime/calendar"): _json_call("put", "/api/worktime/calendar", {"country": "DE"}),
+    ("POST", "/api/worktime/days-off"): _json_call(
+        "post", "/api/worktime/days-off", {"date": str(DAY), "name": "Company outing"}
+    ),
+    ("POST", "/api/leave-types"): _json_call("post", "/api/leave-types", {"code": "sabbatical", "name": "Sabbatical"}),
+    ("POST", "/api/leave"): lambda h, c, a: c.post("/api/leave", _leave_body(h), content_type="application/json", **a),
+    ("POST", "/api/leave/import"): lambda h, c, a: c.post(
+        "/api/leave/import", [_leave_body(h), _leave_body(h)], content_type="application/json", **a
+    ),
+    ("POST", "/api/leave/{leave_id}/decide"): _leave_then("decide", {"approve": True}),
+    ("POST", "/api/leave/{leave_id}/cancel"): _leave_then("cancel", {}),
+    ("PUT", "/api/leave/entitlements"): lambda h, c, a: c.put(
+        "/api/leave/entitlements",
+        {"employee": str(make_employee(h).id), "leave_type": "vacation", "year": 2026, "days": "25"},
+        content_type="application/json",
+        **a,
+    ),
+    ("POST", "/api/contracts"): lambda h, c, a: c.post(
+        "/api/contracts",
+        {"employee": str(make_employee(h).id), "starts_on": str(DAY), "weekly_hours": "32", "work_days": [1, 2, 3, 4]},
+        content_type="application/json",
+        **a,
+    ),
+    ("PUT", "/api/compliance/rules"): _json_call("put", "/api/compliance/rules", {"preset": "de_arbzg"}),
+    ("POST", "/api/compliance/check"): _json_call(
+        "post", "/api/compliance/check", {"date_from": str(DAY), "date_to": str(DAY + timedelta(days=6))}
+    ),
+    ("POST", "/api/compliance/violations/{violation_id}/acknowledge"): _violation_acknowledge,
 }
 
 

@@ -3,7 +3,9 @@ response of one tenant that carries an id of the other."""
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from collections import Counter
 from typing import Any
 
@@ -31,7 +33,7 @@ pytestmark = pytest.mark.slow
 MAX_EXAMPLES = 26
 MIN_CASES_PER_TENANT = 1000
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_TENANT_APPS = ("timesheets", "jira_sync", "intelligence", "jobs")
+_TENANT_APPS = ("timesheets", "worktime", "jira_sync", "intelligence", "jobs")
 
 
 def _seed(handle: TenantHandle) -> None:
@@ -59,9 +61,18 @@ def _tenant_ids(handle: TenantHandle) -> set[str]:
     return ids
 
 
+def _readable_text(response: Any) -> str:
+    """The response as text; an XLSX export is a zip of XML parts, read part by part."""
+    types = [value for key, values in response.headers.items() if key.lower() == "content-type" for value in values]
+    if types and types[0].startswith("application/vnd.openxmlformats"):
+        with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+            return "".join(archive.read(name).decode("utf-8", "replace") for name in archive.namelist())
+    return str(response.text or "")
+
+
 def _no_foreign_ids(foreign: set[str]) -> Any:
     def no_ids_of_another_tenant(ctx: Any, response: Any, case: Any) -> bool | None:
-        leaked = set(_UUID.findall(response.text or "")) & foreign
+        leaked = set(_UUID.findall(_readable_text(response))) & foreign
         if leaked:
             raise AssertionError(f"the response carries ids of another tenant: {sorted(leaked)[:5]}")
         return None
@@ -88,6 +99,26 @@ _RULES_BEYOND_THE_SCHEMA: dict[str, set[str]] = {
     "POST /api/timesheet-intelligence/generate": {"start_date", "end_date", "employee_ids"},
     "POST /api/timesheet-intelligence/suggestions/accept": {"ids", "items"},
     "POST /api/jira/sync": {"connection"},
+    # Working time and reports: a referenced employee or leave type must exist, a code must be a known country,
+    # subdivision or free, weekdays may not repeat, a period is ordered and at most a year, and staff name the
+    # employee a leave entry is for.
+    "GET /api/leave": {"date_to"},
+    "POST /api/leave": {"employee", "leave_type", "start_date", "end_date", "hours"},
+    "POST /api/leave/import": {"employee", "leave_type", "start_date", "end_date", "hours"},
+    "POST /api/leave-types": {"code"},
+    "PUT /api/leave/entitlements": {"employee", "leave_type"},
+    "GET /api/leave/balances": {"employee"},
+    "POST /api/contracts": {"employee", "starts_on", "ends_on", "work_days", "country", "subdivision"},
+    "PUT /api/worktime/calendar": {"country", "subdivision"},
+    "GET /api/worktime/expected-hours": {"employee", "date_to"},
+    "PUT /api/compliance/rules": {"thresholds"},
+    "POST /api/compliance/check": {"date_to"},
+    "GET /api/compliance/violations": {"date_to"},
+    "GET /api/reports/hours": {"date_to"},
+    "GET /api/reports/utilisation": {"date_to"},
+    "GET /api/reports/overtime": {"date_to"},
+    "GET /api/reports/leave": {"date_to"},
+    "GET /api/reports/compliance": {"date_to"},
 }
 # Unknown credentials are a 400 `invalid_credentials`; schemathesis accepts that from a token endpoint it
 # knows of, but an API-key scheme has no `tokenUrl` to name it.

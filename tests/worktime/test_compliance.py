@@ -202,10 +202,10 @@ def test_a_threshold_out_of_range_or_an_unknown_preset_is_a_400_naming_the_field
     token = staff_token(alpha)
     too_long = _rules(alpha, token, "custom", {"daily_max_hours": "25"})
     assert too_long.status_code == 400
-    assert "daily_max_hours" in too_long.json()["error"]["fields"]
+    assert "daily_max_hours" in too_long.json()["error"]["fields"]["thresholds"]
     bad_tier = _rules(alpha, token, "custom", {"breaks": [{"over_hours": "6", "min_minutes": 0}]})
     assert bad_tier.status_code == 400
-    assert "breaks.0.min_minutes" in bad_tier.json()["error"]["fields"]
+    assert "breaks.0.min_minutes" in bad_tier.json()["error"]["fields"]["thresholds"]
     unknown = _rules(alpha, token, "mars")
     assert unknown.status_code == 400
     assert "preset" in unknown.json()["error"]["fields"]
