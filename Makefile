@@ -71,7 +71,14 @@ chromium:
 	test -x /usr/bin/chromium || command -v chromium >/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
-test: services chromium lint typecheck
+# The slow-client test (tests/ops/test_proxy.py) puts Debian's nginx in front of gunicorn, as production does
+# (deploy/nginx). Installing the package starts no server where policy-rc.d forbids it, as in containers.
+nginx:
+	command -v nginx >/dev/null || test -x /usr/sbin/nginx || \
+		(apt-get update -qq && (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light || \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx))
+
+test: services chromium nginx lint typecheck
 	$(WITH_ENV) $(VENV)/bin/pytest --create-db
 
 test-fast: services
