@@ -112,7 +112,8 @@ def read_basis() -> float:
     """Every write committed before this wall-clock time is visible to the reads of the current block.
 
     On the primary that is when the block began. On the replica nothing is promised (it may lag by any amount),
-    and outside a `replica_reads` block the caller's reads are not known, so both answer 0.0.
+    and outside a `replica_reads` block the caller's reads are not known, so both answer 0.0. Comparing it with
+    a write noted by another web host assumes their clocks agree (NTP); a replica read never depends on that.
     """
     state = _read_state.get()
     return 0.0 if state is None or state.replica else state.began
