@@ -12,12 +12,15 @@ DEMO_PASSWORD ?= acme-demo-2026
 JIRA_STANDIN ?= 1
 export DEMO_SLUG JIRA_STANDIN
 
-.PHONY: run test test-fast lint typecheck setup services migrate demo stop-services bench-tenants chromium
+.PHONY: run test test-fast lint lock lock-check typecheck setup services migrate demo stop-services bench-tenants \
+	chromium nginx
 
+# requirements.lock (runtime + dev extra) and requirements-runtime.lock (the image) are compiled from pyproject.toml
+# with hashes; pip refuses any file whose hash is not in the lock. pip and setuptools come with the venv.
 $(VENV)/.installed: requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
 	touch $@
 
 setup: $(VENV)/.installed
@@ -38,7 +41,24 @@ run: demo
 	@echo "Open http://$(DEMO_DOMAIN):8000/  (log in as $(DEMO_EMAIL) / $(DEMO_PASSWORD)); Ctrl-C stops everything."
 	$(WITH_ENV) scripts/run.sh
 
-lint: setup
+# Re-pin after editing pyproject.toml's dependency lists. pip-tools lives in its own venv, never in .venv; the
+# runtime lock is seeded with the full lock's pins so that both name the same versions. Existing pins are kept;
+# `make lock PIP_COMPILE_ARGS=--upgrade-package=NAME` moves one package.
+PIP_TOOLS_VENV ?= /tmp/hrms-pip-tools
+PIP_COMPILE = $(PIP_TOOLS_VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url \
+	--no-emit-find-links $(PIP_COMPILE_ARGS)
+lock:
+	test -x $(PIP_TOOLS_VENV)/bin/pip-compile || \
+		($(PYTHON) -m venv $(PIP_TOOLS_VENV) && $(PIP_TOOLS_VENV)/bin/pip install --quiet pip-tools==7.7.0)
+	$(PIP_COMPILE) --extra=dev --output-file=requirements.lock pyproject.toml
+	cp requirements.lock requirements-runtime.lock
+	$(PIP_COMPILE) --output-file=requirements-runtime.lock pyproject.toml
+	$(PIP_TOOLS_VENV)/bin/python scripts/lock_check.py --stamp
+
+lock-check: setup
+	$(PY) scripts/lock_check.py
+
+lint: setup lock-check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
@@ -51,7 +71,14 @@ chromium:
 	test -x /usr/bin/chromium || command -v chromium >/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
-test: services chromium lint typecheck
+# The slow-client test (tests/ops/test_proxy.py) puts Debian's nginx in front of gunicorn, as production does
+# (deploy/nginx). Installing the package starts no server where policy-rc.d forbids it, as in containers.
+nginx:
+	command -v nginx >/dev/null || test -x /usr/sbin/nginx || \
+		(apt-get update -qq && (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light || \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx))
+
+test: services chromium nginx lint typecheck
 	$(WITH_ENV) $(VENV)/bin/pytest --create-db
 
 test-fast: services

@@ -38,6 +38,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from core.proxy import client_address
+
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 JOB_BUCKETS = (0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600)
 UNRESOLVED_ROUTE = "<unresolved>"
@@ -316,9 +318,9 @@ def _allowed_networks(entries: tuple[str, ...]) -> tuple[ipaddress.IPv4Network |
 
 
 def _client_in_metrics_network(request: HttpRequest) -> bool:
-    # The socket peer only: X-Forwarded-For is whatever the client chose to send.
+    # The client as our own proxies saw it (core.proxy): a header the client wrote itself never counts.
     try:
-        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+        address = ipaddress.ip_address(client_address(request))
     except ValueError:
         return False
     networks = _allowed_networks(tuple(getattr(settings, "METRICS_ALLOWED_NETWORKS", ())))

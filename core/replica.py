@@ -6,6 +6,10 @@ router sends reads to the "replica" alias unless
 - this user wrote something within `READ_YOUR_WRITES_SECONDS` (their own writes may not have replicated yet).
 Writes always go to the primary. The replica connection follows the tenant of the primary connection
 (django-tenants calls `replica_follow_tenant` through EXTRA_SET_TENANT_METHOD_PATH).
+
+A cache of pages built by such reads must not undo the second rule: `read_basis()` tells how fresh the data of
+the current block is and `reader_last_write()` when its reader last wrote. tenants/cache.py stores the first with
+each fresh entry and does not serve an entry to a reader whose write is newer than its basis.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -27,6 +32,16 @@ logger = logging.getLogger(__name__)
 
 REPLICA = "replica"
 _use_replica: ContextVar[bool] = ContextVar("use_replica", default=False)
+
+
+@dataclass(frozen=True)
+class _ReadState:
+    began: float  # wall clock when the block began
+    replica: bool
+    last_write: float | None  # wall clock of the reader's last write, inside the read-your-writes window
+
+
+_read_state: ContextVar[_ReadState | None] = ContextVar("read_state", default=None)
 _health_lock = threading.Lock()
 _unhealthy_until = 0.0
 
@@ -64,27 +79,50 @@ def _recent_writer_key(schema: str, user_id: Any) -> str:
 
 
 def note_write(*, schema: str, user_id: Any) -> None:
-    """Pin this user's reads to the primary for the read-your-writes window."""
-    caches["shared"].set(_recent_writer_key(schema, user_id), 1, settings.READ_YOUR_WRITES_SECONDS)
+    """Pin this user's reads to the primary for the read-your-writes window; the marker holds when they wrote."""
+    caches["shared"].set(_recent_writer_key(schema, user_id), time.time(), settings.READ_YOUR_WRITES_SECONDS)
+
+
+def last_write_at(*, schema: str, user_id: Any) -> float | None:
+    """When this user last wrote (wall clock), if within the read-your-writes window."""
+    marker = caches["shared"].get(_recent_writer_key(schema, user_id))
+    return None if marker is None else float(marker)
 
 
 def wrote_recently(*, schema: str, user_id: Any) -> bool:
-    return bool(caches["shared"].get(_recent_writer_key(schema, user_id)))
+    return last_write_at(schema=schema, user_id=user_id) is not None
 
 
 @contextmanager
 def replica_reads(*, schema: str, user_id: Any) -> Iterator[bool]:
     """Route reads in this block to the replica when that is safe; yields whether it will."""
-    use = (
-        replica_configured()
-        and not (user_id is not None and wrote_recently(schema=schema, user_id=user_id))
-        and _replica_healthy()
-    )
+    began = time.time()
+    last_write = last_write_at(schema=schema, user_id=user_id) if user_id is not None and replica_configured() else None
+    use = replica_configured() and last_write is None and _replica_healthy()
     token = _use_replica.set(use)
+    state_token = _read_state.set(_ReadState(began=began, replica=use, last_write=last_write))
     try:
         yield use
     finally:
+        _read_state.reset(state_token)
         _use_replica.reset(token)
+
+
+def read_basis() -> float:
+    """Every write committed before this wall-clock time is visible to the reads of the current block.
+
+    On the primary that is when the block began. On the replica nothing is promised (it may lag by any amount),
+    and outside a `replica_reads` block the caller's reads are not known, so both answer 0.0. Comparing it with
+    a write noted by another web host assumes their clocks agree (NTP); a replica read never depends on that.
+    """
+    state = _read_state.get()
+    return 0.0 if state is None or state.replica else state.began
+
+
+def reader_last_write() -> float | None:
+    """When the reader of the current `replica_reads` block last wrote, within the read-your-writes window."""
+    state = _read_state.get()
+    return None if state is None else state.last_write
 
 
 def reads_from_replica(view: F) -> F:

@@ -274,7 +274,10 @@ ML_PREDICT_BUDGET_SECONDS = env_int("ML_PREDICT_BUDGET_MS", 5000) / 1000
 ML_TRAIN_STAGGER_SECONDS = env_int("ML_TRAIN_STAGGER_SECONDS", 30)
 ML_THREADS = env_int("ML_THREADS", 1)
 
-# /metrics answers the metrics network (socket peer address) or `Authorization: Bearer <METRICS_TOKEN>`.
+# The reverse proxies in front of gunicorn (deploy/nginx): X-Forwarded-For is believed only when the socket peer is
+# in one of these networks, and then only for the entries they appended (core/proxy.py). Empty: never believed.
+TRUSTED_PROXY_NETWORKS = env_list("TRUSTED_PROXY_NETWORKS", [])
+# /metrics answers the metrics network (the client address, core/proxy.py) or `Authorization: Bearer <METRICS_TOKEN>`.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32", "::1/128"])
 # Queues whose depth /metrics reads from the broker.

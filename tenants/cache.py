@@ -17,6 +17,7 @@ from django.core.cache import caches
 from redis.exceptions import RedisError
 
 from core import metrics
+from core.replica import read_basis, reader_last_write
 
 DEFAULT_TIMEOUT = 300
 _TENANT_VERSION_KEY = "tcv::all"
@@ -86,7 +87,8 @@ class FreshRead:
     """An entry stored with `tenant_cache_set_fresh`, and what the reader should do with it.
 
     state: "hit" (fresh: serve it), "stale" (past its freshness while another caller rebuilds it: serve it),
-    "miss" (absent, or past its freshness and this caller has claimed the rebuild: compute and store it).
+    "miss" (absent, past its freshness and this caller has claimed the rebuild, or built from data older than
+    this reader's own last write: compute and store it).
     """
 
     value: Any | None
@@ -97,9 +99,14 @@ def tenant_cache_get_fresh(*, namespace: str, key: str) -> FreshRead:
     """Read an entry with a freshness; past it, exactly one caller is told to rebuild while the rest keep the
     entry they had, so an expiry under load costs one rebuild instead of one per reader."""
     cached = tenant_cache_get(namespace=namespace, key=key)
-    if not (isinstance(cached, tuple) and len(cached) == 2):
+    if not (isinstance(cached, tuple) and len(cached) == 3):
         return FreshRead(None, "miss")
-    fresh_until, value = cached
+    fresh_until, basis, value = cached
+    last_write = reader_last_write()
+    if last_write is not None and basis < last_write:
+        # Built from the replica, or from the primary before this reader's write: it may not hold that write,
+        # which read-your-writes promises them. They rebuild it from the primary (no claim: others keep theirs).
+        return FreshRead(None, "miss")
     if time.time() < fresh_until:
         return FreshRead(value, "hit")
     claimed = tenant_cache_add(namespace=namespace, key=f"{key}:rebuild", value=1, timeout=REBUILD_CLAIM_SECONDS)
@@ -107,9 +114,13 @@ def tenant_cache_get_fresh(*, namespace: str, key: str) -> FreshRead:
 
 
 def tenant_cache_set_fresh(*, namespace: str, key: str, value: Any, fresh_seconds: int) -> None:
-    """Store `value` fresh for `fresh_seconds`, kept as long again for the readers of a rebuild; frees the claim."""
+    """Store `value` fresh for `fresh_seconds`, kept as long again for the readers of a rebuild; frees the claim.
+
+    The entry keeps the read basis of the block that built it (core.replica.read_basis), so a reader who wrote
+    after it is not served it.
+    """
     cache, versioned = _cache(), _versioned_key(namespace, key)
-    cache.set(versioned, (time.time() + fresh_seconds, value), 2 * fresh_seconds)
+    cache.set(versioned, (time.time() + fresh_seconds, read_basis(), value), 2 * fresh_seconds)
     cache.delete(f"{versioned}:rebuild")
 
 

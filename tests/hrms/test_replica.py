@@ -1,20 +1,24 @@
-"""Reads routed to a real streaming replica (pg_basebackup -R on 127.0.0.1:5433), and every way back to the primary."""
+"""Reads routed to a real streaming replica (pg_basebackup -R, a free local port), and every way back to the primary."""
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
 
 from core.replica import REPLICA, note_write, replica_reads
+from tenants.cache import tenant_cache_invalidate
 from tests.conftest import TenantHandle
-from tests.support.replica import replica_wait, streaming_replica
-from timesheets.models import Employee
+from tests.support.replica import replica_paused, replica_wait, streaming_replica
+from tests.timesheets.factories import auth, make_employee, make_project, make_suggestion, staff_token
+from timesheets.models import Employee, ProjectAllocationSuggestion, TimesheetProjectAllocation
 
 pytestmark = pytest.mark.slow
 
@@ -30,11 +34,19 @@ def _dsn(settings_dict: dict[str, Any], **overrides: Any) -> str:
     return " ".join(f"{key}={value}" for key, value in values.items())
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @pytest.fixture(scope="module")
 def replica(tenants: dict[str, TenantHandle], django_db_blocker: Any) -> Iterator[dict[str, Any]]:
     primary = connections["default"].settings_dict
-    with django_db_blocker.unblock(), streaming_replica(primary_dsn=_dsn(primary, dbname="postgres")):
-        settings_dict = {**primary, "PORT": 5433, "OPTIONS": {"connect_timeout": 2}}
+    # A port of its own, so two test runs on one machine each get their replica.
+    port = _free_port()
+    with django_db_blocker.unblock(), streaming_replica(primary_dsn=_dsn(primary, dbname="postgres"), port=port):
+        settings_dict = {**primary, "PORT": port, "OPTIONS": {"connect_timeout": 2}}
         connections.settings[REPLICA] = settings_dict
         try:
             yield settings_dict
@@ -133,3 +145,43 @@ def test_an_unreachable_replica_falls_back_to_the_primary_with_a_warning(
         connections[REPLICA].close()
         del connections[REPLICA]
         connections.settings[REPLICA] = replica
+
+
+def test_a_user_who_just_decided_never_gets_a_pending_page_another_reader_cached_from_a_lagging_replica(
+    tenants: dict[str, TenantHandle], django_db_blocker: Any, replica: dict[str, Any]
+) -> None:
+    handle = tenants["alpha"]
+    pending = "/api/timesheet-intelligence/suggestions/pending"
+    with django_db_blocker.unblock():
+        writer, reader = staff_token(handle), staff_token(handle)
+        project = make_project(handle, code=f"RYW{uuid.uuid4().hex[:6]}")
+        employee = make_employee(handle)
+        suggestion = make_suggestion(handle, employee, project)
+        filters = f"?project={project.id}"
+        try:
+            with tenant_context(handle.tenant):
+                tenant_cache_invalidate(namespace="suggestions")
+            replica_wait(_dsn(connections["default"].settings_dict), _dsn(replica))
+            with replica_paused(_dsn(replica)):
+                accepted = handle.client().post(
+                    "/api/timesheet-intelligence/suggestions/accept",
+                    {"ids": [str(suggestion.id)]},
+                    content_type="application/json",
+                    **auth(writer),
+                )
+                assert accepted.json()["accepted"] == 1
+                # Another reader, who wrote nothing, reads from the replica: it has not replayed the accept yet.
+                lagging = handle.client().get(pending + filters, **auth(reader))
+                assert [row["id"] for row in lagging.json()["results"]] == [str(suggestion.id)]
+                # The writer's reads go to the primary, and so must the page they are served.
+                own = handle.client().get(pending + filters, **auth(writer))
+                assert own.json()["results"] == [], own["X-Cache"]
+                assert handle.client().get(pending + filters, **auth(writer)).json()["results"] == []
+        finally:
+            with tenant_context(handle.tenant):
+                TimesheetProjectAllocation.objects.filter(project=project).delete()
+                ProjectAllocationSuggestion.objects.filter(project=project).delete()
+                project.delete()
+                employee.delete()
+                User.objects.filter(auth_token__key__in=[writer, reader]).delete()
+                tenant_cache_invalidate(namespace="suggestions")

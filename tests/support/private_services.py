@@ -280,11 +280,14 @@ def celery_worker(log: Path, **env: str) -> Iterator[Spawned]:
 
 @contextlib.contextmanager
 def gunicorn_server(log: Path, **env: str) -> Iterator[tuple[Spawned, int]]:
-    """The product's gunicorn configuration on a free port; yields the master process and the port."""
+    """The product's gunicorn configuration on a free port; yields the master process and the port.
+
+    One process of four threads unless `env` says otherwise (WEB_CONCURRENCY, GUNICORN_THREADS).
+    """
     port = free_port()
     server = Spawned(
         [sys.executable, "-m", "gunicorn", "-c", "hrms/gunicorn.conf.py"],
-        app_env(BIND=f"{HOST}:{port}", WEB_CONCURRENCY="1", GUNICORN_THREADS="4", **env),
+        app_env(**{"WEB_CONCURRENCY": "1", "GUNICORN_THREADS": "4", **env, "BIND": f"{HOST}:{port}"}),
         log,
     )
     try:

@@ -133,3 +133,14 @@ def streaming_replica(*, primary_dsn: str, port: int = 5433) -> Iterator[str]:
 
 def replica_wait(primary_dsn: str, replica_dsn: str) -> None:
     _wait_caught_up(primary_dsn, replica_dsn)
+
+
+@contextmanager
+def replica_paused(replica_dsn: str) -> Iterator[None]:
+    """The replica keeps receiving WAL but stops replaying it: its reads lag the primary until the block ends."""
+    with psycopg.connect(replica_dsn, autocommit=True) as replica:
+        replica.execute("SELECT pg_wal_replay_pause()")
+        try:
+            yield
+        finally:
+            replica.execute("SELECT pg_wal_replay_resume()")
