@@ -268,6 +268,12 @@ ML_PREDICT_BUDGET_SECONDS = env_int("ML_PREDICT_BUDGET_MS", 5000) / 1000
 ML_TRAIN_STAGGER_SECONDS = env_int("ML_TRAIN_STAGGER_SECONDS", 30)
 ML_THREADS = env_int("ML_THREADS", 1)
 
+# The Jira client connects only to public addresses (jira_sync/addresses.py). JIRA_ALLOW_PRIVATE_HOSTS=1 lets
+# it reach private and loopback ones, for the local Jira stand-in of `make run` and the tests; production
+# refuses to start with it. JIRA_REQUIRE_HTTPS refuses plain-http sites (always on in production).
+JIRA_ALLOW_PRIVATE_HOSTS = env_bool("JIRA_ALLOW_PRIVATE_HOSTS", False)
+JIRA_REQUIRE_HTTPS = env_bool("JIRA_REQUIRE_HTTPS", False)
+
 # /metrics answers the metrics network (socket peer address) or `Authorization: Bearer <METRICS_TOKEN>`.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32", "::1/128"])
