@@ -274,8 +274,10 @@ ML_THREADS = env_int("ML_THREADS", 1)
 JIRA_ALLOW_PRIVATE_HOSTS = env_bool("JIRA_ALLOW_PRIVATE_HOSTS", False)
 JIRA_REQUIRE_HTTPS = env_bool("JIRA_REQUIRE_HTTPS", False)
 
-# /metrics answers the metrics network (socket peer address) or `Authorization: Bearer <METRICS_TOKEN>`.
+# /metrics answers the metrics network (socket peer address) or `Authorization: Bearer <METRICS_TOKEN>`;
+# with METRICS_REQUIRE_TOKEN (always on in production) the token only.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_REQUIRE_TOKEN = env_bool("METRICS_REQUIRE_TOKEN", False)
 METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32", "::1/128"])
 # Queues whose depth /metrics reads from the broker.
 CELERY_QUEUE_NAMES = env_list("CELERY_QUEUE_NAMES", ["celery", "generation", "sync", "training"])
