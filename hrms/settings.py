@@ -308,5 +308,9 @@ LOGGING: dict[str, Any] = {
         # Every request already has its own line (hrms.request); Django's 4xx warnings would repeat them.
         # 5xx errors, with their tracebacks, still come through.
         "django.request": {"level": "ERROR"},
+        # httpx logs each Jira answer's status line and httpcore (at DEBUG) its headers: both are the remote
+        # side's text, and a Jira site may be any server the tenant's admin names. Our client logs what we need.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }

@@ -26,7 +26,7 @@ class _Handler(BaseHTTPRequestHandler):
         service.requests.append(f"{self.command} {self.path}")
         service.hosts.append(self.headers.get("Host", ""))
         body = service.body.encode()
-        self.send_response(service.status)
+        self.send_response(service.status, service.reason)
         for name, value in service.headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
@@ -37,8 +37,17 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class InternalService:
-    def __init__(self, *, status: int = 404, body: str = SECRET_BODY, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        status: int = 404,
+        body: str = SECRET_BODY,
+        headers: dict[str, str] | None = None,
+        reason: str | None = None,
+    ) -> None:
         self.status = status
+        # The status line's reason phrase is the server's to choose, like the body.
+        self.reason = reason
         self.body = body
         self.headers = headers or {"Content-Type": "text/plain"}
         self.requests: list[str] = []
