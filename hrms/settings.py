@@ -76,6 +76,8 @@ MIDDLEWARE = [
     "hrms.request_context.RequestObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # X-Tenant on the API host: unknown and suspended tenants answer like a known one without credentials.
+    "accounts.api_host.ApiHostTenantPrivacyMiddleware",
     "tenants.middleware.TenantResolutionMiddleware",
     # A tenant whose ML budget is spent is refused here, before authentication and the view run.
     "core.ratelimits.MlLoadSheddingMiddleware",
