@@ -21,6 +21,7 @@ import http
 import logging
 import random
 import re
+import ssl
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -610,11 +611,13 @@ class PinnedTransport(httpx.HTTPTransport):
     (certificate checks against certifi's roots, httpx's default limits) and ours.
     """
 
-    def __init__(self, *, allow_private: bool, resolve: Resolver = system_resolve) -> None:
+    def __init__(
+        self, *, allow_private: bool, resolve: Resolver = system_resolve, verify: ssl.SSLContext | bool = True
+    ) -> None:
         super().__init__(trust_env=False)
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,

@@ -3,14 +3,21 @@ and errors that never carry what the remote side said."""
 
 from __future__ import annotations
 
+import ssl
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from jira_sync import client as client_module
 from jira_sync.addresses import AddressRefused, address_refusal, addresses_for
-from jira_sync.client import JiraClient, JiraError, JiraSiteRefused, JiraUnavailable
+from jira_sync.client import JiraClient, JiraError, JiraSiteRefused, JiraUnavailable, PinnedTransport
 from tests.support.internal_service import SECRET_BODY, closed_port, hang_up_port, internal_service
 from tests.support.jira_standin import (
     DEFAULT_EMAIL,
@@ -210,3 +217,61 @@ def test_a_next_page_link_to_another_site_is_refused_without_naming_it(jira_stan
     with _client(jira_standin.url) as client, pytest.raises(JiraError) as refused:
         client._same_site("https://evil.example/rest/api/3/worklog/updated?since=5")
     assert "evil.example" not in refused.value.message
+
+
+def _certificate(hostname: str, directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for `hostname` and its key, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+def test_over_https_the_pinned_connection_still_checks_the_certificate_against_the_hostname(tmp_path: Path) -> None:
+    """The socket goes to the checked IP, but SNI names the site and the certificate must be the site's."""
+    cert_path, key_path = _certificate("jira.example.test", tmp_path)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert_path, key_path)
+    sni_names: list[str | None] = []
+
+    def record_sni(sock: ssl.SSLObject, name: str | None, context: ssl.SSLContext) -> None:
+        sni_names.append(name)
+
+    server_context.sni_callback = record_sni
+    trusted = ssl.create_default_context(cafile=str(cert_path))
+    myself = {"Content-Type": "application/json"}
+
+    def resolve(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+    def pinned() -> PinnedTransport:
+        return PinnedTransport(allow_private=True, resolve=resolve, verify=trusted)
+
+    with internal_service(status=200, body='{"accountId": "acct-1"}', headers=myself) as service:
+        service.serve_tls(server_context)
+        site = f"https://jira.example.test:{service.port}"
+        with _client(site, transport=pinned()) as client:
+            assert client.myself().account_id == "acct-1"
+        assert sni_names == ["jira.example.test"]
+
+        other = f"https://other.example.test:{service.port}"
+        with _client(other, transport=pinned()) as client, pytest.raises(JiraUnavailable):
+            client.myself()
+        assert service.requests == ["GET /rest/api/3/myself"]

@@ -8,6 +8,7 @@ the way a non-HTTP service (Redis, PostgreSQL) looks to an HTTP client. Both lis
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -56,6 +57,10 @@ class InternalService:
         self._server.daemon_threads = True
         self._server.service = self  # type: ignore[attr-defined]
         self._thread = threading.Thread(target=self._server.serve_forever, name="internal-service", daemon=True)
+
+    def serve_tls(self, context: ssl.SSLContext) -> None:
+        """Answer over TLS from now on (call before the first request)."""
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
 
     @property
     def port(self) -> int:
