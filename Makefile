@@ -9,6 +9,7 @@ DEMO_DOMAIN ?= acme.localhost
 DEMO_EMAIL ?= admin@acme.example
 DEMO_PASSWORD ?= acme-demo-2026
 # `make run` also starts a local Jira stand-in connected to the demo tenant (docs/jira.md); JIRA_STANDIN=0 leaves it out.
+# With the stand-in, scripts/run.sh sets JIRA_ALLOW_PRIVATE_HOSTS=1 so the Jira client may reach 127.0.0.1.
 JIRA_STANDIN ?= 1
 export DEMO_SLUG JIRA_STANDIN
 

@@ -336,6 +336,9 @@ def _has_operator_token(request: HttpRequest) -> bool:
 
 
 def metrics_access_allowed(request: HttpRequest) -> bool:
+    if getattr(settings, "METRICS_REQUIRE_TOKEN", False):
+        # A reverse proxy on the same host makes every client's peer address 127.0.0.1: the token only.
+        return _has_operator_token(request)
     return _client_in_metrics_network(request) or _has_operator_token(request)
 
 

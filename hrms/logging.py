@@ -2,8 +2,9 @@
 
 `ContextFilter` stamps every record with the request id and user from hrms.request_context and the
 connection's current schema. `RedactingFilter` is the second line of defence behind "never log PII or
-secrets": it masks tokens, authorization headers, password/secret/PII key-value pairs, IBAN-shaped and
-long digit strings wherever they appear in the message.
+secrets": it masks tokens, authorization headers, credentials in URLs, key-value pairs whose key names a
+secret or PII (with any prefix or suffix: `db_password`, `jira_api_token`, `x_secret`), IBAN-shaped and long
+digit strings wherever they appear in the message.
 """
 
 from __future__ import annotations
@@ -21,11 +22,15 @@ REDACTED = "[redacted]"
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # Authorization: Token <key> / Bearer <key>, in headers or prose.
     (re.compile(r"(?i)\b(token|bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), rf"\1 {REDACTED}"),
-    # key=value or "key": "value" for names that hold secrets or PII.
+    # Credentials in a URL: scheme://user:password@host (database, broker and cache URLs).
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/:@]*:)[^\s/@]+@"), rf"\1{REDACTED}@"),
+    # key=value or "key": "value" for names that hold secrets or PII, prefixed or suffixed too
+    # (db_password, jira_api_token, x_secret, client_secret, aws_secret_access_key, refresh_token).
     (
         re.compile(
-            r"(?i)([\"']?\b(?:password|passwd|secret|api[_-]?token|token|authorization|national[_-]?id|"
-            r"bank[_-]?account|iban|salary|ssn)\b[\"']?\s*[:=]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&}]+)"
+            r"(?i)([\"']?\b[\w-]*?(?:password|passwd|passphrase|secret|token|api[_-]?key|authorization|"
+            r"credential|private[_-]?key|session[_-]?id|national[_-]?id|bank[_-]?account|iban|salary|ssn)"
+            r"[\w-]*\b[\"']?\s*[:=]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&}]+)"
         ),
         rf"\1{REDACTED}",
     ),

@@ -80,6 +80,8 @@ MIDDLEWARE = [
     "hrms.request_context.RequestObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # X-Tenant on the API host: unknown and suspended tenants answer like a known one without credentials.
+    "accounts.api_host.ApiHostTenantPrivacyMiddleware",
     "tenants.middleware.TenantResolutionMiddleware",
     # A tenant whose ML budget is spent is refused here, before authentication and the view run.
     "core.ratelimits.MlLoadSheddingMiddleware",
@@ -277,8 +279,16 @@ ML_THREADS = env_int("ML_THREADS", 1)
 # The reverse proxies in front of gunicorn (deploy/nginx): X-Forwarded-For is believed only when the socket peer is
 # in one of these networks, and then only for the entries they appended (core/proxy.py). Empty: never believed.
 TRUSTED_PROXY_NETWORKS = env_list("TRUSTED_PROXY_NETWORKS", [])
-# /metrics answers the metrics network (the client address, core/proxy.py) or `Authorization: Bearer <METRICS_TOKEN>`.
+# The Jira client connects only to public addresses (jira_sync/addresses.py). JIRA_ALLOW_PRIVATE_HOSTS=1 lets
+# it reach private and loopback ones, for the local Jira stand-in of `make run` and the tests; production
+# refuses to start with it. JIRA_REQUIRE_HTTPS refuses plain-http sites (always on in production).
+JIRA_ALLOW_PRIVATE_HOSTS = env_bool("JIRA_ALLOW_PRIVATE_HOSTS", False)
+JIRA_REQUIRE_HTTPS = env_bool("JIRA_REQUIRE_HTTPS", False)
+
+# /metrics answers the metrics network (the client address, core/proxy.py) or `Authorization: Bearer <METRICS_TOKEN>`;
+# with METRICS_REQUIRE_TOKEN (always on in production) the token only.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_REQUIRE_TOKEN = env_bool("METRICS_REQUIRE_TOKEN", False)
 METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32", "::1/128"])
 # Queues whose depth /metrics reads from the broker.
 CELERY_QUEUE_NAMES = env_list("CELERY_QUEUE_NAMES", ["celery", "generation", "sync", "training"])
@@ -309,5 +319,9 @@ LOGGING: dict[str, Any] = {
         # Every request already has its own line (hrms.request); Django's 4xx warnings would repeat them.
         # 5xx errors, with their tracebacks, still come through.
         "django.request": {"level": "ERROR"},
+        # httpx logs each Jira answer's status line and httpcore (at DEBUG) its headers: both are the remote
+        # side's text, and a Jira site may be any server the tenant's admin names. Our client logs what we need.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }

@@ -20,3 +20,6 @@ os.environ["CELERY_BROKER_URL"] = CELERY_BROKER_URL
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "test_hrms")}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 TENANT_LOCAL_CACHE_SECONDS = 5
+# The Jira stand-in (tests/support/jira_standin.py) listens on 127.0.0.1; tests of the address policy turn
+# this off again.
+JIRA_ALLOW_PRIVATE_HOSTS = True

@@ -3,16 +3,25 @@
 Jira answers 429 (rate limited) and 503 (overloaded) with a `Retry-After` in seconds: we wait at least that
 long plus a little jitter, a bounded number of times. Other 5xx answers and network failures are retried
 with jittered exponential backoff. What is left surfaces as one of three exceptions: `JiraAuthError`
-(401/403), `JiraUnavailable` (network, 5xx or rate limit after the retries), `JiraError` (everything else).
+(401/403), `JiraUnavailable` (network, 5xx or rate limit after the retries), `JiraError` (everything else),
+and `JiraSiteRefused` when the site's address is not one we may connect to (jira_sync/addresses.py: public
+addresses only, checked on every connection; https only where `JIRA_REQUIRE_HTTPS` is set).
+
+Messages never carry what the remote side sent (its body, a redirect's target, a malformed value): the
+address is the admin's to choose, so whatever answers there may be an internal service, and these messages
+reach the admin's screen, the sync job's error field and the logs. They name the status and our own request.
+Network failures all read alike, so refused, reset and timed-out connections cannot map ports.
 See docs/jira.md.
 """
 
 from __future__ import annotations
 
 import email.utils
+import http
 import logging
 import random
 import re
+import ssl
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +30,11 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
+from django.conf import settings
+
+from jira_sync.addresses import AddressRefused, PinnedBackend, Resolver, system_resolve
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +73,18 @@ class JiraAuthError(JiraError):
 
 class JiraUnavailable(JiraError):
     """Jira could not be reached, kept failing with 5xx, or kept rate-limiting us, after the retries."""
+
+
+class JiraSiteRefused(JiraError):
+    """The site's address may not be connected to: not a public address, or plain http where https is required."""
+
+
+UNREACHABLE = "Could not reach the Jira site."
+ADDRESS_REFUSED = (
+    "The Jira site's address is not allowed: Jira Cloud sites are on the public internet, and private, "
+    "loopback, link-local and reserved addresses are refused."
+)
+HTTPS_REQUIRED = "The Jira site must be reached over https."
 
 
 @dataclass(frozen=True)
@@ -200,20 +225,17 @@ def _retry_after_seconds(response: httpx.Response) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-def _error_detail(response: httpx.Response) -> str:
+def _status_text(status: int) -> str:
+    """`404 (Not Found)`: the status and the standard reason, not the reason phrase the server sent."""
     try:
-        body = response.json()
+        return f"{status} ({http.HTTPStatus(status).phrase})"
     except ValueError:
-        return response.text[:200].strip()
-    if isinstance(body, dict):
-        messages = list(body.get("errorMessages") or []) + [f"{k}: {v}" for k, v in (body.get("errors") or {}).items()]
-        if messages:
-            return "; ".join(str(m) for m in messages)[:500]
-    return str(body)[:200]
+        return str(status)
 
 
 def _malformed(what: str, exc: Exception) -> JiraError:
-    return JiraError(f"Jira returned a malformed {what}: {type(exc).__name__}: {exc}")
+    # The exception's text would quote the remote value; its type is enough to tell what went wrong.
+    return JiraError(f"Jira returned a malformed {what} ({type(exc).__name__}).")
 
 
 def _change_page(body: Any, since_ms: int) -> WorklogChangePage:
@@ -292,18 +314,31 @@ class JiraClient:
         backoff_seconds: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
+        allow_private_hosts: bool | None = None,
+        require_https: bool | None = None,
+        resolve: Resolver = system_resolve,
     ) -> None:
         self.site_url = site_url.rstrip("/")
         self._origin = urlsplit(self.site_url)[:2]
         self._max_retries = max_retries
         self._backoff = BACKOFF_SECONDS if backoff_seconds is None else backoff_seconds
         self._sleep = sleep
+        if require_https is None:
+            require_https = bool(getattr(settings, "JIRA_REQUIRE_HTTPS", False))
+        self._require_https = require_https
+        if transport is None:
+            if allow_private_hosts is None:
+                allow_private_hosts = bool(getattr(settings, "JIRA_ALLOW_PRIVATE_HOSTS", False))
+            transport = PinnedTransport(allow_private=allow_private_hosts, resolve=resolve)
         self._http = httpx.Client(
             base_url=self.site_url,
             auth=httpx.BasicAuth(email, api_token),
             timeout=timeout,
             headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+            # A redirect is an error, never followed: its target is unchecked and our credentials would go along.
             follow_redirects=False,
+            # Proxies from the environment would make the proxy, not the site, the address we check.
+            trust_env=False,
             transport=transport,
         )
 
@@ -478,8 +513,8 @@ class JiraClient:
     def _same_site(self, url: str) -> str:
         """A `nextPage` link, refused if it points anywhere but this site (the credentials go with it)."""
         parts = urlsplit(url)
-        if parts.scheme and (parts.scheme, parts.netloc) != self._origin:
-            raise JiraError(f"Jira's nextPage link points to another site ({parts.netloc}); refusing to follow it.")
+        if (parts.scheme or parts.netloc) and (parts.scheme, parts.netloc) != self._origin:
+            raise JiraError("Jira's nextPage link points to another site; refusing to follow it.")
         return url
 
     def _wait(self, attempt: int) -> float:
@@ -500,12 +535,20 @@ class JiraClient:
         A call that is not idempotent is retried only when Jira cannot have acted on it: the connection was
         never made, or Jira refused it with 429/503 and a Retry-After.
         """
+        if self._require_https and self._origin[0] != "https":
+            raise JiraSiteRefused(HTTPS_REQUIRED)
+        path = urlsplit(url).path
         for attempt in range(self._max_retries + 1):
             try:
                 response = self._http.request(method, url, params=params or None, json=json)
+            except AddressRefused as exc:
+                logger.warning("jira site refused: %s %s", exc.host, exc.reason)
+                raise JiraSiteRefused(ADDRESS_REFUSED) from exc
             except httpx.TransportError as exc:
-                reason = str(exc) or type(exc).__name__
-                error: JiraError = JiraUnavailable(f"Could not reach Jira at {self.site_url}: {reason}")
+                # Refused, reset, timed out and unresolvable all read alike (the type goes to the log only).
+                error: JiraError = JiraUnavailable(UNREACHABLE)
+                error.__cause__ = exc
+                logger.info("jira %s %s: %s", method, path, type(exc).__name__)
                 wait = self._wait(attempt)
                 if not idempotent and not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
                     raise error from exc
@@ -516,21 +559,17 @@ class JiraClient:
                         return None
                     try:
                         return response.json()
-                    except ValueError as exc:
+                    except ValueError:
                         raise JiraError(
-                            f"{method} {url} did not answer with JSON; is {self.site_url} a Jira Cloud site?",
-                            status=status,
-                        ) from exc
+                            f"{method} {path} did not answer with JSON; is this a Jira Cloud site?", status=status
+                        ) from None
                 if status in (401, 403):
-                    raise JiraAuthError(
-                        f"Jira answered {status} to {method} {url}: {_error_detail(response)}", status=status
-                    )
+                    raise JiraAuthError(f"Jira answered {_status_text(status)} to {method} {path}.", status=status)
                 if status not in (429,) and status < 500:
-                    raise JiraError(
-                        f"Jira answered {status} to {method} {url}: {_error_detail(response)}", status=status
-                    )
+                    raise JiraError(f"Jira answered {_status_text(status)} to {method} {path}.", status=status)
                 error = JiraUnavailable(
-                    f"Jira answered {status} to {method} {url} after {attempt + 1} attempts", status=status
+                    f"Jira answered {_status_text(status)} to {method} {path} after {attempt + 1} attempts.",
+                    status=status,
                 )
                 retry_after = _retry_after_seconds(response) if status in (429, 503) else None
                 if not idempotent and retry_after is None:
@@ -538,7 +577,7 @@ class JiraClient:
                 if retry_after is not None:
                     if retry_after > MAX_RETRY_AFTER_SECONDS:
                         raise JiraUnavailable(
-                            f"Jira asked us to wait {retry_after:.0f}s (Retry-After) on {method} {url}; "
+                            f"Jira asked us to wait {retry_after:.0f}s (Retry-After) on {method} {path}; "
                             "the next run will resume.",
                             status=status,
                         )
@@ -548,7 +587,7 @@ class JiraClient:
                     wait = self._wait(attempt)
             if attempt == self._max_retries:
                 raise error
-            logger.info("jira %s %s: %s; retrying in %.2fs", method, url, error.message, wait)
+            logger.info("jira %s %s: %s; retrying in %.2fs", method, path, error.message, wait)
             self._sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -563,3 +602,24 @@ def jql_project_clause(project_keys: Sequence[str]) -> str:
         if not PROJECT_KEY_PATTERN.match(key):
             raise JiraError(f"{key!r} is not a Jira project key")
     return "project in ({})".format(", ".join(f'"{key}"' for key in project_keys))
+
+
+class PinnedTransport(httpx.HTTPTransport):
+    """httpx's transport over `PinnedBackend`: every connection goes to an address checked just before.
+
+    httpx does not take a network backend, so the connection pool is rebuilt with the same defaults
+    (certificate checks against certifi's roots, httpx's default limits) and ours.
+    """
+
+    def __init__(
+        self, *, allow_private: bool, resolve: Resolver = system_resolve, verify: ssl.SSLContext | bool = True
+    ) -> None:
+        super().__init__(trust_env=False)
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=PinnedBackend(allow_private=allow_private, resolve=resolve),
+        )

@@ -36,6 +36,7 @@ from jira_sync.client import (
     JiraAuthError,
     JiraClient,
     JiraError,
+    JiraSiteRefused,
     JiraUnavailable,
     Worklog,
     jql_project_clause,
@@ -126,9 +127,12 @@ def jira_credentials_verify(*, site_url: str, email: str, api_token: str) -> Jir
                 "at id.atlassian.com under Security."
             )
         fields = {"api_token": [message]}
+    except JiraSiteRefused as exc:
+        fields = {"site_url": [exc.message]}
     except JiraUnavailable as exc:
         if exc.status is None:
-            fields = {"site_url": [f"Jira could not be reached at {site_url}: {exc.message.rsplit(': ', 1)[-1]}."]}
+            # No reason given: refused, reset and timed-out connections must not tell open ports from closed.
+            fields = {"site_url": [f"Jira could not be reached at {site_url}."]}
         else:
             fields = {"site_url": [f"Jira at {site_url} is unavailable (HTTP {exc.status}); try again later."]}
     except JiraError as exc:
@@ -209,6 +213,12 @@ def jira_connection_save(
         if row is None:
             row = JiraConnection()
         reset = not created and (row.site_url != site_url or _filter_broadened(list(row.project_keys), keys))
+        # Saved without verifying: the old verification does not speak for another site, account or token.
+        unverified = not created and (
+            row.site_url != site_url
+            or row.email.lower() != email.lower()
+            or (bool(api_token) and api_token != str(row.api_token))
+        )
         row.site_url = site_url
         row.email = email
         row.enabled = enabled
@@ -226,6 +236,10 @@ def jira_connection_save(
             row.account_id = account.account_id
             row.account_time_zone = account.time_zone or ""
             row.verified_at = timezone.now()
+        elif unverified:
+            row.account_id = ""
+            row.account_time_zone = ""
+            row.verified_at = None
         try:
             with transaction.atomic():
                 row.save()

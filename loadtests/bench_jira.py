@@ -81,7 +81,7 @@ def main() -> int:
 
     url = database_url(args.database)
     database_recreate(url)
-    env = bench_env(url, LOG_LEVEL="WARNING")
+    env = bench_env(url, LOG_LEVEL="WARNING", JIRA_ALLOW_PRIVATE_HOSTS="1")  # the stand-in is on 127.0.0.1
     os.environ.update(env)
     standin: subprocess.Popen[str] | None = None
     try:

@@ -181,7 +181,7 @@ def product_env(url: str) -> dict[str, str]:
         url,
         DJANGO_SETTINGS_MODULE="hrms.settings_production",
         SECRET_KEY="bench-secret-key-" + "x" * 40,
-        AUDIT_CHECKPOINT_KEY="bench-checkpoint-key",
+        AUDIT_CHECKPOINT_KEY="bench-checkpoint-key-" + "0123456789abcdef" * 2,
         FIELD_ENCRYPTION_KEYS="bench1:YmVuY2gtbWFzdGVyLWtleS0zMi1ieXRlcy0wMDAwMDA=",
         SECURE_SSL_REDIRECT="true",
     )

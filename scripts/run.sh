@@ -51,6 +51,12 @@ trap 'on_signal INT 130' INT
 trap 'on_signal TERM 143' TERM
 trap stop_all EXIT
 
+# The Jira stand-in listens on 127.0.0.1, an address the Jira client refuses unless this development setting is on
+# (production refuses to start with it; docs/jira.md).
+if [[ "${JIRA_STANDIN:-0}" == 1 ]]; then
+    export JIRA_ALLOW_PRIVATE_HOSTS="${JIRA_ALLOW_PRIVATE_HOSTS:-1}"
+fi
+
 # Web and worker processes write their metrics here; /metrics merges them. Emptied on every start.
 export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-$PWD/.data/metrics}"
 rm -rf "$PROMETHEUS_MULTIPROC_DIR"

@@ -22,7 +22,10 @@ from tenants.selectors import tenant_get_by_host, tenant_get_by_slug
 
 _SLUG_RE = re.compile(SLUG_PATTERN)
 # Served on every host without a tenant: probes, metrics and static files.
-_TENANTLESS_PREFIXES = ("/healthz", "/readyz", "/metrics", "/static/")
+TENANTLESS_PREFIXES = ("/healthz", "/readyz", "/metrics", "/static/")
+# The API's description is the same for every tenant: on the API host it is served without one, X-Tenant or not
+# (so it answers alike for tenants that exist and those that do not; accounts/api_host.py).
+API_HOST_PUBLIC_PATHS = ("/api/schema/", "/api/docs/")
 
 
 class TenantResolutionMiddleware:
@@ -32,7 +35,7 @@ class TenantResolutionMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         use_public_schema()
         request.tenant = None  # type: ignore[attr-defined]
-        if request.path.startswith(_TENANTLESS_PREFIXES):
+        if request.path.startswith(TENANTLESS_PREFIXES):
             return self._serve_public(request)
         try:
             host = request.get_host().split(":")[0].lower()
@@ -40,6 +43,8 @@ class TenantResolutionMiddleware:
             return error_response(400, "bad_host", "This host is not served here.")
 
         header = request.headers.get("X-Tenant")
+        if host in settings.API_HOSTS and request.path in API_HOST_PUBLIC_PATHS:
+            return self._serve_public(request)
         if host in settings.API_HOSTS and header is not None:
             if not _SLUG_RE.fullmatch(header):
                 return error_response(

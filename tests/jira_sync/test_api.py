@@ -12,11 +12,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
+from pytest_django.fixtures import Settings as SettingsWrapper
 
 from jira_sync import client as client_module
 from jira_sync.models import JiraConnection, JiraSyncCursor, JiraWorkLog, SyncFeed
 from jobs.models import BackgroundJob
 from tests.conftest import TenantHandle, make_user, token_for
+from tests.support.internal_service import SECRET_BODY, closed_port, hang_up_port, internal_service
 from tests.support.jira_standin import (
     DEFAULT_EMAIL,
     DEFAULT_TOKEN,
@@ -169,6 +171,71 @@ def test_a_disabled_connection_is_saved_without_asking_jira(alpha: TenantHandle)
     assert response.status_code == 200
     assert response.json()["enabled"] is False
     assert response.json()["verified_at"] is None
+
+
+def test_a_site_on_a_private_address_is_refused_before_anything_is_sent(
+    alpha: TenantHandle, jira_standin: JiraStandin, settings: SettingsWrapper
+) -> None:
+    settings.JIRA_ALLOW_PRIVATE_HOSTS = False
+    response = _put(alpha, _auth(alpha, "Admin"), _settings(jira_standin))
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "jira_verification_failed"
+    assert "not allowed" in response.json()["error"]["fields"]["site_url"][0]
+    assert jira_standin.requests == []
+    with tenant_context(alpha.tenant):
+        assert not JiraConnection.objects.exists()
+
+
+def test_an_http_site_is_refused_when_https_is_required(
+    alpha: TenantHandle, jira_standin: JiraStandin, settings: SettingsWrapper
+) -> None:
+    settings.JIRA_REQUIRE_HTTPS = True
+    response = _put(alpha, _auth(alpha, "Admin"), _settings(jira_standin))
+    assert response.status_code == 400
+    assert "https" in response.json()["error"]["fields"]["site_url"][0]
+    assert jira_standin.requests == []
+
+
+def test_what_another_service_answers_is_never_shown_to_the_admin(alpha: TenantHandle) -> None:
+    auth = _auth(alpha, "Admin")
+    for status in (404, 400, 200):
+        with internal_service(status=status) as service:
+            body = {"site_url": service.url, "email": "bot@alpha.test", "api_token": "t"}
+            response = _put(alpha, auth, body)
+        assert response.status_code == 400
+        assert SECRET_BODY not in response.content.decode()
+        assert service.requests == ["GET /rest/api/3/myself"]
+
+
+def test_a_closed_port_and_an_open_non_http_port_read_alike(alpha: TenantHandle) -> None:
+    auth = _auth(alpha, "Admin")
+    messages = []
+    with hang_up_port() as open_port:
+        for port in (open_port, closed_port()):
+            site = f"http://127.0.0.1:{port}"
+            response = _put(alpha, auth, {"site_url": site, "email": "bot@alpha.test", "api_token": "t"})
+            assert response.status_code == 400
+            messages.append(response.json()["error"]["fields"]["site_url"][0].replace(site, "<site>"))
+    assert messages[0] == messages[1]
+
+
+def test_saving_a_new_site_disabled_clears_the_old_sites_verification(
+    alpha: TenantHandle, jira_standin: JiraStandin
+) -> None:
+    auth = _auth(alpha, "Admin")
+    jira_standin.add_user("acct-bot", email=DEFAULT_EMAIL)
+    verified = _put(alpha, auth, _settings(jira_standin))
+    assert verified.json()["verified_at"] is not None
+    assert verified.json()["account_id"]
+    same_site = _put(alpha, auth, _settings(jira_standin, enabled=False))
+    assert same_site.json()["verified_at"] is not None
+    moved = _put(alpha, auth, _settings(jira_standin, site_url=f"http://127.0.0.1:{closed_port()}", enabled=False))
+    assert moved.status_code == 200, moved.content
+    assert moved.json()["verified_at"] is None
+    assert moved.json()["account_id"] == ""
+    with tenant_context(alpha.tenant):
+        row = JiraConnection.objects.get()
+        assert (row.verified_at, row.account_id, row.account_time_zone) == (None, "", "")
 
 
 @pytest.mark.parametrize(

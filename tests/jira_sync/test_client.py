@@ -163,7 +163,7 @@ def test_an_unreachable_host_is_unavailable_not_a_crash() -> None:
     client = JiraClient(
         site_url=f"http://127.0.0.1:{_closed_port()}", email="a@example.test", api_token="t", max_retries=1
     )
-    with client, pytest.raises(JiraUnavailable, match="Could not reach Jira") as failure:
+    with client, pytest.raises(JiraUnavailable, match="Could not reach the Jira site") as failure:
         client.myself()
     assert failure.value.status is None
 

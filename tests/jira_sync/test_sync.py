@@ -10,6 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Count
 from django_tenants.utils import tenant_context
+from pytest_django.fixtures import Settings as SettingsWrapper
 
 from jira_sync import client as client_module
 from jira_sync.models import JiraConnection, JiraIssueAssignment, JiraSyncCursor, JiraWorkLog, SyncFeed
@@ -346,3 +347,28 @@ def test_the_sync_jira_command_runs_in_the_foreground_and_exits_non_zero_on_fail
         JiraConnection.objects.all().delete()
     with pytest.raises(CommandError, match="no enabled Jira connection"):
         call_command("sync_jira", "--tenant=alpha", stdout=io.StringIO())
+
+
+def test_a_failed_sync_records_the_status_never_what_the_remote_side_said(
+    alpha: TenantHandle, jira_standin: JiraStandin
+) -> None:
+    jira_standin.fail(status=400, times=None)
+    with tenant_context(alpha.tenant):
+        standin_connect(jira_standin)
+        job = _sync()
+    assert job.status == JobStatus.FAILED
+    assert "400" in job.error
+    assert "stand-in fault" not in job.error
+
+
+def test_a_sync_to_a_private_address_is_refused_without_connecting(
+    alpha: TenantHandle, jira_standin: JiraStandin, settings: SettingsWrapper
+) -> None:
+    """A connection stored while the development setting was on (or before the policy) is refused by the worker."""
+    settings.JIRA_ALLOW_PRIVATE_HOSTS = False
+    with tenant_context(alpha.tenant):
+        standin_connect(jira_standin)
+        job = _sync()
+    assert job.status == JobStatus.FAILED
+    assert "not allowed" in job.error
+    assert jira_standin.requests == []

@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 from django_tenants.utils import tenant_context
 
+from core.errors import ApplicationError
 from hrms.celery import app
 from hrms.logging import ContextFilter, JsonFormatter, RedactingFilter
 from hrms.request_context import RequestObservabilityMiddleware
@@ -209,3 +210,67 @@ def test_the_redaction_filter_keeps_dates_ids_and_durations_readable() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, message, None, None)
     RedactingFilter().filter(record)
     assert record.getMessage() == message
+
+
+@pytest.mark.parametrize(
+    ("leaky", "secret"),
+    [
+        ("connecting with db_password=pg-hunter2-long", "pg-hunter2-long"),
+        ("jira_api_token=atl-0123456789", "atl-0123456789"),
+        ('{"jira_api_token": "atl-0123456789"}', "atl-0123456789"),
+        ("x_secret=s3cr3t-value", "s3cr3t-value"),
+        ("client_secret: 'oidc-secret-value'", "oidc-secret-value"),
+        ("DATABASE_PASSWORD=pg-hunter2-long", "pg-hunter2-long"),
+        ("aws_secret_access_key=AKIAexampleexample", "AKIAexampleexample"),
+        ("secret_key=django-key-value", "django-key-value"),
+        ("refresh_token=rt-value-123", "rt-value-123"),
+        ("api_key=k-value-123", "k-value-123"),
+        ("apiKey: k-value-123", "k-value-123"),
+        ("private_key=-----BEGIN", "-----BEGIN"),
+        ("passphrase=correct-horse", "correct-horse"),
+        ("credentials=user:pw-123", "user:pw-123"),
+        ("sessionid=abcdef0123", "abcdef0123"),
+        ("cannot reach postgres://hrms:pg-hunter2@db:5432/hrms", "pg-hunter2"),
+        ("broker redis://:redis-pass-1@redis:6379/1 down", "redis-pass-1"),
+    ],
+)
+def test_the_redaction_filter_masks_prefixed_and_suffixed_secret_names(leaky: str, secret: str) -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "%s", (leaky,), None)
+    RedactingFilter().filter(record)
+    assert secret not in record.getMessage()
+    assert "[redacted]" in record.getMessage()
+
+
+def test_the_redaction_filter_masks_prefixed_names_in_extra_fields() -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "configured", None, None)
+    record.detail = "db_password=pg-hunter2-long"
+    RedactingFilter().filter(record)
+    line = json.loads(JsonFormatter().format(record))
+    assert "pg-hunter2-long" not in json.dumps(line)
+
+
+def test_what_a_jira_site_answers_never_reaches_the_logs(
+    alpha: TenantHandle, captured: Captured, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The site is the tenant admin's to choose: what answers there may be an internal service."""
+    from jira_sync import client as client_module
+    from jira_sync.models import JiraConnection
+    from jira_sync.services import JOB_TYPE, jira_connection_save, jira_sync_run
+    from jobs.services import job_create
+    from tests.support.internal_service import SECRET_BODY, internal_service
+
+    monkeypatch.setattr(client_module, "BACKOFF_SECONDS", 0.01)
+    reason = "Not Found " + SECRET_BODY.upper()
+    admin = make_user(alpha, f"admin-log-{uuid.uuid4().hex[:6]}@alpha.test", "Admin")
+    for status in (404, 400, 500):
+        with internal_service(status=status, reason=reason) as service, tenant_context(alpha.tenant):
+            with pytest.raises(ApplicationError):
+                jira_connection_save(actor=admin, site_url=service.url, email="bot@alpha.test", api_token="t")
+            JiraConnection.objects.all().delete()
+            JiraConnection.objects.create(site_url=service.url, email="bot@alpha.test", api_token="t")
+            jira_sync_run(job_id=job_create(job_type=JOB_TYPE, parameters={}).id)
+            assert service.requests
+    text = captured.text()
+    assert "jira" in text
+    assert SECRET_BODY not in text
+    assert SECRET_BODY.upper() not in text

@@ -261,3 +261,15 @@ def test_metrics_from_several_processes_are_merged_and_dead_processes_leave_the_
     assert 'hrms_jobs_running{job_type="ops-mp"} 1.0' in after_exit
     # Counters survive the process that counted them.
     assert 'hrms_http_requests_total{method="GET",route="/api/projects",status="200"} 2.0' in after_exit
+
+
+def test_where_the_token_is_required_a_loopback_peer_is_not_enough(db: None, settings) -> None:
+    """Production: a reverse proxy on the same host makes every client's socket peer 127.0.0.1."""
+    settings.METRICS_REQUIRE_TOKEN = True
+    settings.METRICS_TOKEN = "operator-token-for-tests"
+    assert Client().get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 403
+    assert Client().get("/metrics", REMOTE_ADDR="::1", HTTP_AUTHORIZATION="Bearer guess").status_code == 403
+    with_token = Client().get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_AUTHORIZATION="Bearer operator-token-for-tests")
+    assert with_token.status_code == 200
+    settings.METRICS_TOKEN = ""
+    assert Client().get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 403
