@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -23,12 +21,14 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import DatabaseError, connections
 
+from core.ttlcache import TtlCache
+
 logger = logging.getLogger(__name__)
 
 REPLICA = "replica"
 _use_replica: ContextVar[bool] = ContextVar("use_replica", default=False)
-_health_lock = threading.Lock()
-_unhealthy_until = 0.0
+# Holds a key while the replica is known not to answer: reads stay on the primary until it expires.
+_unhealthy: TtlCache[str, bool] = TtlCache("replica-health", maxsize=1, ttl=lambda: settings.REPLICA_RETRY_SECONDS)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,15 +46,13 @@ def replica_follow_tenant(connection: Any, tenant: Any) -> None:
 
 
 def _replica_healthy() -> bool:
-    global _unhealthy_until
-    if time.monotonic() < _unhealthy_until:
+    if _unhealthy.get(REPLICA):
         return False
     try:
         connections[REPLICA].ensure_connection()
         return True
     except DatabaseError as exc:
-        with _health_lock:
-            _unhealthy_until = time.monotonic() + settings.REPLICA_RETRY_SECONDS
+        _unhealthy.put(REPLICA, True)
         logger.warning("read replica unreachable, reading from the primary: %s", exc)
         return False
 

@@ -65,7 +65,13 @@ def _schema_clone(schema_name: str) -> None:
 
 def data_key_create(*, tenant: Tenant) -> TenantDataKey:
     master = master_keys()[0]
-    key_id = f"k{TenantDataKey.objects.filter(tenant=tenant).count() + 1}"
+    # Past the highest id in use, never a count: a count falls back onto a live key's id once one is retired.
+    numbers = [
+        int(key_id[1:])
+        for key_id in TenantDataKey.objects.select_for_update().filter(tenant=tenant).values_list("key_id", flat=True)
+        if key_id[1:].isdigit()
+    ]
+    key_id = f"k{max(numbers, default=0) + 1}"
     TenantDataKey.objects.filter(tenant=tenant, is_primary=True).update(is_primary=False)
     return TenantDataKey.objects.create(
         tenant=tenant,
