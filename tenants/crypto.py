@@ -178,17 +178,22 @@ def tenant_keys(schema_name: str, *, refresh: bool = False) -> TenantKeys:
     return loaded
 
 
-def keyset_publish(schema_name: str) -> str:
+def keyset_publish(schema_name: str, *, quiet: bool = False) -> str:
     """Tell every process that the tenant's key set changed; call after the change has committed.
 
-    Raises when Redis cannot be written: a rotation nobody hears of leaves processes encrypting under a
-    replaced key until they read the database for another reason. This process's own copy is left alone.
+    Raises when Redis cannot be written (unless `quiet`): a rotation nobody hears of leaves processes
+    encrypting under a replaced key until they read the database for another reason. This process's own
+    copy is left alone.
     """
     try:
         version = _tenant_keys_load(schema_name).version
     except EncryptionError:
         version = "none"  # every key destroyed (crypto-shredded): nobody may keep a copy
-    get_redis_connection("shared").set(_version_key(schema_name), version, ex=VERSION_SECONDS)
+    try:
+        get_redis_connection("shared").set(_version_key(schema_name), version, ex=VERSION_SECONDS)
+    except RedisError:
+        if not quiet:
+            raise
     return version
 
 
