@@ -10,9 +10,10 @@ keyset_publish); re-encryption starts once they have all had time to see it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.apps import apps
 from django.conf import settings
@@ -168,19 +169,29 @@ def _propagation_wait(tenant: Tenant, sleep: Sleep) -> None:
         sleep(remaining)
 
 
-def _stale_batches(sealed: SealedModel, primary_key_id: str) -> Iterator[list[models.Model]]:
-    """Batches of stale rows in primary-key order, each locked in its own transaction until it is rewritten."""
+def _stale_page(sealed: SealedModel, primary_key_id: str, after: Any) -> list[models.Model]:
+    """The next stale rows in primary-key order, locked until the caller's transaction ends: a concurrent edit
+    of the same row waits instead of being overwritten with the value read here."""
     stale = sealed.model._default_manager.filter(sealed.stale(primary_key_id)).order_by("pk")
-    last_pk = None
-    while True:
-        with transaction.atomic():
-            page = stale if last_pk is None else stale.filter(pk__gt=last_pk)
-            # Locked: a concurrent edit of the same row waits instead of being overwritten with the old value.
-            rows = list(page.select_for_update()[:BATCH])
-            if not rows:
-                return
-            last_pk = rows[-1].pk
-            yield rows
+    if after is not None:
+        stale = stale.filter(pk__gt=after)
+    return list(stale.select_for_update()[:BATCH])
+
+
+def _rewrite(sealed: SealedModel, rows: list[models.Model], schema_name: str) -> None:
+    for row in rows:
+        # Indexes first, from the plain values: sealing replaces them with ciphertext.
+        for index in sealed.indexes:
+            source = getattr(row, index.source)
+            row.__dict__[index.attname] = (
+                None if source is None else blind_index(str(source), purpose=index.purpose, schema_name=schema_name)
+            )
+        # Reading decrypts under the old key; bulk_update writes what seal() encrypted anew.
+        for field in sealed.encrypted:
+            value = getattr(row, field.attname)
+            if value is not None:
+                row.__dict__[field.attname] = field.seal(row, value)
+    sealed.model._default_manager.bulk_update(rows, sealed.columns)
 
 
 def fields_reencrypt(
@@ -197,22 +208,14 @@ def fields_reencrypt(
         tenant_keys_forget(tenant.schema_name)
         primary = tenant_keys(tenant.schema_name).primary_key_id
         for sealed in sealed_models():
-            for rows in _stale_batches(sealed, primary):
-                for row in rows:
-                    # Indexes first, from the plain values: sealing replaces them with ciphertext.
-                    for index in sealed.indexes:
-                        source = getattr(row, index.source)
-                        row.__dict__[index.attname] = (
-                            None
-                            if source is None
-                            else blind_index(str(source), purpose=index.purpose, schema_name=tenant.schema_name)
-                        )
-                    # Reading decrypts under the old key; bulk_update writes what seal() encrypted anew.
-                    for field in sealed.encrypted:
-                        value = getattr(row, field.attname)
-                        if value is not None:
-                            row.__dict__[field.attname] = field.seal(row, value)
-                sealed.model._default_manager.bulk_update(rows, sealed.columns)
+            last_pk: Any = None
+            while True:
+                with transaction.atomic():
+                    rows = _stale_page(sealed, primary, last_pk)
+                    if not rows:
+                        break
+                    _rewrite(sealed, rows, tenant.schema_name)
+                last_pk = rows[-1].pk
                 touched += len(rows)
                 if progress is not None:
                     progress(sealed.model._meta.label, len(rows))
@@ -228,6 +231,8 @@ def _transactions_drain(*, begun_before: datetime, timeout: float, sleep: Sleep)
     deadline = time.monotonic() + timeout
     while True:
         with connection.cursor() as cursor:
+            # Inside a transaction PostgreSQL answers from a snapshot of the activity taken at first look.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
             cursor.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                 "AND pid <> pg_backend_pid() AND xact_start < clock_timestamp() - make_interval(secs => %s)",

@@ -10,6 +10,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.core.management import CommandError, call_command
@@ -29,9 +30,11 @@ from tenants.crypto import (
     tenant_keys,
     tenant_keys_forget,
 )
+from tenants.keys import RetirePostponed, data_keys_retire
 from tenants.models import TenantDataKey
 from tenants.services import data_key_create, tenant_create
 from tests.conftest import TenantHandle, make_user, token_for
+from tests.support.private_services import session_database_url
 from timesheets.models import Employee
 
 
@@ -300,3 +303,17 @@ def test_a_process_stops_encrypting_under_a_replaced_key_once_its_check_interval
     assert ciphertext_key_id(field_encrypt("x", context)) == "k1"  # within the interval: the documented window
     time.sleep(1.1)  # the check interval of this process's copy runs out
     assert ciphertext_key_id(field_encrypt("x", context)) == "k2"
+
+
+def test_retiring_waits_for_a_transaction_begun_before_every_process_saw_the_new_key(
+    alpha: TenantHandle, fast_propagation: None
+) -> None:
+    # Another process's transaction, open since before the rotation: it may still commit rows under k1.
+    with psycopg.connect(session_database_url(), autocommit=False) as other:
+        other.execute("SELECT 1")
+        _rotate("--new-data-keys", "--reencrypt")
+        with pytest.raises(RetirePostponed):
+            data_keys_retire(tenant=alpha.tenant, timeout=0.5)
+        assert "no data key retired" in _rotate("--retire", "--retire-wait=0.5")
+        other.rollback()
+    assert data_keys_retire(tenant=alpha.tenant) == ["k1"]

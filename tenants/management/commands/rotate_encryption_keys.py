@@ -17,7 +17,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from tenants.keys import RetirePostponed, data_key_rotate, data_keys_retire, data_keys_rewrap, fields_reencrypt
+from tenants.keys import (
+    RETIRE_WAIT_SECONDS,
+    RetirePostponed,
+    data_key_rotate,
+    data_keys_retire,
+    data_keys_rewrap,
+    fields_reencrypt,
+)
 from tenants.selectors import tenant_list
 
 
@@ -29,6 +36,12 @@ class Command(BaseCommand):
         parser.add_argument("--new-data-keys", action="store_true")
         parser.add_argument("--reencrypt", action="store_true")
         parser.add_argument("--retire", action="store_true")
+        parser.add_argument(
+            "--retire-wait",
+            type=float,
+            default=RETIRE_WAIT_SECONDS,
+            help="seconds to wait for transactions that may still write under an old key (default %(default)s)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         rewrapped = data_keys_rewrap()
@@ -51,7 +64,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"{tenant.slug}: {touched} rows re-encrypted")
             if options["retire"]:
                 try:
-                    retired = data_keys_retire(tenant=tenant)
+                    retired = data_keys_retire(tenant=tenant, timeout=options["retire_wait"])
                 except RetirePostponed as postponed:
                     self.stderr.write(f"{tenant.slug}: no data key retired: {postponed}")
                     continue
