@@ -272,7 +272,8 @@ def test_a_rotation_with_retire_under_live_traffic_answers_no_500_and_loses_noth
     issued = k2.created_at.timestamp()
     lags = {
         who: max(
-            (at - issued for at, email, key in seen.values() if email.startswith(who) and key == "k1"), default=0.0
+            (at - issued for at, email, key in seen.values() if email.startswith(who) and key == "k1" and at > issued),
+            default=0.0,
         )
         for who in ("web-", "worker-")
     }
