@@ -5,16 +5,13 @@ with its user, then the user's groups for the role checks). Here a hit costs non
 names attached, is kept per (tenant schema, token) for `AUTH_TOKEN_CACHE_SECONDS` (default 30 s).
 
 The price is that window: a deleted token or a deactivated user keeps working for up to that many seconds on
-processes that had just seen it (`auth_token_forget` clears this process at once). Set the setting to 0 to
-read the database on every request.
+processes that had just seen it (`core.ttlcache.ttl_caches_forget` clears this process at once). Set the
+setting to 0 to read the database on every request.
 """
 
 from __future__ import annotations
 
 import copy
-import threading
-import time
-from collections import OrderedDict
 from typing import Any
 
 from django.conf import settings
@@ -24,44 +21,15 @@ from rest_framework.authtoken.models import Token
 
 from core.roles import user_roles
 from core.schema import current_schema
-
-_MAX_ENTRIES = 10_000
-_entries: OrderedDict[tuple[str, str], tuple[float, Any]] = OrderedDict()
-_lock = threading.Lock()
+from core.ttlcache import TtlCache
 
 
 def _ttl() -> float:
     return float(getattr(settings, "AUTH_TOKEN_CACHE_SECONDS", 30))
 
 
-def _remembered(key: tuple[str, str]) -> Any | None:
-    with _lock:
-        entry = _entries.get(key)
-        if entry is None:
-            return None
-        expires, user = entry
-        if expires < time.monotonic():
-            del _entries[key]
-            return None
-        _entries.move_to_end(key)
-        return user
-
-
-def _remember(key: tuple[str, str], user: Any) -> None:
-    with _lock:
-        _entries[key] = (time.monotonic() + _ttl(), user)
-        _entries.move_to_end(key)
-        while len(_entries) > _MAX_ENTRIES:
-            _entries.popitem(last=False)
-
-
-def auth_token_forget(*, token_key: str | None = None) -> None:
-    """Drop one token (in the current schema) or every remembered token from this process."""
-    with _lock:
-        if token_key is None:
-            _entries.clear()
-        else:
-            _entries.pop((current_schema(), token_key), None)
+# (tenant schema, token key) -> the token's user with its roles read.
+_users: TtlCache[tuple[str, str], Any] = TtlCache("auth-tokens", maxsize=10_000, ttl=_ttl)
 
 
 class CachedTokenAuthentication(TokenAuthentication):
@@ -71,7 +39,7 @@ class CachedTokenAuthentication(TokenAuthentication):
         if _ttl() <= 0:
             return super().authenticate_credentials(key)
         cache_key = (current_schema(), key)
-        user = _remembered(cache_key)
+        user = _users.get(cache_key)
         if user is None:
             try:
                 token = Token.objects.select_related("user").get(key=key)
@@ -81,6 +49,6 @@ class CachedTokenAuthentication(TokenAuthentication):
                 raise exceptions.AuthenticationFailed("User inactive or deleted.")
             user = token.user
             user_roles(user)  # read the groups now, so that later requests carry them
-            _remember(cache_key, user)
+            _users.put(cache_key, user)
         # A copy per request: whatever a view sets on request.user stays with that request.
         return copy.copy(user), Token(key=key, user_id=user.pk)

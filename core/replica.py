@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,6 +26,8 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.cache import caches
 from django.db import DatabaseError, connections
+
+from core.ttlcache import TtlCache
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +43,8 @@ class _ReadState:
 
 
 _read_state: ContextVar[_ReadState | None] = ContextVar("read_state", default=None)
-_health_lock = threading.Lock()
-_unhealthy_until = 0.0
+# Holds a key while the replica is known not to answer: reads stay on the primary until it expires.
+_unhealthy: TtlCache[str, bool] = TtlCache("replica-health", maxsize=1, ttl=lambda: settings.REPLICA_RETRY_SECONDS)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,15 +62,13 @@ def replica_follow_tenant(connection: Any, tenant: Any) -> None:
 
 
 def _replica_healthy() -> bool:
-    global _unhealthy_until
-    if time.monotonic() < _unhealthy_until:
+    if _unhealthy.get(REPLICA):
         return False
     try:
         connections[REPLICA].ensure_connection()
         return True
     except DatabaseError as exc:
-        with _health_lock:
-            _unhealthy_until = time.monotonic() + settings.REPLICA_RETRY_SECONDS
+        _unhealthy.put(REPLICA, True)
         logger.warning("read replica unreachable, reading from the primary: %s", exc)
         return False
 

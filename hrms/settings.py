@@ -65,6 +65,9 @@ TENANT_MIGRATE_PROCESSES = env_int("TENANT_MIGRATE_PROCESSES", 2)
 # How long a process trusts its in-memory copy of a host -> tenant mapping before asking Redis again.
 TENANT_LOCAL_CACHE_SECONDS = env_int("TENANT_LOCAL_CACHE_SECONDS", 5)
 TENANT_REDIS_CACHE_SECONDS = env_int("TENANT_REDIS_CACHE_SECONDS", 300)
+# How long a process encrypts under its copy of a tenant's data keys before asking Redis whether they were
+# rotated: the time a key rotation takes to reach every web and worker process (tenants/crypto.py).
+TENANT_KEYS_CHECK_SECONDS = env_int("TENANT_KEYS_CHECK_SECONDS", 2)
 
 DATABASE_ROUTERS = ["core.replica.ReplicaRouter", "django_tenants.routers.TenantSyncRouter"]
 EXTRA_SET_TENANT_METHOD_PATH = "core.replica.replica_follow_tenant"

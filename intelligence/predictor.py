@@ -15,7 +15,6 @@ still runs the model, and a failing call still falls back to the rules engine fo
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,6 +30,7 @@ from threadpoolctl import threadpool_limits
 
 from core.errors import ApplicationError
 from core.schema import current_schema
+from core.ttlcache import TtlCache
 from intelligence.features import FEATURE_NAMES, F, FloatArray, IntArray
 from intelligence.registry import ArtifactRef, ArtifactUnavailable, LoadedModel, active_ref, model_load
 
@@ -134,35 +134,26 @@ class _TolerantRedisStorage(pybreaker.CircuitRedisStorage):
             logger.warning("Redis is unreachable: the model's breaker reads its fallback state (closed)")
 
 
-_breakers: dict[str, pybreaker.CircuitBreaker] = {}
-_breakers_lock = threading.Lock()
+# The breaker objects of this process; their state lives in Redis, so forgetting one loses nothing.
+_breakers: TtlCache[str, pybreaker.CircuitBreaker] = TtlCache("ml-breakers", maxsize=10_000, ttl=None)
+
+
+def _breaker_new(schema: str) -> pybreaker.CircuitBreaker:
+    storage = _TolerantRedisStorage(
+        pybreaker.STATE_CLOSED, get_redis_connection("default"), namespace=breaker_namespace(schema)
+    )
+    return pybreaker.CircuitBreaker(
+        fail_max=settings.ML_BREAKER_FAIL_MAX,
+        reset_timeout=settings.ML_BREAKER_RESET_SECONDS,
+        exclude=[InvalidPredictorInput],
+        state_storage=storage,
+        name=f"ml:{schema}",
+    )
 
 
 def breaker_for(schema: str) -> pybreaker.CircuitBreaker:
     """The tenant's breaker; its state lives in Redis, shared by every process."""
-    breaker = _breakers.get(schema)
-    if breaker is None:
-        with _breakers_lock:
-            breaker = _breakers.get(schema)
-            if breaker is None:
-                storage = _TolerantRedisStorage(
-                    pybreaker.STATE_CLOSED, get_redis_connection("default"), namespace=breaker_namespace(schema)
-                )
-                breaker = pybreaker.CircuitBreaker(
-                    fail_max=settings.ML_BREAKER_FAIL_MAX,
-                    reset_timeout=settings.ML_BREAKER_RESET_SECONDS,
-                    exclude=[InvalidPredictorInput],
-                    state_storage=storage,
-                    name=f"ml:{schema}",
-                )
-                _breakers[schema] = breaker
-    return breaker
-
-
-def breakers_forget() -> None:
-    """Drop this process's breaker objects (their state stays in Redis); tests change fail_max with it."""
-    with _breakers_lock:
-        _breakers.clear()
+    return _breakers.get_or_put(schema, lambda: _breaker_new(schema))
 
 
 @dataclass(frozen=True)

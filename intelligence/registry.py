@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import threading
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from django.db.models import Max
 
 from core.errors import ApplicationError
 from core.schema import current_schema
+from core.ttlcache import TtlCache
 from intelligence.models import ArtifactStatus, ModelArtifact
 
 logger = logging.getLogger(__name__)
@@ -80,9 +80,11 @@ def active_ref() -> ArtifactRef | None:
     return None if row is None else ArtifactRef(id=row[0], version=row[1], sha256=row[2])
 
 
-_cache: dict[tuple[str, uuid.UUID, str], LoadedModel | ArtifactUnavailable] = {}
-_cache_lock = threading.Lock()
-_CACHE_ENTRIES = 64
+# (schema, artifact id, checksum) -> the loaded model, or why it cannot be used: an artifact never changes
+# under its checksum, so entries only leave to make room.
+_cache: TtlCache[tuple[str, uuid.UUID, str], LoadedModel | ArtifactUnavailable] = TtlCache(
+    "ml-models", maxsize=64, ttl=None
+)
 
 
 def _load(ref: ArtifactRef) -> LoadedModel:
@@ -109,19 +111,10 @@ def model_load(ref: ArtifactRef) -> LoadedModel:
         except ArtifactUnavailable as exc:
             logger.warning("model v%s of %s is unusable: %s", ref.version, key[0], exc.message)
             cached = exc
-        with _cache_lock:
-            if len(_cache) >= _CACHE_ENTRIES:
-                _cache.clear()
-            _cache[key] = cached
+        _cache.put(key, cached)
     if isinstance(cached, ArtifactUnavailable):
         raise cached
     return cached
-
-
-def models_forget() -> None:
-    """Drop every cached model of this process (tests; an operator's shell)."""
-    with _cache_lock:
-        _cache.clear()
 
 
 @dataclass(frozen=True)

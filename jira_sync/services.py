@@ -47,7 +47,7 @@ from jira_sync.writeback import WritebackTotals, worklogs_write_back
 from jobs.models import BackgroundJob
 from jobs.services import JobAlreadyRunning, job_claim, job_create, job_fail, job_progress, job_succeed
 from locks.services import Lease, lease_acquire, lease_guard, lease_release, lease_renew
-from tenants.crypto import blind_index
+from tenants.crypto import blind_index_candidates
 from tenants.models import Tenant
 from timesheets.models import Employee, Project
 from timesheets.services import suggestions_cache_invalidate
@@ -368,7 +368,7 @@ class AuthorDirectory:
     def __init__(self) -> None:
         self._by_account: dict[str, uuid.UUID] = {}
         self._by_email_index: dict[str, uuid.UUID] = {}
-        self._index_of_email: dict[str, str] = {}
+        self._indexes_of_email: dict[str, list[str]] = {}
         employees = Employee.objects.order_by("-active", "created_at").values_list(
             "id", "jira_account_id", "email_index"
         )
@@ -381,10 +381,11 @@ class AuthorDirectory:
     def resolve(self, account_id: str | None, email: str | None) -> uuid.UUID | None:
         found = self._by_account.get(account_id) if account_id else None
         if found is None and email:
-            index = self._index_of_email.get(email)
-            if index is None:
-                index = self._index_of_email[email] = blind_index(email, purpose="email")
-            found = self._by_email_index.get(index)
+            indexes = self._indexes_of_email.get(email)
+            if indexes is None:
+                # Every live data key's index: during a key rotation some rows still carry the previous one.
+                indexes = self._indexes_of_email[email] = blind_index_candidates(email, purpose="email")
+            found = next((self._by_email_index[i] for i in indexes if i in self._by_email_index), None)
             if found is not None and account_id:
                 self._by_account[account_id] = found
         return found

@@ -10,10 +10,11 @@ so later migrations that alter them by name apply to every tenant alike.
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
 
 from django.db import connection
+
+from core.ttlcache import TtlCache
 
 TARGET = "__target_schema__"
 
@@ -28,8 +29,8 @@ class UnsupportedBaseSchema(RuntimeError):
     """The base schema holds an object kind this cloner does not replay."""
 
 
-_scripts: dict[str, CloneScript] = {}
-_lock = threading.Lock()
+# Base schema -> its clone script; the fingerprint tells when the base schema changed under it.
+_scripts: TtlCache[str, CloneScript] = TtlCache("clone-scripts", maxsize=16, ttl=None)
 
 
 def _q(name: str) -> str:
@@ -132,8 +133,7 @@ def clone_script(base: str) -> CloneScript:
     if cached is not None and cached.fingerprint == fingerprint:
         return cached
     script = CloneScript(fingerprint=fingerprint, statements=_build_script(base))
-    with _lock:
-        _scripts[base] = script
+    _scripts.put(base, script)
     return script
 
 

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
 
+from core.ttlcache import TtlCache
 from tenants.models import Domain, Tenant
 
 _MISSING = "__missing__"
 _NEGATIVE_SECONDS = 10
 
-_local: dict[str, tuple[float, dict[str, Any] | str]] = {}
-_local_lock = threading.Lock()
+_local: TtlCache[str, dict[str, Any] | str] = TtlCache(
+    "tenant-lookups", maxsize=50_000, ttl=lambda: settings.TENANT_LOCAL_CACHE_SECONDS
+)
 
 
 def _host_key(host: str) -> str:
@@ -26,22 +26,8 @@ def _slug_key(slug: str) -> str:
     return f"tenant:slug:{slug}"
 
 
-def _local_get(key: str) -> dict[str, Any] | str | None:
-    entry = _local.get(key)
-    if entry is None or entry[0] < time.monotonic():
-        return None
-    return entry[1]
-
-
-def _local_put(key: str, value: dict[str, Any] | str, seconds: float) -> None:
-    with _local_lock:
-        if len(_local) > 50_000:
-            _local.clear()
-        _local[key] = (time.monotonic() + seconds, value)
-
-
 def _cached_lookup(key: str, load: Any) -> Tenant | None:
-    value = _local_get(key)
+    value = _local.get(key)
     if value is None:
         shared = caches["shared"]
         value = shared.get(key)
@@ -50,12 +36,8 @@ def _cached_lookup(key: str, load: Any) -> Tenant | None:
             value = tenant.cache_payload() if tenant is not None else _MISSING
             timeout = settings.TENANT_REDIS_CACHE_SECONDS if tenant is not None else _NEGATIVE_SECONDS
             shared.set(key, value, timeout)
-        local_seconds = (
-            settings.TENANT_LOCAL_CACHE_SECONDS
-            if value != _MISSING
-            else min(_NEGATIVE_SECONDS, settings.TENANT_LOCAL_CACHE_SECONDS)
-        )
-        _local_put(key, value, local_seconds)
+        local_seconds = None if value != _MISSING else min(_NEGATIVE_SECONDS, settings.TENANT_LOCAL_CACHE_SECONDS)
+        _local.put(key, value, ttl=local_seconds)
     if value == _MISSING or not isinstance(value, dict):
         return None
     return Tenant.from_cache_payload(value)
@@ -77,14 +59,8 @@ def tenant_lookup_forget(*, slug: str, hosts: list[str]) -> None:
     """Drop cached lookups after a tenant or its domains change (other processes follow within seconds)."""
     keys = [_slug_key(slug), *(_host_key(host) for host in hosts)]
     caches["shared"].delete_many(keys)
-    with _local_lock:
-        for key in keys:
-            _local.pop(key, None)
-
-
-def tenant_lookup_forget_local() -> None:
-    with _local_lock:
-        _local.clear()
+    for key in keys:
+        _local.pop(key)
 
 
 def tenant_list() -> list[Tenant]:

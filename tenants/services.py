@@ -17,7 +17,7 @@ from core.errors import NotFound, ValidationFailed
 from core.roles import ROLE_ADMIN, ROLES
 from core.schema import use_public_schema
 from tenants.cloning import schema_clone
-from tenants.crypto import data_key_generate, data_key_wrap, master_keys, tenant_keys_forget
+from tenants.crypto import data_key_generate, data_key_wrap, keyset_publish, master_keys, tenant_keys_forget
 from tenants.models import SLUG_PATTERN, Domain, Tenant, TenantDataKey, TenantStatus
 from tenants.selectors import tenant_lookup_forget
 
@@ -65,8 +65,17 @@ def _schema_clone(schema_name: str) -> None:
 
 def data_key_create(*, tenant: Tenant) -> TenantDataKey:
     master = master_keys()[0]
-    key_id = f"k{TenantDataKey.objects.filter(tenant=tenant).count() + 1}"
+    # Past the highest id in use, never a count: a count falls back onto a live key's id once one is retired.
+    numbers = [
+        int(key_id[1:])
+        for key_id in TenantDataKey.objects.select_for_update().filter(tenant=tenant).values_list("key_id", flat=True)
+        if key_id[1:].isdigit()
+    ]
+    key_id = f"k{max(numbers, default=0) + 1}"
     TenantDataKey.objects.filter(tenant=tenant, is_primary=True).update(is_primary=False)
+    # A process may still hold the keys of an earlier tenant under the same schema name: tell it.
+    schema = tenant.schema_name
+    transaction.on_commit(lambda: keyset_publish(schema, quiet=True))
     return TenantDataKey.objects.create(
         tenant=tenant,
         key_id=key_id,
@@ -163,5 +172,6 @@ def tenant_delete(*, slug: str) -> None:
     def forget() -> None:
         tenant_lookup_forget(slug=slug, hosts=hosts)
         tenant_keys_forget(schema)
+        keyset_publish(schema, quiet=True)  # every other process drops the destroyed keys within seconds
 
     transaction.on_commit(forget)

@@ -14,13 +14,11 @@ from django.test import Client
 from django_tenants.utils import schema_context, tenant_context
 from rest_framework.authtoken.models import Token
 
-from accounts.authentication import auth_token_forget
 from core.ratelimits import ratelimit_forget
 from core.schema import use_public_schema
-from tenants.crypto import tenant_keys_forget
+from core.ttlcache import ttl_caches_forget
 from tenants.migration import base_schema_ensure
 from tenants.models import Tenant
-from tenants.selectors import tenant_lookup_forget_local
 from tenants.services import tenant_create
 from tests.support.tasks import broker_purge
 
@@ -80,14 +78,13 @@ def _redis_test_database() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _fresh_lookups() -> Iterator[None]:
-    tenant_lookup_forget_local()
-    auth_token_forget()
+    ttl_caches_forget()
     ratelimit_forget()
     caches["shared"].clear()
     yield
     use_public_schema()
     # Data keys created inside a rolled-back test must not linger in this process.
-    tenant_keys_forget()
+    ttl_caches_forget()
 
 
 @pytest.fixture

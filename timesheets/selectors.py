@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from core.errors import NotFound
 from core.roles import is_staff_user
-from tenants.crypto import blind_index
+from tenants.crypto import blind_index_candidates
 from timesheets.models import (
     AttendanceRecord,
     Employee,
@@ -74,7 +74,8 @@ def _own_only(queryset: QuerySet[Any], user: Any, path: str = "employee__user") 
 def employee_list(*, user: Any, email: str | None = None, active: bool | None = None) -> QuerySet[Employee]:
     employees = _own_only(Employee.objects.all(), user, path="user")
     if email:
-        employees = employees.filter(email_index=blind_index(email, purpose="email"))
+        # Every live data key's index: rows not yet re-indexed after a key rotation still match.
+        employees = employees.filter(email_index__in=blind_index_candidates(email, purpose="email"))
     if active is not None:
         employees = employees.filter(active=active)
     return employees.order_by("name", "id")

@@ -8,8 +8,8 @@ import pytest
 from django.core.cache import caches
 from django_redis import get_redis_connection
 
-from intelligence.predictor import breaker_namespace, breakers_forget
-from intelligence.registry import models_forget
+from core.ttlcache import ttl_caches_forget
+from intelligence.predictor import breaker_namespace
 from tenants.services import schema_name_for
 from tests.conftest import TENANT_SLUGS
 
@@ -21,8 +21,7 @@ def _forget_shared_state() -> None:
         if keys:
             redis.delete(*keys)
     caches["ratelimit"].delete_pattern("*")  # type: ignore[attr-defined]
-    breakers_forget()
-    models_forget()
+    ttl_caches_forget()
 
 
 @pytest.fixture(autouse=True)

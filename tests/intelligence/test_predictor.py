@@ -16,6 +16,7 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
 
+from core.ttlcache import ttl_caches_forget
 from intelligence import generation
 from intelligence.features import ProjectTable, chunk_features
 from intelligence.generation import JOB_TYPE, timesheets_generate
@@ -24,13 +25,12 @@ from intelligence.predictor import (
     InvalidPredictorInput,
     PredictorUnavailable,
     breaker_state,
-    breakers_forget,
     predict_guarded,
     predictor_active,
     split_groups,
     suggestion_hours,
 )
-from intelligence.registry import model_load, models_forget
+from intelligence.registry import model_load
 from jobs.models import BackgroundJob, JobStatus
 from jobs.services import job_create
 from tests.conftest import TenantHandle
@@ -120,7 +120,7 @@ def test_generation_with_an_active_model_marks_its_suggestions_ml_and_splits_day
 
 @override_settings(ML_BREAKER_FAIL_MAX=2, ML_BREAKER_RESET_SECONDS=60)
 def test_a_failing_model_never_fails_generation_the_rules_engine_answers(alpha: TenantHandle) -> None:
-    breakers_forget()
+    ttl_caches_forget()
     with tenant_context(alpha.tenant):
         world = build_world(employees=3, days=5)
         activate(failing_bundle())
@@ -146,7 +146,7 @@ def test_a_failing_model_never_fails_generation_the_rules_engine_answers(alpha: 
 def test_invalid_input_is_not_counted_and_a_success_after_the_reset_timeout_closes_the_breaker(
     alpha: TenantHandle,
 ) -> None:
-    breakers_forget()
+    ttl_caches_forget()
     with tenant_context(alpha.tenant):
         for _ in range(5):
             with pytest.raises(InvalidPredictorInput):
@@ -170,7 +170,7 @@ def test_invalid_input_is_not_counted_and_a_success_after_the_reset_timeout_clos
 
 @override_settings(ML_BREAKER_FAIL_MAX=2, ML_BREAKER_RESET_SECONDS=60)
 def test_a_prediction_over_its_time_budget_counts_as_a_failure(alpha: TenantHandle) -> None:
-    breakers_forget()
+    ttl_caches_forget()
     with tenant_context(alpha.tenant):
         with pytest.raises(PredictorUnavailable, match="over its"):
             predict_guarded(tiny_bundle(), _features(4), budget_seconds=0.0)
@@ -183,7 +183,7 @@ def test_a_prediction_over_its_time_budget_counts_as_a_failure(alpha: TenantHand
 def test_one_tenants_failing_model_leaves_another_tenants_breaker_closed(
     alpha: TenantHandle, beta: TenantHandle
 ) -> None:
-    breakers_forget()
+    ttl_caches_forget()
     with tenant_context(alpha.tenant):
         for _ in range(2):
             with pytest.raises(PredictorUnavailable):
@@ -231,7 +231,7 @@ def test_a_corrupt_or_missing_artifact_means_rules_and_says_so_on_the_model_api(
         world = build_world(employees=2, days=3)
         artifact = activate(tiny_bundle())
         ModelArtifact.objects.filter(id=artifact.id).update(artifact=b"not a model at all")
-        models_forget()
+        ttl_caches_forget()
         assert predictor_active() is None
         job = _generate(world)
         assert job.status == JobStatus.SUCCEEDED
@@ -244,7 +244,7 @@ def test_a_corrupt_or_missing_artifact_means_rules_and_says_so_on_the_model_api(
     assert body["active"]["version"] == artifact.version
     with tenant_context(alpha.tenant):
         ModelArtifact.objects.filter(id=artifact.id).update(artifact=b"")
-        models_forget()
+        ttl_caches_forget()
     body = model_status_for(alpha)
     assert body["source"] == "rules"
     assert body["artifact"]["state"] == "missing"
@@ -275,13 +275,13 @@ def test_with_redis_down_the_breaker_reads_closed_and_a_failing_model_still_fall
     caches = copy.deepcopy(settings.CACHES)
     caches["default"]["LOCATION"] = "redis://127.0.0.1:1/0"  # nothing listens there
     with tenant_context(alpha.tenant), override_settings(CACHES=caches, ML_BREAKER_FAIL_MAX=1):
-        breakers_forget()
+        ttl_caches_forget()
         assert breaker_state().state == "unknown"
         assert len(predict_guarded(tiny_bundle(), _features(4)).hours) == 4
         for _ in range(3):  # failures cannot be counted, so the breaker never opens: each call falls back alone
             with pytest.raises(PredictorUnavailable, match="The model failed"):
                 predict_guarded(failing_bundle(), _features(4))
-    breakers_forget()
+    ttl_caches_forget()
 
 
 def test_an_error_turning_predictions_into_suggestions_leaves_the_chunk_to_the_rules(

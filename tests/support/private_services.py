@@ -265,9 +265,10 @@ class Spawned:
 
 
 @contextlib.contextmanager
-def celery_worker(log: Path, **env: str) -> Iterator[Spawned]:
-    """A real `celery worker` process (solo pool, the generation queue) with fault injection from HRMS_FAULT_*."""
-    worker = Spawned([sys.executable, "-m", "tests.support.fault_worker"], app_env(**env), log)
+def celery_worker(log: Path, module: str = "tests.support.fault_worker", **env: str) -> Iterator[Spawned]:
+    """A real `celery worker` process (solo pool) started by `python -m <module>`; by default the generation
+    queue's worker with fault injection from HRMS_FAULT_*."""
+    worker = Spawned([sys.executable, "-m", module], app_env(**env), log)
     try:
         if not wait_for(lambda: "ready." in worker.output() or worker.process.poll() is not None, timeout=60):
             raise RuntimeError(f"the worker did not start:\n{worker.output()[-3000:]}")

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
 
-from accounts.authentication import auth_token_forget
+from core.ttlcache import ttl_caches_forget
 from tests.conftest import TenantHandle, make_user, token_for
 
 _AUTH_TABLES = re.compile(r"authtoken_token|auth_user_groups|auth_group", re.IGNORECASE)
@@ -59,5 +59,5 @@ def test_a_forgotten_token_is_read_again_and_a_deactivated_user_refused(alpha: T
     with tenant_context(alpha.tenant):
         User.objects.filter(pk=user.pk).update(is_active=False)
     assert _me(alpha, token).status_code == 200  # remembered: the documented window
-    auth_token_forget()
+    ttl_caches_forget()
     assert _me(alpha, token).status_code == 401

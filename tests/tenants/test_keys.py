@@ -5,19 +5,36 @@ from __future__ import annotations
 import base64
 import io
 import os
+import time
 import uuid
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from tenants.crypto import EncryptionError, FieldContext, field_decrypt, field_encrypt, tenant_keys, tenant_keys_forget
+from jira_sync.services import AuthorDirectory
+from tenants.crypto import (
+    EncryptionError,
+    FieldContext,
+    ciphertext_key_id,
+    data_key_unwrap,
+    field_decrypt,
+    field_encrypt,
+    keyset_publish,
+    master_key,
+    tenant_keys,
+    tenant_keys_forget,
+)
+from tenants.keys import RetirePostponed, data_keys_retire
 from tenants.models import TenantDataKey
-from tenants.services import tenant_create
-from tests.conftest import TenantHandle
+from tenants.services import data_key_create, tenant_create
+from tests.conftest import TenantHandle, make_user, token_for
+from tests.support.private_services import session_database_url
 from timesheets.models import Employee
 
 
@@ -146,3 +163,157 @@ def test_delete_tenant_asks_for_confirmation_without_yes(alpha: TenantHandle) ->
     with pytest.raises(CommandError, match="--yes"):
         call_command("delete_tenant", "--slug=alpha", stdout=io.StringIO())
     assert TenantDataKey.objects.filter(tenant=alpha.tenant).exists()
+
+
+# Rotation under a running product ---------------------------------------------------------------------------
+
+
+def _hr(handle: TenantHandle) -> dict[str, Any]:
+    user = make_user(handle, f"hr-{uuid.uuid4().hex[:6]}@{handle.tenant.slug}.test", "HR")
+    return {"HTTP_AUTHORIZATION": f"Token {token_for(handle, user)}"}
+
+
+def _create(handle: TenantHandle, auth: dict[str, Any], **body: Any) -> Any:
+    return handle.client().post("/api/employees", body, content_type="application/json", **auth)
+
+
+def _by_email(handle: TenantHandle, auth: dict[str, Any], email: str) -> list[str]:
+    response = handle.client().get("/api/employees", {"email": email}, **auth)
+    assert response.status_code == 200, response.content
+    return [row["email"] for row in response.json()["results"]]
+
+
+PEOPLE = [
+    {"name": "Ada Lovelace", "email": "ada@alpha.test", "national_id": "NI-100001", "salary": "6100.00"},
+    {"name": "Grace Hopper", "email": "Grace.Hopper@alpha.test", "national_id": "NI-100002", "salary": "6200.00"},
+    {"name": "Alan Turing", "email": "alan@alpha.test", "national_id": "NI-100003", "salary": "6300.00"},
+]
+
+
+def _rotate(*flags: str) -> str:
+    out = io.StringIO()
+    call_command("rotate_encryption_keys", "--tenant=alpha", *flags, stdout=out, stderr=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def fast_propagation(settings: Any) -> None:
+    # No other process holds keys in these tests: the re-encryption pass need not wait for a fleet.
+    settings.TENANT_KEYS_CHECK_SECONDS = 0
+
+
+def test_exact_lookups_and_duplicate_checks_work_after_a_data_key_rotation_and_retire(
+    alpha: TenantHandle, fast_propagation: None
+) -> None:
+    auth = _hr(alpha)
+    for person in PEOPLE:
+        assert _create(alpha, auth, **person).status_code == 201
+    out = _rotate("--new-data-keys", "--reencrypt", "--retire")
+    assert "retired data keys k1" in out, out
+    for person in PEOPLE:
+        assert _by_email(alpha, auth, person["email"].upper()) == [person["email"]]
+    again = _create(alpha, auth, name="Ada Again", email="ADA@alpha.test")
+    assert again.status_code == 400, again.content
+    assert "email" in again.json()["error"]["fields"]
+    same_id = _create(alpha, auth, name="Someone", email="someone@alpha.test", national_id="NI-100002")
+    assert same_id.status_code == 400, same_id.content
+    assert "national_id" in same_id.json()["error"]["fields"]
+    with tenant_context(alpha.tenant):
+        ada = Employee.objects.get(email="ada@alpha.test")
+        assert AuthorDirectory().resolve(None, "ada@alpha.test") == ada.id
+        assert (ada.national_id, ada.salary) == ("NI-100001", Decimal("6100.00"))
+
+
+def test_lookups_and_duplicate_checks_hold_between_a_new_data_key_and_the_end_of_reencryption(
+    alpha: TenantHandle, fast_propagation: None
+) -> None:
+    auth = _hr(alpha)
+    for person in PEOPLE:
+        assert _create(alpha, auth, **person).status_code == 201
+    _rotate("--new-data-keys")  # re-encryption has not run yet: every index is still under k1
+    assert _by_email(alpha, auth, "ada@alpha.test") == ["ada@alpha.test"]
+    assert _create(alpha, auth, name="Ada Again", email="ada@alpha.test").status_code == 400
+    assert _create(alpha, auth, name="X", email="x@alpha.test", national_id="NI-100003").status_code == 400
+    with tenant_context(alpha.tenant):
+        assert AuthorDirectory().resolve(None, "alan@alpha.test") is not None
+
+
+def test_reencryption_rewrites_every_blind_index_under_the_new_key_and_is_resumable(
+    alpha: TenantHandle, fast_propagation: None
+) -> None:
+    auth = _hr(alpha)
+    for person in PEOPLE:
+        assert _create(alpha, auth, **person).status_code == 201
+    _rotate("--new-data-keys", "--reencrypt")
+    with tenant_context(alpha.tenant):
+        indexes = list(Employee.objects.values_list("email_index", "national_id_index"))
+    assert len(indexes) == 3
+    assert {(email[:3], str(national)[:3]) for email, national in indexes} == {("k2:", "k2:")}, indexes
+    assert "0 rows re-encrypted" in _rotate("--reencrypt")  # nothing left to do
+
+
+def test_a_second_rotation_after_a_retire_issues_a_fresh_key(alpha: TenantHandle, fast_propagation: None) -> None:
+    auth = _hr(alpha)
+    assert _create(alpha, auth, **PEOPLE[0]).status_code == 201
+    first = _rotate("--new-data-keys", "--reencrypt", "--retire")
+    second = _rotate("--new-data-keys", "--reencrypt", "--retire")
+    assert "new primary data key k2" in first, first
+    assert "retired data keys k1" in first, first
+    assert "new primary data key k3" in second, second
+    assert "retired data keys k2" in second, second
+    assert list(TenantDataKey.objects.filter(tenant=alpha.tenant).values_list("key_id", flat=True)) == ["k3"]
+    assert _by_email(alpha, auth, "ada@alpha.test") == ["ada@alpha.test"]
+
+
+def test_a_ciphertext_under_a_key_this_process_has_not_seen_is_read_from_the_database(alpha: TenantHandle) -> None:
+    schema = alpha.tenant.schema_name
+    context = FieldContext(schema=schema, table="t", column="c", row_id="r")
+    tenant_keys(schema)  # this process now holds k1 and trusts it for the check interval
+    data_key_create(tenant=alpha.tenant)  # another process rotates: k2 becomes primary
+    token = _encrypt_as_another_process(alpha, "secret")
+    assert ciphertext_key_id(token) == "k2"
+    assert field_decrypt(token, context) == "secret"
+
+
+def _encrypt_as_another_process(handle: TenantHandle, plain: str) -> str:
+    """Encrypt with keys read from the database now, leaving this process's copy of the keys as it was."""
+    key = TenantDataKey.objects.get(tenant=handle.tenant, is_primary=True)
+    data_key = data_key_unwrap(
+        tenant_id=str(handle.tenant.id),
+        key_id=key.key_id,
+        wrapped=bytes(key.wrapped_key),
+        master=master_key(key.master_key_id),
+    )
+    context = FieldContext(schema=handle.tenant.schema_name, table="t", column="c", row_id="r")
+    nonce = os.urandom(12)
+    sealed = AESGCM(data_key).encrypt(nonce, plain.encode(), context.aad(key.key_id))
+    payload = base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
+    return f"v1:{key.key_id}:{payload}"
+
+
+def test_a_process_stops_encrypting_under_a_replaced_key_once_its_check_interval_ends(
+    alpha: TenantHandle, settings: Any
+) -> None:
+    settings.TENANT_KEYS_CHECK_SECONDS = 1
+    schema = alpha.tenant.schema_name
+    context = FieldContext(schema=schema, table="t", column="c", row_id="r")
+    assert ciphertext_key_id(field_encrypt("x", context)) == "k1"
+    data_key_create(tenant=alpha.tenant)  # another process rotates and tells everyone through Redis
+    keyset_publish(schema)
+    assert ciphertext_key_id(field_encrypt("x", context)) == "k1"  # within the interval: the documented window
+    time.sleep(1.1)  # the check interval of this process's copy runs out
+    assert ciphertext_key_id(field_encrypt("x", context)) == "k2"
+
+
+def test_retiring_waits_for_a_transaction_begun_before_every_process_saw_the_new_key(
+    alpha: TenantHandle, fast_propagation: None
+) -> None:
+    # Another process's transaction, open since before the rotation: it may still commit rows under k1.
+    with psycopg.connect(session_database_url(), autocommit=False) as other:
+        other.execute("SELECT 1")
+        _rotate("--new-data-keys", "--reencrypt")
+        with pytest.raises(RetirePostponed):
+            data_keys_retire(tenant=alpha.tenant, timeout=0.5)
+        assert "no data key retired" in _rotate("--retire", "--retire-wait=0.5")
+        other.rollback()
+    assert data_keys_retire(tenant=alpha.tenant) == ["k1"]

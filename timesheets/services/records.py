@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from audit.services import audit_append
 from core.errors import ValidationFailed
-from tenants.crypto import blind_index
+from tenants.crypto import blind_index, blind_index_candidates
 from timesheets.models import (
     AttendanceRecord,
     Employee,
@@ -76,13 +76,18 @@ def _clean_optional(value: str | None) -> str | None:
 
 
 def _employee_check_unique(
-    *, employee_id: uuid.UUID, email_index: str | None, national_id_index: str | None, user: User | None
+    *, employee_id: uuid.UUID, email: str | None, national_id: str | None, user: User | None
 ) -> None:
+    """Compared through the indexes under every live data key: during a key rotation an existing row may
+    still carry the previous key's index, which the unique constraints alone would not see as equal."""
     others = Employee.objects.exclude(id=employee_id)
     errors: dict[str, list[str]] = {}
-    if email_index is not None and others.filter(email_index=email_index).exists():
+    if email is not None and others.filter(email_index__in=blind_index_candidates(email, purpose="email")).exists():
         errors["email"] = [_CONFLICT_FIELDS["employee_unique_email"][1]]
-    if national_id_index is not None and others.filter(national_id_index=national_id_index).exists():
+    if (
+        national_id is not None
+        and others.filter(national_id_index__in=blind_index_candidates(national_id, purpose="national_id")).exists()
+    ):
         errors["national_id"] = [_CONFLICT_FIELDS["employee_unique_national_id"][1]]
     if user is not None and others.filter(user=user).exists():
         errors["user"] = [_CONFLICT_FIELDS["timesheets_employee_user_id_key"][1]]
@@ -119,12 +124,7 @@ def employee_create(
         email_index=blind_index(email, purpose="email"),
         national_id_index=None if national_id is None else blind_index(national_id, purpose="national_id"),
     )
-    _employee_check_unique(
-        employee_id=employee.id,
-        email_index=employee.email_index,
-        national_id_index=employee.national_id_index,
-        user=user,
-    )
+    _employee_check_unique(employee_id=employee.id, email=email, national_id=national_id, user=user)
     _save_or_conflict(employee, force_insert=True)
     audit_append(
         actor=actor,
@@ -166,8 +166,8 @@ def employee_update(*, actor: Any, employee: Employee, data: dict[str, Any]) -> 
         return employee
     _employee_check_unique(
         employee_id=employee.id,
-        email_index=employee.email_index if "email" in changed else None,
-        national_id_index=employee.national_id_index if "national_id" in changed else None,
+        email=employee.email if "email" in changed else None,
+        national_id=employee.national_id if "national_id" in changed else None,
         user=employee.user if "user" in changed else None,
     )
     _save_or_conflict(employee, update_fields=[*sorted(changed), "updated_at"])

@@ -2,10 +2,13 @@
 
     rotate_encryption_keys                       re-wrap every data key under the first FIELD_ENCRYPTION_KEYS entry
     rotate_encryption_keys --new-data-keys       also give every tenant a new primary data key
-    rotate_encryption_keys --reencrypt           re-encrypt field data under each tenant's primary data key
+    rotate_encryption_keys --reencrypt           re-encrypt field data and recompute blind indexes under each
+                                                 tenant's primary data key
     rotate_encryption_keys --reencrypt --retire  ... and delete data keys nothing refers to any more
 
-Each step is resumable: run the same command again after an interruption.
+Each step is resumable: run the same command again after an interruption. Running processes see a new or
+retired data key within TENANT_KEYS_CHECK_SECONDS; re-encryption and retiring wait that long (and more) after
+a new primary key so that nothing is written under the old key behind them.
 """
 
 from __future__ import annotations
@@ -14,7 +17,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from tenants.keys import data_key_rotate, data_keys_retire, data_keys_rewrap, fields_reencrypt
+from tenants.keys import (
+    RETIRE_WAIT_SECONDS,
+    RetirePostponed,
+    data_key_rotate,
+    data_keys_retire,
+    data_keys_rewrap,
+    fields_reencrypt,
+)
 from tenants.selectors import tenant_list
 
 
@@ -26,6 +36,12 @@ class Command(BaseCommand):
         parser.add_argument("--new-data-keys", action="store_true")
         parser.add_argument("--reencrypt", action="store_true")
         parser.add_argument("--retire", action="store_true")
+        parser.add_argument(
+            "--retire-wait",
+            type=float,
+            default=RETIRE_WAIT_SECONDS,
+            help="seconds to wait for transactions that may still write under an old key (default %(default)s)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         rewrapped = data_keys_rewrap()
@@ -47,6 +63,10 @@ class Command(BaseCommand):
                 touched = fields_reencrypt(tenant=tenant, progress=progress)
                 self.stdout.write(f"{tenant.slug}: {touched} rows re-encrypted")
             if options["retire"]:
-                retired = data_keys_retire(tenant=tenant)
+                try:
+                    retired = data_keys_retire(tenant=tenant, timeout=options["retire_wait"])
+                except RetirePostponed as postponed:
+                    self.stderr.write(f"{tenant.slug}: no data key retired: {postponed}")
+                    continue
                 self.stdout.write(f"{tenant.slug}: retired data keys {', '.join(retired) or '(none)'}")
         self.stdout.write(self.style.SUCCESS("done"))
