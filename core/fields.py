@@ -18,3 +18,12 @@ class Text(serializers.CharField):
         if isinstance(data, str) and self.max_length is not None and len(data) > self.max_length:
             self.fail("max_length", max_length=self.max_length)
         return str(super().to_internal_value(data))
+
+
+class Flag(serializers.BooleanField):
+    """A boolean that is only JSON `true` or `false`, as the schema states: DRF would also take 1, "yes" or "on"."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data

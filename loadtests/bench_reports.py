@@ -67,7 +67,7 @@ def _fill(cursor: object, employees: int, days: int) -> None:
         (
             "INSERT INTO worktime_leaverecord (id, employee_id, leave_type_id, start_date, end_date, portion, status,"
             " note, decision_comment, created_at, updated_at)"
-            " SELECT gen_random_uuid(), e.id, (SELECT id FROM worktime_leavetype WHERE code = 'vacation'),"
+            " SELECT gen_random_uuid(), e.id, 'vacation',"
             " %(start)s::date + (hashtext(e.id::text) & 15), %(start)s::date + (hashtext(e.id::text) & 15) + 2,"
             " 'full_day', 'approved', '', '', now(), now()"
             " FROM timesheets_employee e WHERE hashtext(e.id::text) %% 10 = 0",

@@ -188,7 +188,7 @@ def leave_report(*, date_from: date, date_to: date) -> Report:
                      WHEN 'half_day' THEN 0.5
                      ELSE 0 END) AS days,
                coalesce(sum(l.hours) FILTER (WHERE l.portion = 'hours'), 0) AS hours
-        FROM worktime_leaverecord l JOIN worktime_leavetype t ON t.id = l.leave_type_id
+        FROM worktime_leaverecord l JOIN worktime_leavetype t ON t.code = l.leave_type_id
         WHERE l.status = 'approved' AND l.start_date <= %(date_to)s AND l.end_date >= %(date_from)s
         GROUP BY t.code, t.name ORDER BY t.code
         """,

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError
@@ -20,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import NotFound, PermissionDenied, ValidationFailed
-from core.fields import Text
+from core.fields import Flag, Text
 from core.pagination import DefaultPagination
 from core.query import query_validate
 from core.roles import IsHROrAdmin, is_staff_user
@@ -91,8 +92,8 @@ class CalendarApi(APIView):
     permission_classes = [IsHROrAdmin]
 
     class CalendarSerializer(serializers.Serializer[dict[str, Any]]):
-        country = serializers.CharField(max_length=2, allow_blank=True)
-        subdivision = serializers.CharField(max_length=10, allow_blank=True, required=False, default="")
+        country = Text(max_length=2, allow_blank=True)
+        subdivision = Text(max_length=10, allow_blank=True, required=False, default="")
 
     @extend_schema(responses={200: CalendarSerializer})
     def get(self, request: Request) -> Response:
@@ -132,7 +133,7 @@ class DayOffSerializer(serializers.Serializer[Any]):
     id = serializers.UUIDField(read_only=True)
     date = serializers.DateField()
     name = Text(max_length=120)
-    half_day = serializers.BooleanField(default=False)
+    half_day = Flag(default=False)
 
 
 class DayOffCreateApi(APIView):
@@ -152,11 +153,13 @@ class DayOffCreateApi(APIView):
 # Leave ------------------------------------------------------------------------------------------------------------
 
 
-class LeaveTypeSerializer(serializers.ModelSerializer[LeaveType]):
-    class Meta:
-        model = LeaveType
-        fields = ["id", "code", "name", "paid", "requires_approval", "uses_entitlement", "active"]
-        read_only_fields = ["id", "active"]
+class LeaveTypeSerializer(serializers.Serializer[Any]):
+    code = serializers.SlugField(max_length=32)
+    name = Text(max_length=120)
+    paid = Flag(default=True)
+    requires_approval = Flag(default=True)
+    uses_entitlement = Flag(default=False)
+    active = serializers.BooleanField(read_only=True)
 
 
 class LeaveTypeApi(APIView):
@@ -176,9 +179,9 @@ class LeaveTypeApi(APIView):
             actor=request.user,
             code=values["code"],
             name=values["name"],
-            paid=values.get("paid", True),
-            requires_approval=values.get("requires_approval", True),
-            uses_entitlement=values.get("uses_entitlement", False),
+            paid=values["paid"],
+            requires_approval=values["requires_approval"],
+            uses_entitlement=values["uses_entitlement"],
         )
         return Response(LeaveTypeSerializer(created).data, status=201)
 
@@ -307,10 +310,13 @@ class LeaveImportApi(APIView):
     class LeaveImportOutputSerializer(serializers.Serializer[dict[str, int]]):
         created = serializers.IntegerField()
 
-    @extend_schema(request=LeaveInputSerializer(many=True), responses={201: LeaveImportOutputSerializer})
+    @extend_schema(
+        request={"application/json": LeaveInputSerializer(many=True), "text/csv": OpenApiTypes.STR},
+        responses={201: LeaveImportOutputSerializer},
+    )
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, list) or not 1 <= len(request.data) <= 10_000:
-            raise serializers.ValidationError({"rows": ["A list of 1 to 10,000 leave entries."]})
+            raise ValidationFailed("Invalid input.", fields={"rows": ["A list (or CSV) of 1 to 10,000 leave entries."]})
         entries = []
         errors: dict[str, Any] = {}
         for index, row in enumerate(request.data):
@@ -339,7 +345,7 @@ class LeaveDecideApi(APIView):
     permission_classes = [IsHROrAdmin]
 
     class DecisionSerializer(serializers.Serializer[dict[str, Any]]):
-        approve = serializers.BooleanField()
+        approve = Flag()
         comment = Text(max_length=500, required=False, default="", allow_blank=True)
 
     @extend_schema(request=DecisionSerializer, responses={200: LeaveOutputSerializer})
@@ -634,7 +640,7 @@ class ViolationListApi(APIView):
         date_from = serializers.DateField(required=False)
         date_to = serializers.DateField(required=False)
         rule = serializers.ChoiceField(choices=RULES, required=False)
-        acknowledged = serializers.BooleanField(required=False, allow_null=True, default=None)
+        acknowledged = serializers.BooleanField(required=False, allow_null=True, default=None)  # a query string
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             return _range_check(attrs)

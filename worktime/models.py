@@ -46,8 +46,9 @@ class CompanyDayOff(models.Model):
 
 
 class LeaveType(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    code = models.SlugField(max_length=32, unique=True)
+    # Keyed by its code: the default types are seed rows cloned into every tenant, so a generated id would be
+    # the same in every tenant.
+    code = models.SlugField(max_length=32, primary_key=True)
     name = models.CharField(max_length=120)
     paid = models.BooleanField(default=True)
     requires_approval = models.BooleanField(default=True)

@@ -253,7 +253,7 @@ def expected_days(
     return result
 
 
-def leave_days_taken(*, employee_id: uuid.UUID, leave_type_id: uuid.UUID, year: int) -> Decimal:
+def leave_days_taken(*, employee_id: uuid.UUID, leave_type_id: str, year: int) -> Decimal:
     """Working days of approved leave of a type in a year (a half day counts half, hours as a share of the day)."""
     start, end = date(year, 1, 1), date(year, 12, 31)
     days = expected_days(employee_ids=[employee_id], date_from=start, date_to=end)[employee_id]

@@ -118,7 +118,11 @@ def leave_type_create(
         code=code, name=name, paid=paid, requires_approval=requires_approval, uses_entitlement=uses_entitlement
     )
     audit_append(
-        actor=actor, action="leave_type.create", object_type="leave_type", object_id=leave_type.id, data={"code": code}
+        actor=actor,
+        action="leave_type.create",
+        object_type="leave_type",
+        object_id=leave_type.code,
+        data={"name": name},
     )
     return leave_type
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django.db import migrations
@@ -23,7 +22,6 @@ def add_types(apps: Any, schema_editor: Any) -> None:
         leave_type.objects.get_or_create(
             code=code,
             defaults={
-                "id": uuid.uuid4(),
                 "name": name,
                 "paid": paid,
                 "requires_approval": approval,

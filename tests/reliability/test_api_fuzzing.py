@@ -100,15 +100,24 @@ _RULES_BEYOND_THE_SCHEMA: dict[str, set[str]] = {
     "POST /api/timesheet-intelligence/suggestions/accept": {"ids", "items"},
     "POST /api/jira/sync": {"connection"},
     # Working time and reports: a referenced employee or leave type must exist, a code must be a known country,
-    # subdivision or free, weekdays may not repeat, a period is ordered and at most a year, and staff name the
-    # employee a leave entry is for.
+    # subdivision or free, weekdays may not repeat, hours lie in their range, a period is ordered and at most a
+    # year, staff name the employee a leave entry is for, and a CSV import holds 1 to 10,000 rows.
     "GET /api/leave": {"date_to"},
     "POST /api/leave": {"employee", "leave_type", "start_date", "end_date", "hours"},
-    "POST /api/leave/import": {"employee", "leave_type", "start_date", "end_date", "hours"},
+    "POST /api/leave/import": {"rows", "employee", "leave_type", "start_date", "end_date", "hours"},
     "POST /api/leave-types": {"code"},
     "PUT /api/leave/entitlements": {"employee", "leave_type"},
     "GET /api/leave/balances": {"employee"},
-    "POST /api/contracts": {"employee", "starts_on", "ends_on", "work_days", "country", "subdivision"},
+    "POST /api/contracts": {
+        "employee",
+        "starts_on",
+        "ends_on",
+        "work_days",
+        "weekly_hours",
+        "daily_hours",
+        "country",
+        "subdivision",
+    },
     "PUT /api/worktime/calendar": {"country", "subdivision"},
     "GET /api/worktime/expected-hours": {"employee", "date_to"},
     "PUT /api/compliance/rules": {"thresholds"},
