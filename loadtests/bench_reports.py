@@ -32,8 +32,8 @@ def _fill(cursor: object, employees: int, days: int) -> None:
         (
             "INSERT INTO timesheets_project (id, code, name, jira_project_key, active, client, billable, budget_hours,"
             " cost_centre, created_at, updated_at)"
-            " SELECT gen_random_uuid(), 'P' || n, 'Project ' || n, '', true, 'Client ' || (n % 12),"
-            " n % 5 <> 0, CASE WHEN n % 3 = 0 THEN 5000 END, 'CC-' || (n % 7), now(), now()"
+            " SELECT gen_random_uuid(), 'P' || n, 'Project ' || n, '', true, 'Client ' || (n %% 12),"
+            " n %% 5 <> 0, CASE WHEN n %% 3 = 0 THEN 5000 END, 'CC-' || (n %% 7), now(), now()"
             " FROM generate_series(1, 50) n",
             {},
         ),
@@ -41,7 +41,7 @@ def _fill(cursor: object, employees: int, days: int) -> None:
             "INSERT INTO timesheets_employee (id, name, email, jira_account_id, active, weekly_hours, email_index,"
             " created_at, updated_at)"
             " SELECT gen_random_uuid(), 'Person ' || lpad(n::text, 5, '0'), 'p' || n || '@bench.test', '', true,"
-            " CASE WHEN n % 10 = 0 THEN 24 ELSE 40 END, md5(n::text), now(), now()"
+            " CASE WHEN n %% 10 = 0 THEN 24 ELSE 40 END, md5(n::text), now(), now()"
             " FROM generate_series(1, %(employees)s) n",
             {"employees": employees},
         ),

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db import connection
 
-from worktime.selectors import expected_days
+from worktime.selectors import expected_totals
 
 ZERO = Decimal(0)
 TWO_PLACES = Decimal("0.01")
@@ -89,10 +89,10 @@ def utilisation_report(*, date_from: date, date_to: date) -> Report:
             {"date_from": date_from, "date_to": date_to},
         )
     }
-    expected = expected_days(employee_ids=list(allocated), date_from=date_from, date_to=date_to)
+    totals = expected_totals(date_from=date_from, date_to=date_to)
     rows: list[list[Any]] = []
     for employee_id, (name, hours, billable) in sorted(allocated.items(), key=lambda item: item[1][0]):
-        due = sum((day.expected for day in expected[employee_id]), ZERO)
+        due = totals[employee_id].expected if employee_id in totals else ZERO
         ratio = (hours / due).quantize(TWO_PLACES) if due > 0 else None
         rows.append([str(employee_id), name, due, hours, billable, ratio])
     due_total = sum((row[2] for row in rows), ZERO)
@@ -157,14 +157,11 @@ def budget_report(*, as_of: date, window_weeks: int = 4) -> Report:
 def overtime_report(*, date_from: date, date_to: date) -> Report:
     """Per active employee: expected, worked and leave hours and the overtime (worked - expected)."""
     people = _fetch("SELECT id, name FROM timesheets_employee WHERE active ORDER BY name, id", {})
-    days = expected_days(employee_ids=[row[0] for row in people], date_from=date_from, date_to=date_to)
+    totals = expected_totals(date_from=date_from, date_to=date_to)
     rows: list[list[Any]] = []
     for employee_id, name in people:
-        own = days[employee_id]
-        expected = sum((day.expected for day in own), ZERO)
-        worked = sum((day.worked for day in own), ZERO)
-        leave = sum((day.leave for day in own), ZERO)
-        rows.append([str(employee_id), name, expected, worked, leave, worked - expected])
+        own = totals[employee_id]
+        rows.append([str(employee_id), name, own.expected, own.worked, own.leave, own.worked - own.expected])
     return Report(
         title="Overtime and leave",
         columns=["employee_id", "employee", "expected_hours", "worked_hours", "leave_hours", "overtime_hours"],

@@ -166,3 +166,48 @@ def test_a_report_reads_only_its_own_tenants_rows(
         beta, "/api/reports/hours", staff_token(beta), date_from=str(MONDAY), date_to=str(MONDAY + timedelta(days=13))
     ).json()
     assert body["rows"] == []
+
+
+def test_the_reports_expected_hours_equal_the_day_by_day_computation(alpha: TenantHandle) -> None:
+    """The bulk SQL and the per-day computation of the expected-hours API agree, with every rule in play."""
+    from worktime.models import CompanyDayOff, Contract, LeaveRecord, LeaveType, WorkCalendar
+    from worktime.selectors import expected_days, expected_totals
+
+    people = [make_employee(alpha) for _ in range(5)]
+    start, end = date(2026, 3, 30), date(2026, 4, 26)  # Easter 2026 (3 and 6 April) in Germany
+    with tenant_context(alpha.tenant):
+        WorkCalendar.objects.update_or_create(pk=1, defaults={"country": "DE", "subdivision": "BE"})
+        CompanyDayOff.objects.create(date=date(2026, 4, 14), name="Offsite", half_day=True)
+        CompanyDayOff.objects.create(date=date(2026, 4, 21), name="Move", half_day=False)
+        Contract.objects.create(
+            employee=people[1], starts_on=date(2026, 4, 8), weekly_hours=Decimal("32.5"), work_days=[1, 2, 3, 4]
+        )
+        Contract.objects.create(
+            employee=people[2],
+            starts_on=date(2026, 1, 1),
+            weekly_hours=Decimal(40),
+            work_days=[1, 2, 3, 4, 5],
+            daily_hours=Decimal("7.5"),
+            country="DE",
+            subdivision="BY",
+        )
+        vacation = LeaveType.objects.get(code="vacation")
+        for person, first, last, portion, hours in (
+            (people[0], date(2026, 4, 13), date(2026, 4, 17), "full_day", None),
+            (people[1], date(2026, 4, 15), date(2026, 4, 15), "half_day", None),
+            (people[3], date(2026, 4, 20), date(2026, 4, 20), "hours", Decimal("3")),
+        ):
+            LeaveRecord.objects.create(
+                employee=person, leave_type=vacation, start_date=first, end_date=last, portion=portion, hours=hours
+            )
+        make_attendance(alpha, people[4], day=date(2026, 4, 1), hours=9)
+        totals = expected_totals(date_from=start, date_to=end)
+        days = expected_days(employee_ids=[person.id for person in people], date_from=start, date_to=end)
+
+    for person in people:
+        by_day = days[person.id]
+        assert totals[person.id].expected == sum((day.expected for day in by_day), Decimal(0)), person.name
+        assert totals[person.id].leave == sum((day.leave for day in by_day), Decimal(0)), person.name
+        assert totals[person.id].worked == sum((day.worked for day in by_day), Decimal(0)), person.name
+    assert totals[people[0].id].leave > 0
+    assert totals[people[4].id].worked == Decimal(9)
