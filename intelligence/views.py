@@ -36,14 +36,14 @@ from intelligence.selectors import model_status
 from intelligence.services import generation_request
 from jira_sync.models import JiraConnection
 from jira_sync.selectors import jira_connection_get
-from jira_sync.services import JOB_TYPE as JIRA_JOB_TYPE
-from jira_sync.services import (
+from jira_sync.services.connection import (
     MAX_INTERVAL_MINUTES,
     MIN_INTERVAL_MINUTES,
     jira_connection_save,
     jira_credentials_verify,
-    jira_sync_request,
 )
+from jira_sync.services.schedule import jira_sync_request
+from jira_sync.services.sync import JOB_TYPE as JIRA_JOB_TYPE
 from jobs.models import ACTIVE_STATUSES, BackgroundJob
 from jobs.selectors import job_active, job_get, jobs_recent
 from jobs.services import JobAlreadyRunning

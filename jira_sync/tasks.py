@@ -7,7 +7,8 @@ import uuid
 from celery import shared_task
 
 from core.tasks import FanOutTask
-from jira_sync.services import jira_sync_run, jira_syncs_start_due
+from jira_sync.services.schedule import jira_syncs_start_due
+from jira_sync.services.sync import jira_sync_run
 
 
 @shared_task(name="jira_sync.sync", queue="sync")

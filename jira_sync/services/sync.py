@@ -1,4 +1,4 @@
-"""Jira writes: the connection (verified against Jira before it is saved), sync requests, and the sync job itself.
+"""The Jira sync job: issues and work logs read through their change feeds, then the write-back.
 
 The sync reads three feeds, each with a cursor in `JiraSyncCursor`: issues (JQL `updated >= cursor`, ordered
 by `updated`), work logs updated and work logs deleted (Jira's since/until change feeds). Every page is
@@ -14,41 +14,33 @@ import logging
 import math
 import time
 import uuid
-import zoneinfo
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
-from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
-from django_tenants.utils import tenant_context
 
 from audit.services import Actor, audit_append
-from core.errors import ApplicationError, Conflict, ValidationFailed
-from core.schema import current_schema
-from jira_sync.client import (
-    Issue,
-    JiraAccount,
-    JiraAuthError,
-    JiraClient,
-    JiraError,
-    JiraUnavailable,
-    Worklog,
-    jql_project_clause,
-)
+from core.errors import ApplicationError
+from jira_sync.client import Issue, JiraClient, JiraError, Worklog, jql_project_clause
 from jira_sync.models import JiraConnection, JiraIssueAssignment, JiraSyncCursor, JiraWorkLog, SyncFeed
-from jira_sync.selectors import jira_connection_get, jira_cursor_get, jira_sync_due_schemas
+from jira_sync.selectors import jira_connection_get, jira_cursor_get
+from jira_sync.services.connection import jira_client_for, project_keys_clean
+from jira_sync.services.directories import (
+    AuthorDirectory,
+    IssueDirectory,
+    ZoneDirectory,
+    projects_by_key,
+    tenant_time_zone,
+)
 from jira_sync.writeback import WritebackTotals, worklogs_write_back
 from jobs.models import BackgroundJob
-from jobs.services import JobAlreadyRunning, job_claim, job_create, job_fail, job_progress, job_succeed
+from jobs.services import job_claim, job_fail, job_progress, job_succeed
 from locks.services import Lease, lease_acquire, lease_guard, lease_release, lease_renew
 from tenants.cache import tenant_cache_invalidate
-from tenants.crypto import blind_index
-from tenants.models import Tenant
 from timesheets.models import Employee, Project
 from timesheets.services import SUGGESTIONS_CACHE_NAMESPACE
 
@@ -59,7 +51,6 @@ LEASE_NAME = "jira-sync"
 # Long enough to cover one page including a few Retry-After waits; renewed after every page.
 LEASE_TTL_SECONDS = 300
 JOB_ACTOR = Actor(kind="job", label="jira sync")
-SCHEDULE_ACTOR = Actor(kind="system", label="jira sync schedule")
 # How far back the first sync of a tenant reads (work logs and issues updated since then).
 INITIAL_LOOKBACK_DAYS = 365
 # The deleted feed of a first sync starts a little before the sync did, so nothing deleted meanwhile is missed.
@@ -69,8 +60,6 @@ ISSUES_CURSOR_OVERLAP = timedelta(minutes=1)
 # Without the API account's zone we do not know how Jira reads a JQL date: re-read a day more.
 ISSUES_CURSOR_OVERLAP_UNKNOWN_ZONE = timedelta(hours=26)
 UNMAPPED_LIST_LIMIT = 50
-MIN_INTERVAL_MINUTES = 5
-MAX_INTERVAL_MINUTES = 1440
 WORKLOG_UPDATE_FIELDS = [
     "issue_id",
     "issue_key",
@@ -94,212 +83,6 @@ ASSIGNMENT_UPDATE_FIELDS = [
 ]
 
 ProgressCallback = Callable[[int, int, str], None]
-
-
-class JiraVerificationFailed(ValidationFailed):
-    code = "jira_verification_failed"
-
-
-# --- connection ---------------------------------------------------------------------------------------
-
-
-def jira_client_for(*, site_url: str, email: str, api_token: str, max_retries: int | None = None) -> JiraClient:
-    """The one place a JiraClient is built (tests point it at the local stand-in through the URL)."""
-    if max_retries is None:
-        return JiraClient(site_url=site_url, email=email, api_token=api_token)
-    return JiraClient(site_url=site_url, email=email, api_token=api_token, max_retries=max_retries)
-
-
-def jira_credentials_verify(*, site_url: str, email: str, api_token: str) -> JiraAccount:
-    """`GET /myself` with these credentials; JiraVerificationFailed naming the field at fault otherwise."""
-    try:
-        with jira_client_for(site_url=site_url, email=email, api_token=api_token, max_retries=1) as client:
-            return client.myself()
-    except JiraAuthError as exc:
-        if exc.status == 403:
-            message = (
-                "Jira accepted the email and API token but refused access (403 Forbidden): the account may not "
-                "use the REST API on this site, or is blocked by an IP allow-list."
-            )
-        else:
-            message = (
-                "Jira rejected this email and API token (401 Unauthorized). Check both; API tokens are created "
-                "at id.atlassian.com under Security."
-            )
-        fields = {"api_token": [message]}
-    except JiraUnavailable as exc:
-        if exc.status is None:
-            fields = {"site_url": [f"Jira could not be reached at {site_url}: {exc.message.rsplit(': ', 1)[-1]}."]}
-        else:
-            fields = {"site_url": [f"Jira at {site_url} is unavailable (HTTP {exc.status}); try again later."]}
-    except JiraError as exc:
-        fields = {"site_url": [f"{site_url} did not answer like a Jira Cloud site: {exc.message}"]}
-    raise JiraVerificationFailed("Jira did not accept the connection settings.", fields=fields)
-
-
-def _site_url_clean(site_url: str) -> str:
-    cleaned = site_url.strip().rstrip("/")
-    parts = urlsplit(cleaned)
-    problem = ""
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        problem = "Enter the site's address, e.g. https://your-company.atlassian.net."
-    elif parts.username or parts.password or parts.query or parts.fragment:
-        problem = "Enter only the site's address: no credentials, query or fragment."
-    elif parts.scheme != "https" and getattr(settings, "JIRA_REQUIRE_HTTPS", False):
-        problem = "Jira Cloud is served over https; an http address is refused here."
-    if problem:
-        raise ValidationFailed("The Jira connection settings are invalid.", fields={"site_url": [problem]})
-    return cleaned
-
-
-def _project_keys_clean(project_keys: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(key.strip().upper() for key in project_keys if key.strip()))
-
-
-def _filter_broadened(old: list[str], new: list[str]) -> bool:
-    """True when the new project filter lets through something the old one did not (empty = every project)."""
-    if not old:
-        return False
-    return not new or bool(set(new) - set(old))
-
-
-def jira_connection_save(
-    *,
-    actor: Any,
-    site_url: str,
-    email: str,
-    api_token: str | None,
-    enabled: bool = True,
-    project_keys: Iterable[str] = (),
-    sync_interval_minutes: int = 30,
-    write_back_enabled: bool | None = None,
-    write_back_since: date | None = None,
-) -> JiraConnection:
-    """Create or replace the tenant's connection. An enabled one is verified against Jira first.
-
-    `write_back_enabled` / `write_back_since` (None: keep as stored) switch on the two-way sync; turning it on
-    without a date writes back allocations from today (the tenant's calendar) on.
-
-    The API token may be left out to keep the stored one, but only while site and email stay the same: a
-    stored token is never sent to a different address. Changing the site, or widening the project filter,
-    resets the cursors so the next sync reads everything again (upserts make that safe).
-    """
-    site_url = _site_url_clean(site_url)
-    email = email.strip()
-    keys = _project_keys_clean(project_keys)
-    if not MIN_INTERVAL_MINUTES <= sync_interval_minutes <= MAX_INTERVAL_MINUTES:
-        raise ValidationFailed(
-            "The Jira connection settings are invalid.",
-            fields={"sync_interval_minutes": [f"Between {MIN_INTERVAL_MINUTES} and {MAX_INTERVAL_MINUTES}."]},
-        )
-    existing = jira_connection_get()
-    same_account = existing is not None and existing.site_url == site_url and existing.email.lower() == email.lower()
-    token = api_token or None
-    if token is None:
-        if existing is None or not same_account:
-            raise ValidationFailed(
-                "The Jira connection settings are invalid.",
-                fields={"api_token": ["Required when the connection is created or its site URL or email changes."]},
-            )
-        token = str(existing.api_token)
-    # Talk to Jira before the transaction opens: no row lock is held across a network call.
-    account = jira_credentials_verify(site_url=site_url, email=email, api_token=token) if enabled else None
-    with transaction.atomic():
-        row = JiraConnection.objects.select_for_update().filter(singleton=True).first()
-        created = row is None
-        if row is None:
-            row = JiraConnection()
-        reset = not created and (row.site_url != site_url or _filter_broadened(list(row.project_keys), keys))
-        row.site_url = site_url
-        row.email = email
-        row.enabled = enabled
-        row.project_keys = keys
-        row.sync_interval_minutes = sync_interval_minutes
-        if api_token:
-            row.api_token = api_token
-        if write_back_enabled is not None:
-            row.write_back_enabled = write_back_enabled
-        if write_back_since is not None:
-            row.write_back_since = write_back_since
-        elif row.write_back_enabled and row.write_back_since is None:
-            row.write_back_since = timezone.now().astimezone(ZoneDirectory(_tenant_time_zone()).fallback).date()
-        if account is not None:
-            row.account_id = account.account_id
-            row.account_time_zone = account.time_zone or ""
-            row.verified_at = timezone.now()
-        try:
-            with transaction.atomic():
-                row.save()
-        except IntegrityError:
-            raise Conflict("The Jira connection was saved by someone else at the same moment; try again.") from None
-        if reset:
-            JiraSyncCursor.objects.all().delete()
-        audit_append(
-            actor=actor,
-            action="jira.connection.save",
-            object_type="jira_connection",
-            object_id=row.id,
-            data={
-                "created": created,
-                "site_url": site_url,
-                "email": email,
-                "enabled": enabled,
-                "project_keys": keys,
-                "sync_interval_minutes": sync_interval_minutes,
-                "api_token_changed": bool(api_token),
-                "verified": account is not None,
-                "cursors_reset": reset,
-                "write_back_enabled": row.write_back_enabled,
-                "write_back_since": row.write_back_since.isoformat() if row.write_back_since else None,
-            },
-        )
-    return row
-
-
-# --- requests -----------------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def jira_sync_request(*, actor: Any, trigger: str = "manual", enqueue: bool = True) -> BackgroundJob:
-    """Queue a sync job; 400 without an enabled connection, 409 naming the job if one is already active."""
-    from jira_sync.tasks import jira_sync_task
-
-    row = jira_connection_get()
-    if row is None or not row.enabled:
-        raise ValidationFailed(
-            "There is no enabled Jira connection for this tenant.",
-            fields={"connection": ["Set one up (and enable it) with PUT /api/jira/connection first."]},
-        )
-    job = job_create(job_type=JOB_TYPE, parameters={"trigger": trigger}, created_by=actor)
-    audit_append(
-        actor=actor, action="jira.sync.request", object_type="job", object_id=job.id, data={"trigger": trigger}
-    )
-    if enqueue:
-        job_id = str(job.id)
-        transaction.on_commit(lambda: jira_sync_task.delay(job_id))
-    return job
-
-
-def jira_syncs_start_due(*, now: datetime | None = None) -> list[str]:
-    """From the public schema: request a sync in every tenant that is due one; returns their schemas."""
-    now = now or timezone.now()
-    due = jira_sync_due_schemas(now=now, job_type=JOB_TYPE)
-    started: list[str] = []
-    for tenant in Tenant.objects.filter(schema_name__in=due).order_by("schema_name"):
-        with tenant_context(tenant):
-            try:
-                jira_sync_request(actor=SCHEDULE_ACTOR, trigger="schedule")
-            except (JobAlreadyRunning, ValidationFailed):
-                continue
-            except Exception:
-                # One tenant's problem must not keep the others from syncing.
-                logger.exception("could not start the scheduled Jira sync of %s", tenant.schema_name)
-                continue
-        started.append(tenant.schema_name)
-    return started
-
-
-# --- the sync -----------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -349,103 +132,6 @@ class SyncTotals:
         }
 
 
-class AuthorDirectory:
-    """Jira account → employee: by `jira_account_id`, then by email through the blind index."""
-
-    def __init__(self) -> None:
-        self._by_account: dict[str, uuid.UUID] = {}
-        self._by_email_index: dict[str, uuid.UUID] = {}
-        self._index_of_email: dict[str, str] = {}
-        employees = Employee.objects.order_by("-active", "created_at").values_list(
-            "id", "jira_account_id", "email_index"
-        )
-        for employee_id, account_id, email_index in employees.iterator(chunk_size=5000):
-            if account_id:
-                self._by_account.setdefault(account_id, employee_id)
-            if email_index:
-                self._by_email_index.setdefault(email_index, employee_id)
-
-    def resolve(self, account_id: str | None, email: str | None) -> uuid.UUID | None:
-        found = self._by_account.get(account_id) if account_id else None
-        if found is None and email:
-            index = self._index_of_email.get(email)
-            if index is None:
-                index = self._index_of_email[email] = blind_index(email, purpose="email")
-            found = self._by_email_index.get(index)
-            if found is not None and account_id:
-                self._by_account[account_id] = found
-        return found
-
-
-class ZoneDirectory:
-    """Time zones by name, falling back to the tenant's zone for a missing or unknown name."""
-
-    def __init__(self, fallback: str) -> None:
-        self._zones: dict[str | None, tzinfo] = {}
-        self.fallback = self._load(fallback) or UTC
-
-    @staticmethod
-    def _load(name: str | None) -> tzinfo | None:
-        if not name:
-            return None
-        try:
-            return zoneinfo.ZoneInfo(name)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            return None
-
-    def get(self, name: str | None) -> tzinfo:
-        zone = self._zones.get(name)
-        if zone is None:
-            zone = self._zones[name] = self._load(name) or self.fallback
-        return zone
-
-
-@dataclass(frozen=True)
-class IssueRef:
-    key: str
-    project_key: str
-
-
-class IssueDirectory:
-    """Issue id → key and project for work logs (Jira's work logs carry only the issue id).
-
-    Known from this run's issue pages, then from stored assignments, then asked of Jira in batches; ids
-    Jira does not return (outside the project filter, or not visible to the account) are remembered too.
-    """
-
-    def __init__(self, project_keys: tuple[str, ...]) -> None:
-        self.project_keys = project_keys
-        self._filter = frozenset(project_keys)
-        self._known: dict[str, IssueRef] = {}
-        self._invisible: set[str] = set()
-
-    def remember(self, issue: Issue) -> None:
-        self._known[issue.id] = IssueRef(key=issue.key, project_key=issue.project_key)
-
-    def resolve(self, issue_ids: set[str], client: JiraClient) -> tuple[dict[str, IssueRef], list[Issue]]:
-        """References for the ids within the filter, and the issues fetched from Jira to get them."""
-        unknown = [i for i in issue_ids if i not in self._known and i not in self._invisible]
-        if unknown:
-            for issue_id, key in JiraIssueAssignment.objects.filter(issue_id__in=unknown).values_list(
-                "issue_id", "issue_key"
-            ):
-                self._known[issue_id] = IssueRef(key=key, project_key=key.rsplit("-", 1)[0])
-            unknown = [i for i in unknown if i not in self._known]
-        fetched: list[Issue] = []
-        if unknown:
-            askable = [i for i in unknown if i.isdigit()]
-            fetched = client.issues_by_ids(askable, project_keys=self.project_keys) if askable else []
-            for issue in fetched:
-                self.remember(issue)
-            self._invisible.update(i for i in unknown if i not in self._known)
-        refs = {}
-        for issue_id in issue_ids:
-            ref = self._known.get(issue_id)
-            if ref is not None and (not self._filter or ref.project_key in self._filter):
-                refs[issue_id] = ref
-        return refs, fetched
-
-
 class SyncProgress:
     """Pages done, and an estimate of the pages left from how far through its time span each feed is."""
 
@@ -489,19 +175,6 @@ class SyncContext:
     projects: dict[str, uuid.UUID]
     totals: SyncTotals
     progress: SyncProgress
-
-
-def _projects_by_key() -> dict[str, uuid.UUID]:
-    projects: dict[str, uuid.UUID] = {}
-    for project_id, key in (
-        Project.objects.exclude(jira_project_key="").order_by("-active", "code").values_list("id", "jira_project_key")
-    ):
-        projects.setdefault(key.strip().upper(), project_id)
-    return projects
-
-
-def _tenant_time_zone() -> str:
-    return Tenant.objects.filter(schema_name=current_schema()).values_list("timezone", flat=True).first() or "UTC"
 
 
 def _cursor_set(feed: str, value: str) -> None:
@@ -836,7 +509,7 @@ def jira_sync_run(*, job_id: uuid.UUID, on_progress: ProgressCallback | None = N
         audit_append(actor=JOB_ACTOR, action="jira.sync.start", object_type="job", object_id=job_id, data={})
     try:
         with jira_client_for(site_url=row.site_url, email=row.email, api_token=str(row.api_token)) as client:
-            project_keys = tuple(_project_keys_clean(row.project_keys or []))
+            project_keys = tuple(project_keys_clean(row.project_keys or []))
             ctx = SyncContext(
                 client=client,
                 lease=lease,
@@ -844,9 +517,9 @@ def jira_sync_run(*, job_id: uuid.UUID, on_progress: ProgressCallback | None = N
                 account_time_zone=row.account_time_zone,
                 started_ms=int(time.time() * 1000),
                 authors=AuthorDirectory(),
-                zones=ZoneDirectory(_tenant_time_zone()),
+                zones=ZoneDirectory(tenant_time_zone()),
                 issues=IssueDirectory(project_keys),
-                projects=_projects_by_key(),
+                projects=projects_by_key(),
                 totals=totals,
                 progress=SyncProgress(job_id, on_progress, write_back=row.write_back_enabled),
             )
