@@ -38,8 +38,9 @@ from jira_sync.services.directories import (
 )
 from jira_sync.writeback import WritebackTotals, worklogs_write_back
 from jobs.models import BackgroundJob
-from jobs.services import job_claim, job_fail, job_progress, job_succeed
-from locks.services import Lease, lease_acquire, lease_guard, lease_release, lease_renew
+from jobs.runner import JobOutcome, JobRun, job_run
+from jobs.services import job_progress
+from locks.services import Lease, lease_guard, lease_renew
 from tenants.cache import tenant_cache_invalidate
 from timesheets.models import Employee, Project
 from timesheets.services import SUGGESTIONS_CACHE_NAMESPACE
@@ -452,96 +453,80 @@ def allocations_write_back(*, ctx: SyncContext, since: date) -> None:
         ctx.totals.writeback = totals.as_result()
 
 
-def _finish(
-    *, job_id: uuid.UUID, connection_id: uuid.UUID | None, totals: SyncTotals, error: str | None = None
-) -> None:
+def _connection_record(*, connection_id: uuid.UUID, outcome: JobOutcome) -> None:
+    """The sync's outcome on the connection (last sync, last success, summary), in the job's finishing transaction."""
     now = timezone.now()
-    result = totals.as_result()
-    with transaction.atomic():
-        if error is None:
-            job_progress(job_id=job_id, processed=totals.pages, total=totals.pages)
-            job_succeed(job_id=job_id, result=result)
-        else:
-            job_fail(job_id=job_id, error=error, result=result)
-        if connection_id is not None:
-            summary = {
-                "status": "succeeded" if error is None else "failed",
-                "job_id": str(job_id),
-                "finished_at": now.isoformat(),
-                "error": error or "",
-                **result,
-            }
-            updates: dict[str, Any] = {"last_sync_at": now, "last_result": summary}
-            if error is None:
-                updates["last_success_at"] = now
-            JiraConnection.objects.filter(id=connection_id).update(**updates)
-        audit_append(
-            actor=JOB_ACTOR,
-            action="jira.sync.finish",
-            object_type="job",
-            object_id=job_id,
-            data={"status": "succeeded" if error is None else "failed", "error": error or "", **result},
+    summary = {
+        "status": outcome.status,
+        "job_id": str(outcome.job_id),
+        "finished_at": now.isoformat(),
+        "error": outcome.error,
+        **outcome.result,
+    }
+    updates: dict[str, Any] = {"last_sync_at": now, "last_result": summary}
+    if outcome.succeeded:
+        updates["last_success_at"] = now
+    JiraConnection.objects.filter(id=connection_id).update(**updates)
+
+
+def _sync(run: JobRun, row: JiraConnection, totals: SyncTotals, on_progress: ProgressCallback | None) -> dict[str, Any]:
+    with jira_client_for(site_url=row.site_url, email=row.email, api_token=str(row.api_token)) as client:
+        project_keys = tuple(project_keys_clean(row.project_keys or []))
+        ctx = SyncContext(
+            client=client,
+            lease=run.lease,
+            project_keys=project_keys,
+            account_time_zone=row.account_time_zone,
+            started_ms=int(time.time() * 1000),
+            authors=AuthorDirectory(),
+            zones=ZoneDirectory(tenant_time_zone()),
+            issues=IssueDirectory(project_keys),
+            projects=projects_by_key(),
+            totals=totals,
+            progress=SyncProgress(run.job.id, on_progress, write_back=row.write_back_enabled),
         )
+        _relink(ctx)
+        issues_sync(ctx=ctx)
+        worklogs_sync(ctx=ctx)
+        if row.write_back_enabled and row.write_back_since is not None:
+            allocations_write_back(ctx=ctx, since=row.write_back_since)
+    run.progress(processed=totals.pages, total=totals.pages)
+    return totals.as_result()
 
 
 def jira_sync_run(*, job_id: uuid.UUID, on_progress: ProgressCallback | None = None) -> BackgroundJob | None:
-    """Run a queued `jira_sync` job to completion or failure; returns the job as it ended (None if not claimable)."""
-    job = job_claim(job_id=job_id)
-    if job is None:
-        logger.info("jira sync job %s is not claimable (already running or finished)", job_id)
-        return None
-    totals = SyncTotals()
+    """Run a queued `jira_sync` job to completion or failure (jobs/runner.py); returns the job as it ended
+    (None if not claimable)."""
     row = jira_connection_get()
-    if row is None or not row.enabled:
-        _finish(
+    totals = SyncTotals()
+
+    def enabled() -> None:
+        if row is None or not row.enabled:
+            raise ApplicationError("There is no enabled Jira connection for this tenant.")
+
+    def work(run: JobRun) -> dict[str, Any]:
+        assert row is not None  # checked by `enabled` before the work starts
+        return _sync(run, row, totals, on_progress)
+
+    def on_finish(outcome: JobOutcome) -> None:
+        if row is not None:
+            _connection_record(connection_id=row.id, outcome=outcome)
+
+    try:
+        return job_run(
             job_id=job_id,
-            connection_id=row.id if row else None,
-            totals=totals,
-            error="There is no enabled Jira connection for this tenant.",
+            job_type=JOB_TYPE,
+            actor=JOB_ACTOR,
+            audit_action="jira.sync",
+            lease=LEASE_NAME,
+            lease_ttl_seconds=LEASE_TTL_SECONDS,
+            precondition=enabled,
+            work=work,
+            expected_errors=(JiraError,),
+            partial_result=totals.as_result,
+            on_finish=on_finish,
         )
-        return BackgroundJob.objects.get(id=job_id)
-    try:
-        lease = lease_acquire(name=LEASE_NAME, ttl_seconds=LEASE_TTL_SECONDS)
-    except ApplicationError as exc:
-        _finish(job_id=job_id, connection_id=row.id, totals=totals, error=exc.message)
-        return BackgroundJob.objects.get(id=job_id)
-    with transaction.atomic():
-        audit_append(actor=JOB_ACTOR, action="jira.sync.start", object_type="job", object_id=job_id, data={})
-    try:
-        with jira_client_for(site_url=row.site_url, email=row.email, api_token=str(row.api_token)) as client:
-            project_keys = tuple(project_keys_clean(row.project_keys or []))
-            ctx = SyncContext(
-                client=client,
-                lease=lease,
-                project_keys=project_keys,
-                account_time_zone=row.account_time_zone,
-                started_ms=int(time.time() * 1000),
-                authors=AuthorDirectory(),
-                zones=ZoneDirectory(tenant_time_zone()),
-                issues=IssueDirectory(project_keys),
-                projects=projects_by_key(),
-                totals=totals,
-                progress=SyncProgress(job_id, on_progress, write_back=row.write_back_enabled),
-            )
-            _relink(ctx)
-            issues_sync(ctx=ctx)
-            worklogs_sync(ctx=ctx)
-            if row.write_back_enabled and row.write_back_since is not None:
-                allocations_write_back(ctx=ctx, since=row.write_back_since)
-        _finish(job_id=job_id, connection_id=row.id, totals=totals)
-    except ApplicationError as exc:
-        logger.warning("jira sync job %s stopped: %s", job_id, exc.message)
-        _finish(job_id=job_id, connection_id=row.id, totals=totals, error=exc.message)
-    except JiraError as exc:
-        logger.warning("jira sync job %s failed: %s", job_id, exc.message)
-        _finish(job_id=job_id, connection_id=row.id, totals=totals, error=exc.message)
-    except Exception as exc:
-        logger.exception("jira sync job %s failed", job_id)
-        _finish(job_id=job_id, connection_id=row.id, totals=totals, error=f"{type(exc).__name__}: {exc}")
-        raise
     finally:
-        lease_release(lease)
         if totals.changed:
             # Work logs and assignments are evidence for suggestions: what was cached was built without these.
             tenant_cache_invalidate(namespace=SUGGESTIONS_CACHE_NAMESPACE)
-    return BackgroundJob.objects.get(id=job_id)
