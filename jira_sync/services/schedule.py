@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from django_tenants.utils import tenant_context
 
 from audit.services import Actor, audit_append
 from core.errors import ValidationFailed
 from jira_sync.selectors import jira_connection_get, jira_sync_due_schemas
 from jira_sync.services.sync import JOB_TYPE
+from jobs.fanout import tenants_fan_out
 from jobs.models import BackgroundJob
 from jobs.services import JobAlreadyRunning, job_create
 from tenants.models import Tenant
 
-logger = logging.getLogger(__name__)
-
 SCHEDULE_ACTOR = Actor(kind="system", label="jira sync schedule")
+# The beat task that calls jira_syncs_start_due (jira_sync/tasks.py): it names the fan-out's failures.
+START_DUE_TASK = "jira_sync.start_due"
 
 
 @transaction.atomic
@@ -48,16 +47,15 @@ def jira_syncs_start_due(*, now: datetime | None = None) -> list[str]:
     """From the public schema: request a sync in every tenant that is due one; returns their schemas."""
     now = now or timezone.now()
     due = jira_sync_due_schemas(now=now, job_type=JOB_TYPE)
-    started: list[str] = []
-    for tenant in Tenant.objects.filter(schema_name__in=due).order_by("schema_name"):
-        with tenant_context(tenant):
-            try:
-                jira_sync_request(actor=SCHEDULE_ACTOR, trigger="schedule")
-            except (JobAlreadyRunning, ValidationFailed):
-                continue
-            except Exception:
-                # One tenant's problem must not keep the others from syncing.
-                logger.exception("could not start the scheduled Jira sync of %s", tenant.schema_name)
-                continue
-        started.append(tenant.schema_name)
-    return started
+
+    def start() -> bool:
+        try:
+            jira_sync_request(actor=SCHEDULE_ACTOR, trigger="schedule")
+        except (JobAlreadyRunning, ValidationFailed):
+            return False  # running already, or no enabled connection any more: nothing to start
+        return True
+
+    fanned = tenants_fan_out(
+        START_DUE_TASK, start, tenants=Tenant.objects.filter(schema_name__in=due).order_by("schema_name")
+    )
+    return [schema for schema, started in fanned.results.items() if started]
