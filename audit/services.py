@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -155,17 +156,51 @@ def checkpoint_signature(*, schema: str, sequence: int, head_hash: str) -> str:
     return hmac.new(key, f"{schema}|{sequence}|{head_hash}".encode(), hashlib.sha256).hexdigest()
 
 
-def _latest_checkpoint(schema: str) -> AuditCheckpoint | None:
-    with schema_context("public"):
-        return AuditCheckpoint.objects.filter(schema_name=schema).order_by("-sequence").first()
+@dataclass(frozen=True)
+class _Signed:
+    sequence: int
+    hash: str
+    signature: str
+
+    def genuine(self, schema: str) -> bool:
+        expected = checkpoint_signature(schema=schema, sequence=self.sequence, head_hash=self.hash)
+        return hmac.compare_digest(self.signature, expected)
+
+
+def _checkpoints(schema: str, *, batch: int = 2000) -> Iterator[_Signed]:
+    """The schema's signed heads, oldest first, read from the public schema a batch at a time."""
+    after = 0
+    while True:
+        with schema_context("public"):
+            rows = list(
+                AuditCheckpoint.objects.filter(schema_name=schema, sequence__gt=after)
+                .order_by("sequence")
+                .values_list("sequence", "hash", "signature")[:batch]
+            )
+        yield from (_Signed(*row) for row in rows)
+        if len(rows) < batch:
+            return
+        after = rows[-1][0]
 
 
 def audit_verify() -> VerifyResult:
-    """Walk the current schema's chain; name the first broken event and why."""
+    """Walk the current schema's chain against its own hashes and every signed checkpoint of it; name the first
+    event that is broken or disagrees with what was signed, and why.
+
+    The checkpoints are append-only like the chain, so a chain rewritten and re-hashed end to end (which takes
+    the triggers off) still disagrees with the heads signed before the rewrite, and the first of those names
+    where it went wrong.
+    """
     schema = current_schema()
-    checkpoint = _latest_checkpoint(schema)
+    signed = _checkpoints(schema)
+    pending = next(signed, None)
+    agreed: int | None = None  # the last signed head the chain still matches
+    latest: int | None = None
     expected_sequence, prev_hash, count = 1, GENESIS, 0
-    hashes_at_checkpoint: str | None = None
+
+    def broken(sequence: int, reason: str, checkpoint: int | None = None) -> VerifyResult:
+        return VerifyResult(schema, False, count, expected_sequence - 1, sequence, reason, checkpoint)
+
     for event in _events():
         count += 1
         if event.sequence != expected_sequence:
@@ -187,46 +222,29 @@ def audit_verify() -> VerifyResult:
         )
         if event_hash(prev_hash, payload) != event.hash:
             return VerifyResult(schema, False, count, event.sequence, event.sequence, "hash mismatch: event altered")
-        if checkpoint is not None and event.sequence == checkpoint.sequence:
-            hashes_at_checkpoint = event.hash
         prev_hash, expected_sequence = event.hash, event.sequence + 1
+        while pending is not None and pending.sequence <= event.sequence:
+            latest = pending.sequence
+            if not pending.genuine(schema):
+                return broken(pending.sequence, "checkpoint mismatch: bad signature", pending.sequence)
+            if pending.hash != event.hash:
+                since = f" after #{agreed}, the last signed head it still matches" if agreed is not None else ""
+                return broken(event.sequence, f"checkpoint mismatch: the chain was rewritten{since}", pending.sequence)
+            agreed = pending.sequence
+            pending = next(signed, None)
     head = expected_sequence - 1
-    if checkpoint is not None:
-        valid_signature = hmac.compare_digest(
-            checkpoint.signature,
-            checkpoint_signature(schema=schema, sequence=checkpoint.sequence, head_hash=checkpoint.hash),
+    if pending is not None:
+        # Signed heads beyond the chain's end: events were cut off its tail. The newest one is reported.
+        rest = deque(signed, maxlen=1)
+        tail = rest[0] if rest else pending
+        if not tail.genuine(schema):
+            return broken(tail.sequence, "checkpoint mismatch: bad signature", tail.sequence)
+        return broken(
+            tail.sequence,
+            f"checkpoint mismatch: chain ends at {head}, before the signed head {tail.sequence}",
+            tail.sequence,
         )
-        if not valid_signature:
-            return VerifyResult(
-                schema,
-                False,
-                count,
-                head,
-                checkpoint.sequence,
-                "checkpoint mismatch: bad signature",
-                checkpoint.sequence,
-            )
-        if hashes_at_checkpoint is None:
-            return VerifyResult(
-                schema,
-                False,
-                count,
-                head,
-                checkpoint.sequence,
-                f"checkpoint mismatch: chain ends at {head}, before the signed head {checkpoint.sequence}",
-                checkpoint.sequence,
-            )
-        if hashes_at_checkpoint != checkpoint.hash:
-            return VerifyResult(
-                schema,
-                False,
-                count,
-                head,
-                checkpoint.sequence,
-                "checkpoint mismatch: the chain was rewritten",
-                checkpoint.sequence,
-            )
-    return VerifyResult(schema, True, count, head, checkpoint_sequence=checkpoint.sequence if checkpoint else None)
+    return VerifyResult(schema, True, count, head, checkpoint_sequence=latest)
 
 
 def audit_checkpoint() -> AuditCheckpoint | None:
