@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -23,6 +23,10 @@ from django_tenants.utils import schema_context
 
 from audit.models import AuditCheckpoint, AuditEvent
 from core.schema import current_schema
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
 
 GENESIS = "0" * 64
 
@@ -38,8 +42,11 @@ class Actor:
 
 SYSTEM = Actor(kind="system", label="system")
 
+# What a service's `actor=` accepts: an Actor (the system, a job, a token), the acting user, or None (the system).
+ActorLike: TypeAlias = "Actor | AbstractBaseUser | AnonymousUser | None"
 
-def actor_of(actor: Any) -> Actor:
+
+def actor_of(actor: ActorLike) -> Actor:
     """Normalise what services receive as `actor` (an Actor, a user, or None) into an Actor."""
     if isinstance(actor, Actor):
         return actor
@@ -96,7 +103,7 @@ def _chain_lock() -> None:
 
 def audit_append(
     *,
-    actor: Any,
+    actor: ActorLike,
     action: str,
     object_type: str,
     object_id: Any = "",

@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import Actor, audit_append
+from audit.services import Actor, ActorLike, audit_append
 from core.errors import ValidationFailed
 from intelligence.features import FEATURE_NAMES
 from intelligence.generation import JOB_TYPE, MAX_PERIOD_DAYS
@@ -41,7 +41,7 @@ def validate_period(*, start: date, end: date, employee_ids: list[uuid.UUID] | N
 @transaction.atomic
 def generation_request(
     *,
-    actor: Any,
+    actor: ActorLike,
     start: date,
     end: date,
     employee_ids: list[uuid.UUID] | None = None,
@@ -86,7 +86,7 @@ NIGHTLY_ACTOR = Actor(kind="system", label="nightly model training")
 
 
 @transaction.atomic
-def training_request(*, actor: Any, countdown_seconds: int = 0) -> BackgroundJob:
+def training_request(*, actor: ActorLike, countdown_seconds: int = 0) -> BackgroundJob:
     """Queue a training job for the current tenant; Conflict (409) naming the running one if there is one."""
     from intelligence.tasks import model_train_task
 
@@ -98,7 +98,7 @@ def training_request(*, actor: Any, countdown_seconds: int = 0) -> BackgroundJob
 
 
 @transaction.atomic
-def model_record(*, run: TrainingRun, actor: Any, job_id: uuid.UUID | None = None) -> ModelArtifact:
+def model_record(*, run: TrainingRun, actor: ActorLike, job_id: uuid.UUID | None = None) -> ModelArtifact:
     """Store a training run as the next versioned artifact; it becomes active only if it beat the rules engine."""
     version = artifact_next_version()
     now = timezone.now()

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from audit.services import audit_append
+from audit.services import ActorLike, audit_append
 from core.errors import Conflict, ValidationFailed
 from jira_sync.client import JiraAccount, JiraAuthError, JiraClient, JiraError, JiraUnavailable
 from jira_sync.models import JiraConnection, JiraSyncCursor
@@ -88,7 +87,7 @@ def _filter_broadened(old: list[str], new: list[str]) -> bool:
 
 def jira_connection_save(
     *,
-    actor: Any,
+    actor: ActorLike,
     site_url: str,
     email: str,
     api_token: str | None,

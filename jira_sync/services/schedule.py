@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import Actor, audit_append
+from audit.services import Actor, ActorLike, audit_append
 from core.errors import ValidationFailed
 from jira_sync.selectors import jira_connection_get, jira_sync_due_schemas
 from jira_sync.services.sync import JOB_TYPE
@@ -23,7 +22,7 @@ START_DUE_TASK = "jira_sync.start_due"
 
 
 @transaction.atomic
-def jira_sync_request(*, actor: Any, trigger: str = "manual", enqueue: bool = True) -> BackgroundJob:
+def jira_sync_request(*, actor: ActorLike, trigger: str = "manual", enqueue: bool = True) -> BackgroundJob:
     """Queue a sync job; 400 without an enabled connection, 409 naming the job if one is already active."""
     from jira_sync.tasks import jira_sync_task
 
