@@ -85,7 +85,7 @@ def job_run(
     audit_action: str,
     work: Work,
     lease: str | None = None,
-    lease_ttl_seconds: int = 120,
+    lease_ttl_seconds: int | None = None,
     precondition: Callable[[], None] | None = None,
     expected_errors: tuple[type[Exception], ...] = (),
     partial_result: Callable[[], dict[str, Any]] | None = None,
@@ -134,7 +134,11 @@ def job_run(
         if precondition is not None:
             precondition()
         if lease is not None:
-            held = lease_acquire(name=lease, ttl_seconds=lease_ttl_seconds)
+            # No TTL of its own: the lease takes lease_acquire's default, set in one place.
+            if lease_ttl_seconds is None:
+                held = lease_acquire(name=lease)
+            else:
+                held = lease_acquire(name=lease, ttl_seconds=lease_ttl_seconds)
     except ApplicationError as exc:
         logger.warning("%s job %s could not start: %s", job_type, job_id, exc.message)
         return finish(error=exc.message)
