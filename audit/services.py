@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -22,6 +23,10 @@ from django_tenants.utils import schema_context
 
 from audit.models import AuditCheckpoint, AuditEvent
 from core.schema import current_schema
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
 
 GENESIS = "0" * 64
 
@@ -37,8 +42,11 @@ class Actor:
 
 SYSTEM = Actor(kind="system", label="system")
 
+# What a service's `actor=` accepts: an Actor (the system, a job, a token), the acting user, or None (the system).
+ActorLike: TypeAlias = "Actor | AbstractBaseUser | AnonymousUser | None"
 
-def actor_of(actor: Any) -> Actor:
+
+def actor_of(actor: ActorLike) -> Actor:
     """Normalise what services receive as `actor` (an Actor, a user, or None) into an Actor."""
     if isinstance(actor, Actor):
         return actor
@@ -87,7 +95,7 @@ def _chain_lock() -> None:
 
 def audit_append(
     *,
-    actor: Any,
+    actor: ActorLike,
     action: str,
     object_type: str,
     object_id: Any = "",
@@ -147,17 +155,51 @@ def checkpoint_signature(*, schema: str, sequence: int, head_hash: str) -> str:
     return hmac.new(key, f"{schema}|{sequence}|{head_hash}".encode(), hashlib.sha256).hexdigest()
 
 
-def _latest_checkpoint(schema: str) -> AuditCheckpoint | None:
-    with schema_context("public"):
-        return AuditCheckpoint.objects.filter(schema_name=schema).order_by("-sequence").first()
+@dataclass(frozen=True)
+class _Signed:
+    sequence: int
+    hash: str
+    signature: str
+
+    def genuine(self, schema: str) -> bool:
+        expected = checkpoint_signature(schema=schema, sequence=self.sequence, head_hash=self.hash)
+        return hmac.compare_digest(self.signature, expected)
+
+
+def _checkpoints(schema: str, *, batch: int = 2000) -> Iterator[_Signed]:
+    """The schema's signed heads, oldest first, read from the public schema a batch at a time."""
+    after = 0
+    while True:
+        with schema_context("public"):
+            rows = list(
+                AuditCheckpoint.objects.filter(schema_name=schema, sequence__gt=after)
+                .order_by("sequence")
+                .values_list("sequence", "hash", "signature")[:batch]
+            )
+        yield from (_Signed(*row) for row in rows)
+        if len(rows) < batch:
+            return
+        after = rows[-1][0]
 
 
 def audit_verify() -> VerifyResult:
-    """Walk the current schema's chain; name the first broken event and why."""
+    """Walk the current schema's chain against its own hashes and every signed checkpoint of it; name the first
+    event that is broken or disagrees with what was signed, and why.
+
+    The checkpoints are append-only like the chain, so a chain rewritten and re-hashed end to end (which takes
+    the triggers off) still disagrees with the heads signed before the rewrite, and the first of those names
+    where it went wrong.
+    """
     schema = current_schema()
-    checkpoint = _latest_checkpoint(schema)
+    signed = _checkpoints(schema)
+    pending = next(signed, None)
+    agreed: int | None = None  # the last signed head the chain still matches
+    latest: int | None = None
     expected_sequence, prev_hash, count = 1, GENESIS, 0
-    hashes_at_checkpoint: str | None = None
+
+    def broken(sequence: int, reason: str, checkpoint: int | None = None) -> VerifyResult:
+        return VerifyResult(schema, False, count, expected_sequence - 1, sequence, reason, checkpoint)
+
     for event in _events():
         count += 1
         if event.sequence != expected_sequence:
@@ -179,46 +221,29 @@ def audit_verify() -> VerifyResult:
         )
         if event_hash(prev_hash, payload) != event.hash:
             return VerifyResult(schema, False, count, event.sequence, event.sequence, "hash mismatch: event altered")
-        if checkpoint is not None and event.sequence == checkpoint.sequence:
-            hashes_at_checkpoint = event.hash
         prev_hash, expected_sequence = event.hash, event.sequence + 1
+        while pending is not None and pending.sequence <= event.sequence:
+            latest = pending.sequence
+            if not pending.genuine(schema):
+                return broken(pending.sequence, "checkpoint mismatch: bad signature", pending.sequence)
+            if pending.hash != event.hash:
+                since = f" after #{agreed}, the last signed head it still matches" if agreed is not None else ""
+                return broken(event.sequence, f"checkpoint mismatch: the chain was rewritten{since}", pending.sequence)
+            agreed = pending.sequence
+            pending = next(signed, None)
     head = expected_sequence - 1
-    if checkpoint is not None:
-        valid_signature = hmac.compare_digest(
-            checkpoint.signature,
-            checkpoint_signature(schema=schema, sequence=checkpoint.sequence, head_hash=checkpoint.hash),
+    if pending is not None:
+        # Signed heads beyond the chain's end: events were cut off its tail. The newest one is reported.
+        rest = deque(signed, maxlen=1)
+        tail = rest[0] if rest else pending
+        if not tail.genuine(schema):
+            return broken(tail.sequence, "checkpoint mismatch: bad signature", tail.sequence)
+        return broken(
+            tail.sequence,
+            f"checkpoint mismatch: chain ends at {head}, before the signed head {tail.sequence}",
+            tail.sequence,
         )
-        if not valid_signature:
-            return VerifyResult(
-                schema,
-                False,
-                count,
-                head,
-                checkpoint.sequence,
-                "checkpoint mismatch: bad signature",
-                checkpoint.sequence,
-            )
-        if hashes_at_checkpoint is None:
-            return VerifyResult(
-                schema,
-                False,
-                count,
-                head,
-                checkpoint.sequence,
-                f"checkpoint mismatch: chain ends at {head}, before the signed head {checkpoint.sequence}",
-                checkpoint.sequence,
-            )
-        if hashes_at_checkpoint != checkpoint.hash:
-            return VerifyResult(
-                schema,
-                False,
-                count,
-                head,
-                checkpoint.sequence,
-                "checkpoint mismatch: the chain was rewritten",
-                checkpoint.sequence,
-            )
-    return VerifyResult(schema, True, count, head, checkpoint_sequence=checkpoint.sequence if checkpoint else None)
+    return VerifyResult(schema, True, count, head, checkpoint_sequence=latest)
 
 
 def audit_checkpoint() -> AuditCheckpoint | None:

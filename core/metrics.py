@@ -70,6 +70,9 @@ JOBS_RUNNING = Gauge(
     "hrms_jobs_running", "Background jobs running now, by job type.", ["job_type"], multiprocess_mode="livesum"
 )
 JOBS_REAPED = Counter("hrms_jobs_reaped", "Jobs failed by the reaper (dead worker or never started).")
+FANOUT_FAILURES = Counter(
+    "hrms_fanout_failures", "Tenants a beat fan-out task failed for (the others still ran), by task.", ["task"]
+)
 
 # --- ML --------------------------------------------------------------------------------------------------
 BREAKER_STATE_CHANGES = Counter(
@@ -167,6 +170,11 @@ def job_closed(*, job_id: object, outcome: str, job_type_of: Callable[[], str | 
 def jobs_reaped(*, count: int) -> None:
     if count:
         JOBS_REAPED.inc(count)
+
+
+def fanout_failed(*, task: str) -> None:
+    """task: the beat task's registered name (a fixed, bounded set)."""
+    FANOUT_FAILURES.labels(task=task).inc()
 
 
 def breaker_state_changed(*, component: str, from_state: str, to_state: str) -> None:

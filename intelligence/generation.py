@@ -29,17 +29,17 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import Actor, audit_append
-from core.errors import ApplicationError
+from audit.services import Actor
 from core.schema import current_schema
 from intelligence.features import ProjectTable, chunk_features
 from intelligence.predictor import ActivePredictor, explain, predictor_active, suggestion_hours
 from intelligence.rules import DEFAULT_GRANULARITY, Split, allocate_day, explanation_of
 from intelligence.signals import ChunkSignals, signals_load
 from jobs.models import BackgroundJob
-from jobs.services import job_claim, job_fail, job_progress, job_succeed
+from jobs.runner import job_run
+from jobs.services import job_progress
 from jobs.writer import ChunkWriter
-from locks.services import Lease, lease_acquire, lease_guard, lease_release, lease_renew
+from locks.services import Lease, lease_guard, lease_renew
 from tenants.models import Tenant
 from timesheets.models import (
     Employee,
@@ -378,44 +378,13 @@ def _run(job: BackgroundJob, lease: Lease, on_progress: ProgressCallback | None)
     return totals
 
 
-@transaction.atomic
-def _finish(job_id: uuid.UUID, *, result: dict[str, Any] | None = None, error: str | None = None) -> None:
-    if error is None:
-        job_succeed(job_id=job_id, result=result or {})
-    else:
-        job_fail(job_id=job_id, error=error)
-    audit_append(
-        actor=JOB_ACTOR,
-        action="generation.finish",
-        object_type="job",
-        object_id=job_id,
-        data={"status": "succeeded" if error is None else "failed", "error": error or "", **(result or {})},
-    )
-
-
 def timesheets_generate(*, job_id: uuid.UUID, on_progress: ProgressCallback | None = None) -> BackgroundJob | None:
-    """Run a queued generation job to completion or failure; returns the job as it ended."""
-    job = job_claim(job_id=job_id)
-    if job is None:
-        logger.info("generation job %s is not claimable (already running or finished)", job_id)
-        return None
-    try:
-        lease = lease_acquire(name=LEASE_NAME)
-    except ApplicationError as exc:
-        _finish(job_id, error=exc.message)
-        return BackgroundJob.objects.get(id=job_id)
-    with transaction.atomic():
-        audit_append(actor=JOB_ACTOR, action="generation.start", object_type="job", object_id=job_id, data={})
-    try:
-        totals = _run(job, lease, on_progress)
-        _finish(job_id, result=asdict(totals))
-    except ApplicationError as exc:
-        logger.warning("generation job %s stopped: %s", job_id, exc.message)
-        _finish(job_id, error=exc.message)
-    except Exception as exc:
-        logger.exception("generation job %s failed", job_id)
-        _finish(job_id, error=f"{type(exc).__name__}: {exc}")
-        raise
-    finally:
-        lease_release(lease)
-    return BackgroundJob.objects.get(id=job_id)
+    """Run a queued generation job to completion or failure (jobs/runner.py); returns the job as it ended."""
+    return job_run(
+        job_id=job_id,
+        job_type=JOB_TYPE,
+        actor=JOB_ACTOR,
+        audit_action="generation",
+        lease=LEASE_NAME,
+        work=lambda run: asdict(_run(run.job, run.lease, on_progress)),
+    )

@@ -9,16 +9,17 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import Actor, audit_append
-from core.errors import ApplicationError, ValidationFailed
+from audit.services import Actor, ActorLike, audit_append
+from core.errors import ValidationFailed
 from intelligence.features import FEATURE_NAMES
 from intelligence.generation import JOB_TYPE, MAX_PERIOD_DAYS
 from intelligence.models import ArtifactStatus, ModelArtifact
 from intelligence.registry import artifact_dump, artifact_next_version
 from intelligence.training import Progress, TrainingRun, beats_rules, library_versions, training_run
 from jobs.models import BackgroundJob
-from jobs.services import job_claim, job_create, job_fail, job_progress, job_succeed
-from locks.services import lease_acquire, lease_guard, lease_release, lease_renew
+from jobs.runner import JobRun, job_run
+from jobs.services import job_create
+from locks.services import Lease, lease_acquire, lease_guard, lease_release, lease_renew
 from timesheets.models import Employee
 
 
@@ -40,7 +41,7 @@ def validate_period(*, start: date, end: date, employee_ids: list[uuid.UUID] | N
 @transaction.atomic
 def generation_request(
     *,
-    actor: Any,
+    actor: ActorLike,
     start: date,
     end: date,
     employee_ids: list[uuid.UUID] | None = None,
@@ -79,12 +80,13 @@ def generation_request(
 
 TRAIN_JOB_TYPE = "model_training"
 TRAIN_LEASE_NAME = "model-training"
+TRAIN_LEASE_TTL_SECONDS = 1800
 TRAIN_ACTOR = Actor(kind="job", label="model training")
 NIGHTLY_ACTOR = Actor(kind="system", label="nightly model training")
 
 
 @transaction.atomic
-def training_request(*, actor: Any, countdown_seconds: int = 0) -> BackgroundJob:
+def training_request(*, actor: ActorLike, countdown_seconds: int = 0) -> BackgroundJob:
     """Queue a training job for the current tenant; Conflict (409) naming the running one if there is one."""
     from intelligence.tasks import model_train_task
 
@@ -96,7 +98,7 @@ def training_request(*, actor: Any, countdown_seconds: int = 0) -> BackgroundJob
 
 
 @transaction.atomic
-def model_record(*, run: TrainingRun, actor: Any, job_id: uuid.UUID | None = None) -> ModelArtifact:
+def model_record(*, run: TrainingRun, actor: ActorLike, job_id: uuid.UUID | None = None) -> ModelArtifact:
     """Store a training run as the next versioned artifact; it becomes active only if it beat the rules engine."""
     version = artifact_next_version()
     now = timezone.now()
@@ -149,46 +151,47 @@ def model_record(*, run: TrainingRun, actor: Any, job_id: uuid.UUID | None = Non
     return artifact
 
 
-def model_train(
-    *, actor: Any = TRAIN_ACTOR, job_id: uuid.UUID | None = None, on_progress: Progress | None = None
+def _model_train_holding(
+    *, lease: Lease, actor: Actor, job_id: uuid.UUID | None, on_progress: Progress | None
 ) -> ModelArtifact:
-    """Train the current tenant's model from its confirmed outcomes and record the result (one at a time)."""
-    lease = lease_acquire(name=TRAIN_LEASE_NAME, ttl_seconds=1800)
+    run = training_run(on_progress=on_progress)
+    lease_renew(lease)
+    with transaction.atomic():
+        lease_guard(lease)
+        return model_record(run=run, actor=actor, job_id=job_id)
+
+
+def model_train(*, actor: Actor = TRAIN_ACTOR, on_progress: Progress | None = None) -> ModelArtifact:
+    """Train the current tenant's model in the foreground (`manage.py train_model`); one at a time per tenant."""
+    lease = lease_acquire(name=TRAIN_LEASE_NAME, ttl_seconds=TRAIN_LEASE_TTL_SECONDS)
     try:
-        run = training_run(on_progress=on_progress)
-        lease_renew(lease)
-        with transaction.atomic():
-            lease_guard(lease)
-            return model_record(run=run, actor=actor, job_id=job_id)
+        return _model_train_holding(lease=lease, actor=actor, job_id=None, on_progress=on_progress)
     finally:
         lease_release(lease)
 
 
 def model_train_job(*, job_id: uuid.UUID) -> BackgroundJob | None:
-    """Run a queued training job to completion or failure; returns the job as it ended."""
-    job = job_claim(job_id=job_id)
-    if job is None:
-        return None
+    """Run a queued training job to completion or failure (jobs/runner.py); returns the job as it ended."""
 
-    def progress(done: int, total: int) -> None:
-        job_progress(job_id=job_id, processed=done, total=total)
+    def work(run: JobRun) -> dict[str, Any]:
+        def progress(done: int, total: int) -> None:
+            run.progress(processed=done, total=total)
 
-    try:
-        artifact = model_train(job_id=job_id, on_progress=progress)
-    except ApplicationError as exc:
-        job_fail(job_id=job_id, error=exc.message)
-    except Exception as exc:
-        job_fail(job_id=job_id, error=f"{type(exc).__name__}: {exc}")
-        raise
-    else:
-        job_succeed(
-            job_id=job_id,
-            result={
-                "version": artifact.version,
-                "status": artifact.status,
-                "reason": artifact.reason,
-                "samples": artifact.samples,
-                "metrics": artifact.metrics,
-            },
-        )
-    return BackgroundJob.objects.get(id=job_id)
+        artifact = _model_train_holding(lease=run.lease, actor=TRAIN_ACTOR, job_id=job_id, on_progress=progress)
+        return {
+            "version": artifact.version,
+            "status": artifact.status,
+            "reason": artifact.reason,
+            "samples": artifact.samples,
+            "metrics": artifact.metrics,
+        }
+
+    return job_run(
+        job_id=job_id,
+        job_type=TRAIN_JOB_TYPE,
+        actor=TRAIN_ACTOR,
+        audit_action="model.training",
+        lease=TRAIN_LEASE_NAME,
+        lease_ttl_seconds=TRAIN_LEASE_TTL_SECONDS,
+        work=work,
+    )

@@ -7,11 +7,12 @@ import uuid
 
 from celery import shared_task
 from django.conf import settings
-from django_tenants.utils import tenant_context
 
+from core.schema import current_schema
 from core.tasks import FanOutTask
 from intelligence.generation import timesheets_generate
 from intelligence.services import NIGHTLY_ACTOR, model_train_job, training_request
+from jobs.fanout import tenants_fan_out
 from jobs.services import JobAlreadyRunning
 from tenants.selectors import tenant_list
 
@@ -28,18 +29,23 @@ def model_train_task(job_id: str) -> None:
     model_train_job(job_id=uuid.UUID(job_id))
 
 
-@shared_task(name="intelligence.models_train_nightly", base=FanOutTask)
+NIGHTLY_TASK = "intelligence.models_train_nightly"
+
+
+@shared_task(name=NIGHTLY_TASK, base=FanOutTask)
 def models_train_nightly_task() -> int:
     """Queue one training job per active tenant, staggered so the training queue is not hit all at once."""
     queued = 0
-    for tenant in tenant_list():
-        if not tenant.is_active:
-            continue
-        with tenant_context(tenant):
-            try:
-                training_request(actor=NIGHTLY_ACTOR, countdown_seconds=queued * settings.ML_TRAIN_STAGGER_SECONDS)
-            except JobAlreadyRunning:
-                logger.info("training already queued or running for %s", tenant.schema_name)
-                continue
+
+    def queue_one() -> bool:
+        nonlocal queued
+        try:
+            training_request(actor=NIGHTLY_ACTOR, countdown_seconds=queued * settings.ML_TRAIN_STAGGER_SECONDS)
+        except JobAlreadyRunning:
+            logger.info("training already queued or running for %s", current_schema())
+            return False
         queued += 1
+        return True
+
+    tenants_fan_out(NIGHTLY_TASK, queue_one, tenants=[tenant for tenant in tenant_list() if tenant.is_active])
     return queued

@@ -17,12 +17,8 @@ from core.query import query_validate
 from core.roles import IsAdmin, IsHROrAdmin
 from jira_sync.models import JiraConnection, JiraWorkLog
 from jira_sync.selectors import jira_connection_get, worklog_list
-from jira_sync.services import (
-    MAX_INTERVAL_MINUTES,
-    MIN_INTERVAL_MINUTES,
-    jira_connection_save,
-    jira_sync_request,
-)
+from jira_sync.services.connection import MAX_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES, jira_connection_save
+from jira_sync.services.schedule import jira_sync_request
 from jobs.api import JobAcceptedOutputSerializer, job_accepted_response
 
 _HOUR = Decimal(3600)

@@ -19,14 +19,14 @@ from core.roles import is_admin_user
 from core.ui import error_to_form, render_page, staff_required
 from jira_sync.models import JiraConnection
 from jira_sync.selectors import jira_connection_get
-from jira_sync.services import JOB_TYPE as JIRA_JOB_TYPE
-from jira_sync.services import (
+from jira_sync.services.connection import (
     MAX_INTERVAL_MINUTES,
     MIN_INTERVAL_MINUTES,
     jira_connection_save,
     jira_credentials_verify,
-    jira_sync_request,
 )
+from jira_sync.services.schedule import jira_sync_request
+from jira_sync.services.sync import JOB_TYPE as JIRA_JOB_TYPE
 from jobs.models import BackgroundJob
 from jobs.selectors import job_active
 from jobs.views import job_context, job_page, job_progress

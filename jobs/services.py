@@ -40,15 +40,21 @@ def job_status_url(job: BackgroundJob | None) -> str | None:
     return f"/api/jobs/{job.id}" if job is not None else None
 
 
-def job_claim(*, job_id: uuid.UUID, stale_after_seconds: int = 300) -> BackgroundJob | None:
+def job_claim(
+    *, job_id: uuid.UUID, job_type: str | None = None, stale_after_seconds: int = 300
+) -> BackgroundJob | None:
     """Mark the job running if it is queued (or running with a dead heartbeat, i.e. redelivered).
 
-    A conditional UPDATE that must touch exactly one row: two workers can never both claim a job.
+    A conditional UPDATE that must touch exactly one row: two workers can never both claim a job, and a
+    runner given `job_type` never claims a job of another type.
     """
     now = timezone.now()
     stale = now - timedelta(seconds=stale_after_seconds)
     claimable = Q(status=JobStatus.QUEUED) | Q(status=JobStatus.RUNNING, heartbeat_at__lt=stale)
-    claimed = BackgroundJob.objects.filter(claimable, id=job_id).update(
+    claimable_jobs = BackgroundJob.objects.filter(claimable, id=job_id)
+    if job_type is not None:
+        claimable_jobs = claimable_jobs.filter(job_type=job_type)
+    claimed = claimable_jobs.update(
         status=JobStatus.RUNNING,
         started_at=now,
         heartbeat_at=now,

@@ -4,30 +4,26 @@ from __future__ import annotations
 
 from celery import shared_task
 from django.conf import settings
-from django_tenants.utils import schema_context, tenant_context
 
 from audit.services import audit_checkpoint
 from core.tasks import FanOutTask
+from jobs.fanout import tenants_fan_out
 from jobs.services import jobs_reap_stalled
-from tenants.selectors import tenant_list
+
+REAP_TASK = "jobs.reap_stalled"
+CHECKPOINT_TASK = "audit.checkpoint_all"
 
 
-@shared_task(name="jobs.reap_stalled", base=FanOutTask)
+@shared_task(name=REAP_TASK, base=FanOutTask)
 def jobs_reap_stalled_task() -> int:
-    reaped = 0
-    for tenant in tenant_list():
-        with tenant_context(tenant):
-            reaped += jobs_reap_stalled(heartbeat_timeout_seconds=settings.JOB_HEARTBEAT_TIMEOUT_SECONDS)
-    return reaped
+    reaped = tenants_fan_out(
+        REAP_TASK, lambda: jobs_reap_stalled(heartbeat_timeout_seconds=settings.JOB_HEARTBEAT_TIMEOUT_SECONDS)
+    )
+    return sum(reaped.results.values())
 
 
-@shared_task(name="audit.checkpoint_all", base=FanOutTask)
+@shared_task(name=CHECKPOINT_TASK, base=FanOutTask)
 def audit_checkpoint_all_task() -> int:
-    """Sign every chain head (each tenant's and the public one) into the public schema."""
-    signed = 0
-    with schema_context("public"):
-        signed += audit_checkpoint() is not None
-    for tenant in tenant_list():
-        with tenant_context(tenant):
-            signed += audit_checkpoint() is not None
-    return signed
+    """Sign every chain head (the public one, then each tenant's) into the public schema."""
+    signed = tenants_fan_out(CHECKPOINT_TASK, lambda: audit_checkpoint() is not None, public=True)
+    return sum(signed.results.values())

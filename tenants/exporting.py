@@ -39,6 +39,8 @@ BATCH = 2000
 # Credentials are not carried over: users sign in again and API clients get new tokens.
 SKIPPED_TABLES = frozenset({"django_migrations", "django_session", "authtoken_token"})
 AUDIT_TABLE = "audit_auditevent"
+# Signed chain heads: the table is in every schema, but only public's holds rows; append-only like the chain.
+CHECKPOINT_TABLE = "audit_auditcheckpoint"
 
 Progress = Callable[[str, int], None]
 

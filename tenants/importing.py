@@ -34,6 +34,7 @@ from tenants.exporting import (
     ARCHIVE_FORMAT,
     AUDIT_TABLE,
     BATCH,
+    CHECKPOINT_TABLE,
     MANIFEST_NAME,
     Progress,
     TableSpec,
@@ -221,7 +222,10 @@ def _empty_clone(schema: str, specs: list[TableSpec]) -> None:
         cursor.execute(f"SELECT count(*) FROM {_q(schema)}.{AUDIT_TABLE}")  # noqa: S608
         if cursor.fetchone()[0]:
             raise RestoreMismatch("The new schema's audit chain is not empty; refusing to restore into it.")
-        others = [f"{_q(schema)}.{_q(spec.name)}" for spec in specs if spec.name != AUDIT_TABLE]
+        # The append-only tables refuse TRUNCATE: the chain was checked empty above, and a cloned schema's
+        # checkpoint table is always empty (checkpoints are written to public only).
+        append_only = {AUDIT_TABLE, CHECKPOINT_TABLE}
+        others = [f"{_q(schema)}.{_q(spec.name)}" for spec in specs if spec.name not in append_only]
         if others:
             cursor.execute(f"TRUNCATE {', '.join(others)} CASCADE")
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")

@@ -13,7 +13,7 @@ from django.db import connection, connections, transaction
 from django.db.utils import DatabaseError
 from django_tenants.utils import schema_context, tenant_context
 
-from audit.models import AuditEvent
+from audit.models import AuditCheckpoint, AuditEvent
 from audit.services import audit_append, audit_checkpoint, audit_verify, event_hash, event_payload
 from tenants.services import tenant_create
 from tests.conftest import PASSWORD, TenantHandle, make_user
@@ -68,14 +68,12 @@ def test_it_names_reordered_events(fresh: Any) -> None:
     assert (result.ok, result.broken_sequence) == (False, 3)
 
 
-def test_a_rewritten_and_rehashed_chain_is_caught_by_the_signed_checkpoint(fresh: Any) -> None:
-    checkpoint = audit_checkpoint()
-    assert checkpoint is not None
-    assert checkpoint.sequence == 6
-    _tamper("UPDATE audit_auditevent SET data = '{\"n\": 99}' WHERE sequence = 3")
-    # Re-hash every event from the edit on, so the chain is internally consistent again.
-    prev = AuditEvent.objects.get(sequence=2).hash
-    for event in AuditEvent.objects.filter(sequence__gte=3).order_by("sequence"):
+def _rewrite_from(sequence: int) -> None:
+    """What an attacker with the database's superuser does: edit an event, then re-hash every event after it
+    so the chain is internally consistent again."""
+    _tamper("UPDATE audit_auditevent SET data = '{\"n\": 99}' WHERE sequence = %s", [sequence])
+    prev = AuditEvent.objects.get(sequence=sequence - 1).hash
+    for event in AuditEvent.objects.filter(sequence__gte=sequence).order_by("sequence"):
         payload = event_payload(
             sequence=event.sequence,
             occurred_at=event.occurred_at,
@@ -93,12 +91,89 @@ def test_a_rewritten_and_rehashed_chain_is_caught_by_the_signed_checkpoint(fresh
             [prev, new_hash, event.sequence],
         )
         prev = new_hash
+
+
+def _append(count: int) -> None:
+    with transaction.atomic():
+        for n in range(count):
+            audit_append(actor=None, action="thing.change", object_type="thing", object_id=n, data={"n": n})
+
+
+def test_a_rewritten_and_rehashed_chain_is_caught_by_the_signed_checkpoint(fresh: Any) -> None:
+    checkpoint = audit_checkpoint()
+    assert checkpoint is not None
+    assert checkpoint.sequence == 6
+    _rewrite_from(3)
     result = audit_verify()
     assert (result.ok, result.broken_sequence, result.reason) == (
         False,
         6,
         "checkpoint mismatch: the chain was rewritten",
     )
+
+
+def test_a_rewrite_is_named_at_the_first_signed_head_that_disagrees_in_the_function_command_and_api(
+    fresh: Any,
+) -> None:
+    signed = []
+    for _ in range(3):  # heads signed at #6, #8 and #10
+        checkpoint = audit_checkpoint()
+        assert checkpoint is not None
+        signed.append(checkpoint.sequence)
+        _append(2)
+    assert signed == [6, 8, 10]
+    _rewrite_from(7)
+
+    result = audit_verify()
+    assert (result.ok, result.broken_sequence, result.checkpoint_sequence) == (False, 8, 8)
+    assert (
+        result.reason == "checkpoint mismatch: the chain was rewritten after #6, the last signed head it still matches"
+    )
+    with pytest.raises(CommandError, match="broken at event #8: checkpoint mismatch"):
+        call_command("verify_audit_chain", "--tenant=audited", stdout=io.StringIO())
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_auditcheckpoint SET hash = repeat('0', 64)",
+        "DELETE FROM audit_auditcheckpoint",
+        "TRUNCATE audit_auditcheckpoint",
+    ],
+)
+def test_the_database_rejects_changes_to_the_signed_checkpoints(fresh: Any, statement: str) -> None:
+    assert audit_checkpoint() is not None
+    with schema_context("public"):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement)
+        assert AuditCheckpoint.objects.filter(schema_name=fresh.schema_name).count() == 1
+
+
+def test_a_newly_provisioned_tenant_schema_carries_the_checkpoint_triggers(fresh: Any) -> None:
+    # The table exists in every schema (rows only in public's); the cloned schema must refuse changes as well.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO audit_auditcheckpoint (schema_name, sequence, hash, signature, signed_at) "
+            "VALUES (%s, 1, repeat('0', 64), repeat('0', 64), now())",
+            [fresh.schema_name],
+        )
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_auditcheckpoint")
+
+
+def test_deleting_the_checkpoints_to_hide_a_rewrite_is_refused_and_the_rewrite_is_caught(fresh: Any) -> None:
+    assert audit_checkpoint() is not None
+    with (
+        schema_context("public"),
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("DELETE FROM audit_auditcheckpoint WHERE schema_name = %s", [fresh.schema_name])
+    _rewrite_from(2)
+    result = audit_verify()
+    assert (result.ok, result.broken_sequence) == (False, 6)
+    assert result.reason.startswith("checkpoint mismatch: the chain was rewritten")
 
 
 def test_a_truncated_chain_is_caught_by_the_signed_checkpoint(fresh: Any) -> None:

@@ -16,10 +16,11 @@ from intelligence import training
 from intelligence.features import FEATURE_NAMES
 from intelligence.models import ArtifactStatus, ModelArtifact
 from intelligence.predictor import ModelBundle, predictor_active
-from intelligence.services import TRAIN_JOB_TYPE, model_train, model_train_job, training_request
+from intelligence.services import TRAIN_JOB_TYPE, TRAIN_LEASE_NAME, model_train, model_train_job, training_request
 from intelligence.tasks import models_train_nightly_task
 from intelligence.training import Part
 from jobs.models import BackgroundJob, JobStatus
+from locks.services import lease_acquire, lease_release
 from tests.conftest import TenantHandle
 from tests.intelligence.builders import build_world
 
@@ -125,6 +126,33 @@ def test_a_queued_training_job_runs_to_success_with_the_outcome_in_its_result(al
         artifact = ModelArtifact.objects.get(version=finished.result["version"])
         assert artifact.job_id == job.id
         assert model_train_job(job_id=job.id) is None  # finished jobs are not claimed twice
+        actions = list(
+            AuditEvent.objects.filter(object_type="job", object_id=str(job.id))
+            .order_by("sequence")
+            .values_list("action", "data__status")
+        )
+        assert actions == [
+            ("model.train_request", None),
+            ("model.training.start", None),
+            ("model.training.finish", "succeeded"),
+        ]
+
+
+def test_a_training_job_that_cannot_take_the_lease_fails_naming_why_and_audits_its_finish(
+    alpha: TenantHandle,
+) -> None:
+    with tenant_context(alpha.tenant):
+        job = training_request(actor=None)
+        holder = lease_acquire(name=TRAIN_LEASE_NAME)
+        try:
+            finished = model_train_job(job_id=job.id)
+        finally:
+            lease_release(holder)
+        assert finished is not None
+        assert finished.status == JobStatus.FAILED
+        assert "already running" in finished.error
+        finish = AuditEvent.objects.get(object_id=str(job.id), action="model.training.finish")
+        assert (finish.data["status"], finish.data["error"]) == ("failed", finished.error)
 
 
 def test_the_nightly_schedule_queues_one_training_job_per_tenant(alpha: TenantHandle, beta: TenantHandle) -> None:

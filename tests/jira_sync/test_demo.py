@@ -7,7 +7,7 @@ from django_tenants.utils import tenant_context
 
 from jira_sync import client as client_module
 from jira_sync.models import JiraConnection, JiraWorkLog
-from jira_sync.services import jira_sync_run
+from jira_sync.services.sync import jira_sync_run
 from jobs.models import BackgroundJob, JobStatus
 from tenants.crypto import blind_index
 from tests.conftest import TenantHandle

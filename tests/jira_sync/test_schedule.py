@@ -12,7 +12,7 @@ from django_tenants.utils import tenant_context
 from hrms.celery import app
 from jira_sync.models import JiraConnection
 from jira_sync.selectors import sync_is_due
-from jira_sync.services import jira_syncs_start_due
+from jira_sync.services.schedule import jira_syncs_start_due
 from jira_sync.tasks import jira_syncs_start_due_task
 from jobs.models import BackgroundJob, JobStatus
 from tests.conftest import TenantHandle

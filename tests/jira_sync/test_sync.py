@@ -14,7 +14,8 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from jira_sync import client as client_module
 from jira_sync.models import JiraConnection, JiraIssueAssignment, JiraSyncCursor, JiraWorkLog, SyncFeed
-from jira_sync.services import JOB_TYPE, LEASE_NAME, jira_sync_request, jira_sync_run
+from jira_sync.services.schedule import jira_sync_request
+from jira_sync.services.sync import JOB_TYPE, LEASE_NAME, jira_sync_run
 from jobs.models import BackgroundJob, JobStatus
 from jobs.services import JobAlreadyRunning, job_create
 from locks.services import lease_acquire, lease_release

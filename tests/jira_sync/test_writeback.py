@@ -13,7 +13,7 @@ from django_tenants.utils import tenant_context
 from jira_sync import client as client_module
 from jira_sync.client import WRITEBACK_PROPERTY, JiraClient, JiraUnavailable, WorklogEntry
 from jira_sync.models import JiraWorkLog, JiraWorklogWriteback
-from jira_sync.services import JOB_TYPE, jira_sync_run
+from jira_sync.services.sync import JOB_TYPE, jira_sync_run
 from jobs.models import BackgroundJob, JobStatus
 from jobs.services import job_create
 from tenants.crypto import blind_index

@@ -255,7 +255,8 @@ def test_what_a_jira_site_answers_never_reaches_the_logs(
     """The site is the tenant admin's to choose: what answers there may be an internal service."""
     from jira_sync import client as client_module
     from jira_sync.models import JiraConnection
-    from jira_sync.services import JOB_TYPE, jira_connection_save, jira_sync_run
+    from jira_sync.services.connection import jira_connection_save
+    from jira_sync.services.sync import JOB_TYPE, jira_sync_run
     from jobs.services import job_create
     from tests.support.internal_service import SECRET_BODY, internal_service
 

@@ -843,7 +843,8 @@ def _demo_connect(standin: JiraStandin, tenant: Any) -> str:
     from audit.services import Actor
     from core.errors import ApplicationError
     from jira_sync.selectors import jira_connection_get
-    from jira_sync.services import jira_connection_save, jira_sync_request
+    from jira_sync.services.connection import jira_connection_save
+    from jira_sync.services.schedule import jira_sync_request
 
     actor = Actor(kind="system", label="jira stand-in demo")
     email, token = next(iter(standin.credentials.items()))

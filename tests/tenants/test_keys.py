@@ -17,7 +17,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from jira_sync.services import AuthorDirectory
+from jira_sync.services.directories import AuthorDirectory
 from tenants.crypto import (
     EncryptionError,
     FieldContext,

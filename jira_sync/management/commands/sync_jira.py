@@ -9,7 +9,8 @@ from django_tenants.utils import tenant_context
 
 from audit.services import Actor
 from core.errors import ApplicationError
-from jira_sync.services import jira_sync_request, jira_sync_run
+from jira_sync.services.schedule import jira_sync_request
+from jira_sync.services.sync import jira_sync_run
 from jobs.models import JobStatus
 from tenants.commands import command_tenant
 

@@ -13,7 +13,7 @@ from tenants.selectors import tenant_list
 
 
 class Command(BaseCommand):
-    help = "Verify the audit hash chain (and its signed checkpoint) of one tenant, all tenants, or public."
+    help = "Verify the audit hash chain (and its signed checkpoints) of one tenant, all tenants, or public."
 
     def add_arguments(self, parser: CommandParser) -> None:
         target = parser.add_mutually_exclusive_group(required=True)
