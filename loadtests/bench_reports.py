@@ -92,6 +92,7 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=31)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database", default="hrms_bench_reports")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards (to read query plans)")
     args = parser.parse_args()
 
     url = database_url(args.database)
@@ -166,7 +167,7 @@ def main() -> int:
                     f"  ({rows} rows)"
                 )
     finally:
-        bench_finish(url)
+        bench_finish(url, keep=args.keep)
     return 0
 
 

@@ -396,3 +396,40 @@ def expected_totals(*, date_from: date, date_to: date) -> dict[uuid.UUID, HoursT
         employee_id: HoursTotals(expected=expected, leave=leave, worked=worked.get(employee_id, ZERO))
         for employee_id, (expected, leave) in due.items()
     }
+
+
+def days_off(*, employee_ids: Sequence[uuid.UUID], date_from: date, date_to: date) -> dict[tuple[str, date], str]:
+    """Employee-days nobody should be working: public holidays of their location, whole company days off and
+    whole days of approved leave, keyed by (employee id as text, day), with what the day is."""
+    calendar = calendar_get()
+    contracts = contracts_of(employee_ids)
+    company = {
+        off.date: off.name for off in CompanyDayOff.objects.filter(date__range=(date_from, date_to), half_day=False)
+    }
+    found: dict[tuple[str, date], str] = {}
+    for record in LeaveRecord.objects.filter(
+        employee_id__in=employee_ids,
+        status=LeaveStatus.APPROVED,
+        portion=LeavePortion.FULL_DAY,
+        start_date__lte=date_to,
+        end_date__gte=date_from,
+    ).select_related("leave_type"):
+        day = max(record.start_date, date_from)
+        while day <= min(record.end_date, date_to):
+            found[(str(record.employee_id), day)] = f"leave ({record.leave_type.name})"
+            day += timedelta(days=1)
+    days = [date_from + timedelta(days=offset) for offset in range((date_to - date_from).days + 1)]
+    for employee_id in employee_ids:
+        own = contracts.get(employee_id, [])
+        for day in days:
+            key = (str(employee_id), day)
+            if key in found:
+                continue
+            contract = _contract_on(own, day)
+            local = contract is not None and bool(contract.country)
+            country = contract.country if local and contract is not None else calendar.country
+            subdivision = contract.subdivision if local and contract is not None else calendar.subdivision
+            name = _public_holidays(country, subdivision or "", day.year).get(day) or company.get(day)
+            if name:
+                found[key] = f"holiday ({name})"
+    return found

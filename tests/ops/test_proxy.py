@@ -140,5 +140,7 @@ def test_healthz_through_nginx_stays_fast_while_200_slow_clients_hold_connection
         sys.stdout.write(f"\n{_report('healthz through nginx with 200 slow clients', through_nginx)}\n")
         sys.stdout.write(f"{_report('healthz at gunicorn with 200 slow clients', direct)}\n")
     assert all(seconds is not None and seconds < FAST_ENOUGH for seconds in through_nginx), through_nginx
-    # The control: without nginx the same sockets take every gunicorn thread, and /healthz gets no answer.
-    assert all(seconds is None or seconds >= PROBE_TIMEOUT / 2 for seconds in direct), direct
+    # The control: without nginx the same sockets take gunicorn's threads and /healthz goes unanswered. gunicorn
+    # drops a stalled connection after its own timeout, so a later probe may slip through as threads free up:
+    # what the control shows is that the first probe, made while every slow socket is held, gets no answer.
+    assert direct[0] is None or direct[0] >= PROBE_TIMEOUT / 2, direct
