@@ -276,6 +276,8 @@ CELERY_BEAT_SCHEDULE = {
     "expire-pending-suggestions": {"task": "timesheets.suggestions_expire_all", "schedule": crontab(minute=5)},
     # Every tenant's model retrained nightly; the fan-out staggers the tenants' jobs.
     "train-models-nightly": {"task": "intelligence.models_train_nightly", "schedule": crontab(hour=2, minute=30)},
+    # Working-time violations of the last two weeks, recomputed from attendance (worktime/tasks.py).
+    "check-compliance-nightly": {"task": "worktime.compliance_check_nightly", "schedule": crontab(hour=3, minute=15)},
 }
 # The learned predictor (intelligence/predictor.py): breaker shared through Redis, per tenant.
 ML_BREAKER_FAIL_MAX = env_int("ML_BREAKER_FAIL_MAX", 5)
