@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -44,6 +45,11 @@ SYSTEM = Actor(kind="system", label="system")
 
 # What a service's `actor=` accepts: an Actor (the system, a job, a token), the acting user, or None (the system).
 ActorLike: TypeAlias = "Actor | AbstractBaseUser | AnonymousUser | None"
+
+
+def acting_user(actor: ActorLike) -> User | None:
+    """The user behind an actor, for the columns that record who decided (None for the system or a job)."""
+    return actor if isinstance(actor, User) and actor.is_authenticated else None
 
 
 def actor_of(actor: ActorLike) -> Actor:

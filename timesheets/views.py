@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django import forms
@@ -49,6 +49,8 @@ from timesheets.services import (
     DecisionItem,
     DecisionOutcome,
     DecisionResult,
+    EmployeeChanges,
+    ProjectChanges,
     employee_create,
     employee_update,
     project_create,
@@ -532,7 +534,7 @@ def employee_edit(request: HttpRequest, employee_id: uuid.UUID) -> HttpResponse:
             if name in data:
                 data[name] = data[name] or None
         try:
-            employee_update(actor=request.user, employee=employee, data=data)
+            employee_update(actor=request.user, employee=employee, data=cast(EmployeeChanges, data))
         except ApplicationError as exc:
             error_to_form(request, form, exc)
         else:
@@ -565,6 +567,12 @@ class ProjectForm(forms.Form):
     active = forms.BooleanField(required=False, initial=True)
     starts_on = forms.DateField(required=False, label="Starts on", widget=DateInput())
     ends_on = forms.DateField(required=False, label="Ends on", widget=DateInput())
+    client = forms.CharField(max_length=200, required=False)
+    billable = forms.BooleanField(required=False, initial=True)
+    budget_hours = forms.DecimalField(
+        required=False, max_digits=9, decimal_places=2, min_value=0, label="Budget (hours)"
+    )
+    cost_centre = forms.CharField(max_length=64, required=False, label="Cost centre")
 
 
 @staff_required
@@ -595,7 +603,7 @@ def project_edit(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = {name: form.cleaned_data[name] for name in form.changed_data}
         try:
-            project_update(actor=request.user, project=project, data=data)
+            project_update(actor=request.user, project=project, data=cast(ProjectChanges, data))
         except ApplicationError as exc:
             error_to_form(request, form, exc)
         else:

@@ -12,7 +12,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from audit.services import audit_append
+from audit.services import ActorLike, acting_user, audit_append
 from core.errors import Conflict, NotFound, ValidationFailed
 from timesheets.models import Employee
 from worktime.compliance import ComplianceRun, violations_compute
@@ -67,7 +67,7 @@ def _location_check(country: str, subdivision: str, *, field: str = "country") -
 
 
 @transaction.atomic
-def calendar_save(*, actor: Any, country: str, subdivision: str = "") -> WorkCalendar:
+def calendar_save(*, actor: ActorLike, country: str, subdivision: str = "") -> WorkCalendar:
     country, subdivision = country.upper(), subdivision.upper()
     _location_check(country, subdivision)
     calendar, _ = WorkCalendar.objects.update_or_create(pk=1, defaults={"country": country, "subdivision": subdivision})
@@ -82,7 +82,7 @@ def calendar_save(*, actor: Any, country: str, subdivision: str = "") -> WorkCal
 
 
 @transaction.atomic
-def day_off_add(*, actor: Any, day: date, name: str, half_day: bool = False) -> CompanyDayOff:
+def day_off_add(*, actor: ActorLike, day: date, name: str, half_day: bool = False) -> CompanyDayOff:
     if CompanyDayOff.objects.filter(date=day).exists():
         raise Conflict("That day is already a company day off.", fields={"date": ["Already a day off."]})
     off = CompanyDayOff.objects.create(date=day, name=name, half_day=half_day)
@@ -97,7 +97,7 @@ def day_off_add(*, actor: Any, day: date, name: str, half_day: bool = False) -> 
 
 
 @transaction.atomic
-def day_off_delete(*, actor: Any, day_off: CompanyDayOff) -> None:
+def day_off_delete(*, actor: ActorLike, day_off: CompanyDayOff) -> None:
     audit_append(
         actor=actor,
         action="day_off.delete",
@@ -110,7 +110,7 @@ def day_off_delete(*, actor: Any, day_off: CompanyDayOff) -> None:
 
 @transaction.atomic
 def leave_type_create(
-    *, actor: Any, code: str, name: str, paid: bool, requires_approval: bool, uses_entitlement: bool
+    *, actor: ActorLike, code: str, name: str, paid: bool, requires_approval: bool, uses_entitlement: bool
 ) -> LeaveType:
     if LeaveType.objects.filter(code=code).exists():
         raise Conflict("A leave type with that code exists.", fields={"code": ["Already used."]})
@@ -166,7 +166,7 @@ def _lock_employees(ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Employee]:
     }
 
 
-def _leave_write(*, actor: Any, entries: Sequence[LeaveInput], as_request: bool) -> list[LeaveRecord]:
+def _leave_write(*, actor: ActorLike, entries: Sequence[LeaveInput], as_request: bool) -> list[LeaveRecord]:
     employees = _lock_employees(sorted({entry.employee_id for entry in entries}))
     errors: dict[str, Any] = {}
     batch: list[LeaveInput] = []
@@ -197,7 +197,7 @@ def _leave_write(*, actor: Any, entries: Sequence[LeaveInput], as_request: bool)
     if errors:
         raise ValidationFailed("Some leave entries are invalid; nothing was written.", fields=errors)
     now = timezone.now()
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = acting_user(actor)
     records = []
     for entry in entries:
         needs_approval = as_request and entry.leave_type.requires_approval
@@ -220,7 +220,7 @@ def _leave_write(*, actor: Any, entries: Sequence[LeaveInput], as_request: bool)
 
 
 @transaction.atomic
-def leave_create(*, actor: Any, entry: LeaveInput, as_request: bool) -> LeaveRecord:
+def leave_create(*, actor: ActorLike, entry: LeaveInput, as_request: bool) -> LeaveRecord:
     """Record leave (HR: approved at once) or request it (an employee: approved later when the type needs it)."""
     (record,) = _leave_write(actor=actor, entries=[entry], as_request=as_request)
     audit_append(
@@ -240,7 +240,7 @@ def leave_create(*, actor: Any, entry: LeaveInput, as_request: bool) -> LeaveRec
 
 
 @transaction.atomic
-def leave_import(*, actor: Any, entries: Sequence[LeaveInput]) -> int:
+def leave_import(*, actor: ActorLike, entries: Sequence[LeaveInput]) -> int:
     """Import approved leave in one transaction: a bad row is a 400 naming row and field, and nothing is written."""
     records = _leave_write(actor=actor, entries=entries, as_request=False)
     audit_append(actor=actor, action="leave.import", object_type="leave", data={"rows": len(records)})
@@ -248,14 +248,14 @@ def leave_import(*, actor: Any, entries: Sequence[LeaveInput]) -> int:
 
 
 @transaction.atomic
-def leave_decide(*, actor: Any, record: LeaveRecord, approve: bool, comment: str = "") -> LeaveRecord:
+def leave_decide(*, actor: ActorLike, record: LeaveRecord, approve: bool, comment: str = "") -> LeaveRecord:
     locked = LeaveRecord.objects.select_for_update().filter(pk=record.pk).first()
     if locked is None:
         raise NotFound("No such leave.")
     if locked.status != LeaveStatus.REQUESTED:
         raise LeaveNotPending(f"This leave is {locked.status}, not waiting for a decision.")
     locked.status = LeaveStatus.APPROVED if approve else LeaveStatus.REJECTED
-    locked.decided_by = actor if getattr(actor, "is_authenticated", False) else None
+    locked.decided_by = acting_user(actor)
     locked.decided_at = timezone.now()
     locked.decision_comment = comment
     locked.save(update_fields=["status", "decided_by", "decided_at", "decision_comment", "updated_at"])
@@ -270,7 +270,7 @@ def leave_decide(*, actor: Any, record: LeaveRecord, approve: bool, comment: str
 
 
 @transaction.atomic
-def leave_cancel(*, actor: Any, record: LeaveRecord) -> LeaveRecord:
+def leave_cancel(*, actor: ActorLike, record: LeaveRecord) -> LeaveRecord:
     locked = LeaveRecord.objects.select_for_update().get(pk=record.pk)
     if locked.status not in ACTIVE_LEAVE:
         raise LeaveNotPending(f"This leave is {locked.status} already.")
@@ -282,7 +282,7 @@ def leave_cancel(*, actor: Any, record: LeaveRecord) -> LeaveRecord:
 
 @transaction.atomic
 def entitlement_set(
-    *, actor: Any, employee: Employee, leave_type: LeaveType, year: int, days: Decimal
+    *, actor: ActorLike, employee: Employee, leave_type: LeaveType, year: int, days: Decimal
 ) -> LeaveEntitlement:
     if not days.is_finite() or not Decimal(0) <= days <= Decimal(366):
         raise ValidationFailed("Days out of range.", fields={"days": ["Between 0 and 366."]})
@@ -311,7 +311,7 @@ class ContractInput:
 
 
 @transaction.atomic
-def contract_create(*, actor: Any, employee: Employee, terms: ContractInput) -> Contract:
+def contract_create(*, actor: ActorLike, employee: Employee, terms: ContractInput) -> Contract:
     """New terms from a date. An open contract before it ends the day before; any other overlap is a 409."""
     errors: dict[str, list[str]] = {}
     if terms.ends_on is not None and terms.ends_on < terms.starts_on:
@@ -373,7 +373,7 @@ def contract_create(*, actor: Any, employee: Employee, terms: ContractInput) -> 
 
 
 @transaction.atomic
-def contract_delete(*, actor: Any, contract: Contract) -> None:
+def contract_delete(*, actor: ActorLike, contract: Contract) -> None:
     audit_append(
         actor=actor,
         action="contract.delete",
@@ -385,7 +385,7 @@ def contract_delete(*, actor: Any, contract: Contract) -> None:
 
 
 @transaction.atomic
-def rules_save(*, actor: Any, preset: str, thresholds: dict[str, Any]) -> ComplianceRuleSet:
+def rules_save(*, actor: ActorLike, preset: str, thresholds: dict[str, Any]) -> ComplianceRuleSet:
     parsed = thresholds_parse(preset, thresholds)
     row, _ = ComplianceRuleSet.objects.update_or_create(
         pk=1, defaults={"preset": preset, "thresholds": {k: v for k, v in parsed.as_json().items() if k in thresholds}}
@@ -401,7 +401,7 @@ def rules_save(*, actor: Any, preset: str, thresholds: dict[str, Any]) -> Compli
 
 
 @transaction.atomic
-def compliance_check(*, actor: Any, date_from: date, date_to: date) -> ComplianceRun:
+def compliance_check(*, actor: ActorLike, date_from: date, date_to: date) -> ComplianceRun:
     """Recompute the violations of a date range from attendance (idempotent; acknowledged violations stay)."""
     if date_to < date_from:
         raise ValidationFailed("Invalid range.", fields={"date_to": ["Must be on or after date_from."]})
@@ -419,12 +419,12 @@ def compliance_check(*, actor: Any, date_from: date, date_to: date) -> Complianc
 
 
 @transaction.atomic
-def violation_acknowledge(*, actor: Any, violation: ComplianceViolation, comment: str) -> ComplianceViolation:
+def violation_acknowledge(*, actor: ActorLike, violation: ComplianceViolation, comment: str) -> ComplianceViolation:
     if not comment.strip():
         raise ValidationFailed("Say why it is acknowledged.", fields={"comment": ["Required."]})
     if violation.acknowledged_at is not None:
         raise Conflict("This violation is acknowledged already.")
-    violation.acknowledged_by = actor if getattr(actor, "is_authenticated", False) else None
+    violation.acknowledged_by = acting_user(actor)
     violation.acknowledged_at = timezone.now()
     violation.acknowledgement = comment.strip()
     violation.save(update_fields=["acknowledged_by", "acknowledged_at", "acknowledgement"])

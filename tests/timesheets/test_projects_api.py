@@ -102,3 +102,37 @@ def test_the_list_costs_the_same_queries_for_3_or_30_projects(
     with django_assert_max_num_queries(LIST_QUERY_BUDGET) as many:
         assert alpha.client().get("/api/projects", **auth(token)).json()["count"] == 30
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_a_project_carries_its_client_billing_budget_and_cost_centre(alpha: TenantHandle) -> None:
+    token = staff_token(alpha)
+    created = _post(
+        alpha,
+        token,
+        {
+            "code": "ACME-WEB",
+            "name": "Acme web shop",
+            "client": "Acme",
+            "budget_hours": "120.50",
+            "cost_centre": "CC-1",
+        },
+    )
+    assert created.status_code == 201, created.json()
+    body = created.json()
+    assert (body["client"], body["billable"], body["budget_hours"], body["cost_centre"]) == (
+        "Acme",
+        True,
+        "120.50",
+        "CC-1",
+    )
+    changed = alpha.client().patch(
+        f"/api/projects/{body['id']}",
+        {"billable": False, "budget_hours": None},
+        content_type="application/json",
+        **auth(token),
+    )
+    assert changed.status_code == 200, changed.json()
+    assert (changed.json()["billable"], changed.json()["budget_hours"]) == (False, None)
+    negative = _post(alpha, token, {"code": "NEG", "name": "Negative", "budget_hours": "-1"})
+    assert negative.status_code == 400
+    assert "budget_hours" in negative.json()["error"]["fields"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.models import User
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -19,7 +19,7 @@ from core.roles import is_staff_user
 from timesheets.api.common import STAFF_ONLY, MethodRoute, paginated, path_uuid
 from timesheets.models import Employee
 from timesheets.selectors import employee_get, employee_list
-from timesheets.services import employee_create, employee_delete, employee_update
+from timesheets.services import EmployeeChanges, employee_create, employee_delete, employee_update
 
 
 class _EmployeeOutput(serializers.Serializer[Employee]):
@@ -151,7 +151,9 @@ class EmployeeUpdateApi(APIView):
         employee = employee_get(employee_id=path_uuid(employee_id), user=request.user)
         data = self.EmployeeUpdateInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        employee = employee_update(actor=request.user, employee=employee, data=dict(data.validated_data))
+        employee = employee_update(
+            actor=request.user, employee=employee, data=cast(EmployeeChanges, dict(data.validated_data))
+        )
         return Response(self.EmployeeUpdateOutputSerializer(employee, context=_employee_context(request)).data)
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from decimal import Decimal
+from typing import Any, cast
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -16,7 +17,7 @@ from core.query import query_validate
 from timesheets.api.common import STAFF_ONLY, MethodRoute, paginated, path_uuid
 from timesheets.models import Project
 from timesheets.selectors import project_get, project_list
-from timesheets.services import project_create, project_delete, project_update
+from timesheets.services import ProjectChanges, project_create, project_delete, project_update
 
 
 class _ProjectOutput(serializers.Serializer[Project]):
@@ -27,6 +28,10 @@ class _ProjectOutput(serializers.Serializer[Project]):
     active = serializers.BooleanField()
     starts_on = serializers.DateField(allow_null=True)
     ends_on = serializers.DateField(allow_null=True)
+    client = serializers.CharField()
+    billable = serializers.BooleanField()
+    budget_hours = serializers.DecimalField(max_digits=9, decimal_places=2, allow_null=True)
+    cost_centre = serializers.CharField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -42,6 +47,13 @@ class _ProjectInput(serializers.Serializer[dict[str, Any]]):
     active = serializers.BooleanField(required=False)
     starts_on = serializers.DateField(required=False, allow_null=True)
     ends_on = serializers.DateField(required=False, allow_null=True)
+    # What the reports group and bill by.
+    client = Text(max_length=200, required=False, allow_blank=True)
+    billable = serializers.BooleanField(required=False)
+    budget_hours = serializers.DecimalField(
+        max_digits=9, decimal_places=2, min_value=Decimal(0), required=False, allow_null=True
+    )
+    cost_centre = Text(max_length=64, required=False, allow_blank=True)
 
 
 class ProjectListApi(APIView):
@@ -110,7 +122,9 @@ class ProjectUpdateApi(APIView):
         project = project_get(project_id=path_uuid(project_id))
         data = self.ProjectUpdateInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        project = project_update(actor=request.user, project=project, data=dict(data.validated_data))
+        project = project_update(
+            actor=request.user, project=project, data=cast(ProjectChanges, dict(data.validated_data))
+        )
         return Response(self.ProjectUpdateOutputSerializer(project).data)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.db import connection, models, transaction
 
-from audit.services import audit_append
+from audit.services import ActorLike, audit_append
 from timesheets.models import ProjectAllocationSuggestion, SuggestionStatus, TimesheetProjectAllocation, UnallocatedDay
 from timesheets.services.pending import suggestions_cache_invalidate
 
@@ -109,7 +109,7 @@ class GeneratedWritten:
 @transaction.atomic
 def suggestions_generated_replace(
     *,
-    actor: Any,
+    actor: ActorLike,
     job_id: uuid.UUID,
     employee_ids: Sequence[uuid.UUID],
     start: date,

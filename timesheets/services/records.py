@@ -13,13 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, cast
+from typing import Any, TypedDict, cast
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
-from audit.services import audit_append
+from audit.services import ActorLike, audit_append
 from core.errors import ValidationFailed
 from tenants.crypto import blind_index, blind_index_candidates
 from timesheets.models import (
@@ -98,7 +98,7 @@ def _employee_check_unique(
 @transaction.atomic
 def employee_create(
     *,
-    actor: Any,
+    actor: ActorLike,
     name: str,
     email: str,
     jira_account_id: str = "",
@@ -136,13 +136,25 @@ def employee_create(
     return employee
 
 
-EMPLOYEE_UPDATABLE = frozenset(
-    {"name", "email", "jira_account_id", "active", "weekly_hours", "user", "national_id", "bank_account", "salary"}
-)
+class EmployeeChanges(TypedDict, total=False):
+    """The fields an employee update may change; those left out stay as they are."""
+
+    name: str
+    email: str
+    jira_account_id: str
+    active: bool
+    weekly_hours: Decimal
+    user: User | None
+    national_id: str | None
+    bank_account: str | None
+    salary: Decimal | None
+
+
+EMPLOYEE_UPDATABLE = frozenset(EmployeeChanges.__annotations__)
 
 
 @transaction.atomic
-def employee_update(*, actor: Any, employee: Employee, data: dict[str, Any]) -> Employee:
+def employee_update(*, actor: ActorLike, employee: Employee, data: EmployeeChanges) -> Employee:
     """Change the given fields only; blind indexes follow email and national id."""
     unknown = set(data) - EMPLOYEE_UPDATABLE
     if unknown:
@@ -152,7 +164,7 @@ def employee_update(*, actor: Any, employee: Employee, data: dict[str, Any]) -> 
         if name in {"name", "email", "jira_account_id"}:
             value = str(value).strip()
         elif name in {"national_id", "bank_account"}:
-            value = _clean_optional(value)
+            value = _clean_optional(cast(str | None, value))
         setattr(employee, name, value)
         changed.add(name)
     if "email" in changed:
@@ -184,7 +196,7 @@ def employee_update(*, actor: Any, employee: Employee, data: dict[str, Any]) -> 
 
 
 @transaction.atomic
-def employee_delete(*, actor: Any, employee: Employee) -> Employee:
+def employee_delete(*, actor: ActorLike, employee: Employee) -> Employee:
     """Deactivate the employee (soft delete); repeating it is harmless.
 
     Never a real delete: attendance, allocations and suggestions cascade from the employee, and Jira work logs
@@ -214,13 +226,17 @@ def _project_check(*, project: Project, check_code: bool) -> None:
 @transaction.atomic
 def project_create(
     *,
-    actor: Any,
+    actor: ActorLike,
     code: str,
     name: str,
     jira_project_key: str = "",
     active: bool = True,
     starts_on: date | None = None,
     ends_on: date | None = None,
+    client: str = "",
+    billable: bool = True,
+    budget_hours: Decimal | None = None,
+    cost_centre: str = "",
 ) -> Project:
     project = Project(
         code=code.strip(),
@@ -229,6 +245,10 @@ def project_create(
         active=active,
         starts_on=starts_on,
         ends_on=ends_on,
+        client=client.strip(),
+        billable=billable,
+        budget_hours=budget_hours,
+        cost_centre=cost_centre.strip(),
     )
     _project_check(project=project, check_code=True)
     _save_or_conflict(project, force_insert=True)
@@ -242,11 +262,26 @@ def project_create(
     return project
 
 
-PROJECT_UPDATABLE = frozenset({"code", "name", "jira_project_key", "active", "starts_on", "ends_on"})
+class ProjectChanges(TypedDict, total=False):
+    """The fields a project update may change; those left out stay as they are."""
+
+    code: str
+    name: str
+    jira_project_key: str
+    active: bool
+    starts_on: date | None
+    ends_on: date | None
+    client: str
+    billable: bool
+    budget_hours: Decimal | None
+    cost_centre: str
+
+
+PROJECT_UPDATABLE = frozenset(ProjectChanges.__annotations__)
 
 
 @transaction.atomic
-def project_update(*, actor: Any, project: Project, data: dict[str, Any]) -> Project:
+def project_update(*, actor: ActorLike, project: Project, data: ProjectChanges) -> Project:
     unknown = set(data) - PROJECT_UPDATABLE
     if unknown:
         raise ValidationFailed("Invalid input.", fields={name: ["Unknown field."] for name in sorted(unknown)})
@@ -269,7 +304,7 @@ def project_update(*, actor: Any, project: Project, data: dict[str, Any]) -> Pro
 
 
 @transaction.atomic
-def project_delete(*, actor: Any, project: Project) -> Project:
+def project_delete(*, actor: ActorLike, project: Project) -> Project:
     """Deactivate the project (soft delete), for the same reason as employees: allocations reference it."""
     if project.active:
         project.active = False
@@ -346,7 +381,7 @@ def _worked_hours(check_in: datetime, check_out: datetime, break_minutes: int) -
 
 
 @transaction.atomic
-def attendance_upsert(*, actor: Any, rows: Sequence[AttendanceRow]) -> UpsertResult:
+def attendance_upsert(*, actor: ActorLike, rows: Sequence[AttendanceRow]) -> UpsertResult:
     """Validate every row, then insert or update them all (one per employee and date) in one statement."""
     if len(rows) > MAX_ATTENDANCE_ROWS:
         raise ValidationFailed("Too many rows.", fields={"rows": [f"At most {MAX_ATTENDANCE_ROWS} rows per request."]})
@@ -427,7 +462,7 @@ def allocation_rows_check(*, rows: Sequence[AllocationRow]) -> RowErrors:
 
 
 @transaction.atomic
-def allocations_upsert(*, actor: Any, rows: Sequence[AllocationRow]) -> UpsertResult:
+def allocations_upsert(*, actor: ActorLike, rows: Sequence[AllocationRow]) -> UpsertResult:
     """Manual entries or an import of historical timesheets: one allocation per employee, project and date.
 
     A manual row replaces whatever was there, including an accepted suggestion's hours; it is then no longer

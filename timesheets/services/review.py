@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, cast
+from typing import cast
 
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import audit_append
+from audit.services import ActorLike, acting_user, audit_append
 from core.errors import ValidationFailed
 from core.roles import is_staff_user
 from timesheets.models import ProjectAllocationSuggestion, SuggestionStatus, TimesheetProjectAllocation
@@ -54,7 +54,7 @@ class DecisionResult:
 
 
 def _decision_targets(
-    *, actor: Any, items: Sequence[DecisionItem]
+    *, actor: ActorLike, items: Sequence[DecisionItem]
 ) -> tuple[list[tuple[str, uuid.UUID | None, DecisionItem]], dict[uuid.UUID, ProjectAllocationSuggestion]]:
     """Parse and de-duplicate ids (first one wins), then lock the rows the actor may decide on."""
     if not items:
@@ -74,7 +74,7 @@ def _decision_targets(
     rows = ProjectAllocationSuggestion.objects.filter(id__in=ids)
     if actor is not None and not is_staff_user(actor):
         # Others' suggestions are reported exactly like unknown ids. (No actor = the system, e.g. a job.)
-        rows = rows.filter(employee__user=actor)
+        rows = rows.filter(employee__user=acting_user(actor))
     locked = rows.select_for_update(of=("self",)).only(
         "id", "employee_id", "project_id", "date", "hours", "status", "expiry_date"
     )
@@ -84,7 +84,7 @@ def _decision_targets(
 _ACCEPTED_STATUSES = frozenset({SuggestionStatus.ACCEPTED, SuggestionStatus.AUTO_ACCEPTED})
 
 
-def _expired_mark(*, actor: Any, ids: list[uuid.UUID]) -> None:
+def _expired_mark(*, actor: ActorLike, ids: list[uuid.UUID]) -> None:
     """Pending suggestions a reviewer reached after their expiry date: their status now says `expired`.
 
     They were already out of the pending list (it filters on the expiry date), so no cached page changes.
@@ -120,7 +120,7 @@ def suggestions_expire(*, today: date) -> int:
 
 
 @transaction.atomic
-def suggestions_accept(*, actor: Any, items: Sequence[DecisionItem]) -> DecisionResult:
+def suggestions_accept(*, actor: ActorLike, items: Sequence[DecisionItem]) -> DecisionResult:
     """Accept pending suggestions, with corrected hours where given, and write their allocations.
 
     One transaction: the pending rows are locked, their statuses set in one bulk UPDATE, and the allocations
@@ -155,7 +155,7 @@ def suggestions_accept(*, actor: Any, items: Sequence[DecisionItem]) -> Decision
             row.status = SuggestionStatus.ACCEPTED
             hours = item.hours if item.hours is not None else cast(Decimal, row.hours)
             row.accepted_hours = hours.quantize(TWO_PLACES)
-            row.decided_by = actor
+            row.decided_by = acting_user(actor)
             row.decided_at = now
             accepted.append(row)
         result.results.append((label, outcome))
@@ -195,7 +195,7 @@ def suggestions_accept(*, actor: Any, items: Sequence[DecisionItem]) -> Decision
 
 
 @transaction.atomic
-def suggestions_reject(*, actor: Any, ids: Sequence[str]) -> DecisionResult:
+def suggestions_reject(*, actor: ActorLike, ids: Sequence[str]) -> DecisionResult:
     """Reject pending suggestions in one bulk UPDATE; idempotent (a repeat reports `already_rejected`)."""
     targets, rows = _decision_targets(actor=actor, items=[DecisionItem(id=value) for value in ids])
     today = tenant_today()
