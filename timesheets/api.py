@@ -39,6 +39,7 @@ from core.ratelimits import MlRateLimited
 from core.replica import reads_from_replica
 from core.roles import IsHROrAdmin, is_staff_user
 from core.schema import current_schema
+from core.spreadsheet import spreadsheet_cell
 from tenants.cache import tenant_cache_get_fresh, tenant_cache_set_fresh
 from timesheets.models import Employee, Project
 from timesheets.selectors import (
@@ -749,23 +750,13 @@ class _EchoBuffer:
         return value
 
 
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_cell(value: Any) -> Any:
-    # A name such as "=HYPERLINK(...)" must not run as a formula when HR opens the export in a spreadsheet.
-    if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
 def _csv_stream(allocations: QuerySet[Any], schema_name: str) -> Iterator[str]:
     writer = csv.writer(_EchoBuffer())
     yield writer.writerow(ALLOCATION_EXPORT_COLUMNS)
     # The body is produced after the view returned: pin the schema instead of trusting the connection's state.
     with schema_context(schema_name):
         for row in allocation_export_rows(allocations=allocations):
-            yield writer.writerow([_csv_cell(value) for value in row])
+            yield writer.writerow([spreadsheet_cell(value) for value in row])
 
 
 class AllocationListApi(APIView):
