@@ -94,7 +94,7 @@ def test_no_csv_field_reads_as_a_formula_whatever_separator_the_spreadsheet_spli
     apollo = make_project(alpha, code="APOLLO")
     for offset, name in enumerate(names):
         make_allocation(alpha, make_employee(alpha, name=name), apollo, day=date(2026, 3, 2 + offset))
-    response = alpha.client().get("/api/allocations?format=csv", **auth(token))
+    response: Any = alpha.client().get("/api/allocations?format=csv", **auth(token))
     text = b"".join(response.streaming_content).decode()
     for separator in (",", ";", "\t", "|", " ", ":"):
         for line in text.splitlines()[1:]:
