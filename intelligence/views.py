@@ -27,6 +27,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import ApplicationError, NotFound, ValidationFailed
+from core.fields import DateFormField
 from core.replica import reads_from_replica
 from core.roles import is_admin_user, is_staff_user
 from core.ui import error_to_form, render_page, staff_required
@@ -135,8 +136,8 @@ class EmployeesField(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
 
 
 class GenerateForm(forms.Form):
-    start_date = forms.DateField(label="From", widget=DateInput())
-    end_date = forms.DateField(label="To", widget=DateInput())
+    start_date = DateFormField(label="From", widget=DateInput())
+    end_date = DateFormField(label="To", widget=DateInput())
     employees = EmployeesField(
         queryset=Employee.objects.none(),
         required=False,

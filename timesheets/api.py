@@ -32,7 +32,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import ValidationFailed
-from core.fields import Text
+from core.fields import Date, Text
 from core.pagination import DefaultPagination
 from core.query import query_validate
 from core.ratelimits import MlRateLimited
@@ -158,8 +158,8 @@ def _rows_fail(shape_errors: RowErrors, rule_errors: RowErrors) -> None:
 
 
 class _PeriodFilter(serializers.Serializer[dict[str, Any]]):
-    date_from = serializers.DateField(required=False)
-    date_to = serializers.DateField(required=False)
+    date_from = Date(required=False)
+    date_to = Date(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "date_from" in attrs and "date_to" in attrs and attrs["date_to"] < attrs["date_from"]:
@@ -346,8 +346,8 @@ class _ProjectInput(serializers.Serializer[dict[str, Any]]):
     name = Text(max_length=200)
     jira_project_key = Text(max_length=32, required=False, allow_blank=True)
     active = serializers.BooleanField(required=False)
-    starts_on = serializers.DateField(required=False, allow_null=True)
-    ends_on = serializers.DateField(required=False, allow_null=True)
+    starts_on = Date(required=False, allow_null=True)
+    ends_on = Date(required=False, allow_null=True)
 
 
 class ProjectListApi(APIView):
@@ -479,7 +479,7 @@ class AttendanceImportApi(APIView):
 
     class AttendanceImportInputSerializer(serializers.Serializer[dict[str, Any]]):
         employee = serializers.UUIDField()
-        date = serializers.DateField(required=False, allow_null=True)
+        date = Date(required=False, allow_null=True)
         check_in = serializers.DateTimeField()
         check_out = serializers.DateTimeField()
         break_minutes = serializers.IntegerField(min_value=0, max_value=1440, required=False, default=0)
@@ -820,7 +820,7 @@ class AllocationImportApi(APIView):
     class AllocationImportInputSerializer(serializers.Serializer[dict[str, Any]]):
         employee = serializers.UUIDField()
         project = serializers.UUIDField()
-        date = serializers.DateField()
+        date = Date()
         hours = serializers.DecimalField(max_digits=5, decimal_places=2)
 
     class AllocationImportOutputSerializer(serializers.Serializer[dict[str, int]]):
