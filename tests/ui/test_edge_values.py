@@ -87,3 +87,11 @@ def test_the_range_ends_are_accepted(alpha: TenantHandle) -> None:
     assert alpha.client().get(f"/api/allocations?{query}", **auth(token)).status_code == 200
     assert date(2000, 1, 1) == DATE_MIN
     assert date(2099, 12, 31) == DATE_MAX
+
+
+def test_a_next_that_is_not_a_path_of_the_site_falls_back_instead_of_failing(alpha: TenantHandle) -> None:
+    client = _logged_in(alpha, "HR")
+    for target in ("9999-12-31", "suggestions", "//elsewhere.test/x", "https://elsewhere.test/"):
+        response = client.post("/suggestions/decide", {"action": "accept", "next": target})
+        assert response.status_code == 302, target
+        assert response["Location"] == "/suggestions", target
