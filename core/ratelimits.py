@@ -77,10 +77,22 @@ def _credential_key(schema: str, credential: str) -> str:
     return f"{schema}\x1f{credential}"
 
 
+# Past this many remembered addresses, the expired ones are dropped when another is added: each refused
+# credential (a session cookie changes at every login) adds one, which would otherwise stay for good.
+_ADDRESSES_PRUNED_ABOVE = 10_000
+
+
 def _remember_spent(request: HttpRequest, key: str, retry_after: int, refusal_text: str, *credential: str) -> None:
+    now = time.monotonic()
     with _spent_lock:
-        _spent_until[key] = (time.monotonic() + retry_after, refusal_text)
+        _spent_until[key] = (now + retry_after, refusal_text)
         _addresses[(*_address(request.META), *credential)] = key
+        if len(_addresses) > _ADDRESSES_PRUNED_ABOVE:
+            for address, spent_key in list(_addresses.items()):
+                entry = _spent_until.get(spent_key)
+                if entry is None or entry[0] <= now:
+                    del _addresses[address]
+                    _spent_until.pop(spent_key, None)
 
 
 def _still_spent(key: str) -> tuple[int, str] | None:

@@ -199,3 +199,22 @@ def test_a_users_spent_share_is_refused_before_django_only_for_that_users_creden
     assert call(**employee).startswith("429")
     assert call(HTTP_AUTHORIZATION="Token someone-else").startswith("200")
     assert reached_django == ["Token someone-else"]
+
+
+def test_remembered_addresses_of_expired_refusals_are_dropped_once_there_are_many(
+    alpha: TenantHandle, monkeypatch: Any
+) -> None:
+    from core import ratelimits
+
+    monkeypatch.setattr(ratelimits, "_ADDRESSES_PRUNED_ABOVE", 3)
+    with ratelimits._spent_lock:
+        for n in range(3):
+            key = ratelimits._credential_key("t_gone", f"credential-{n}")
+            ratelimits._spent_until[key] = (0.0, "spent long ago")
+            ratelimits._addresses[("gone.localhost", "", f"credential-{n}")] = key
+    Tenant.objects.filter(id=alpha.tenant.id).update(ml_rate_limit_per_minute=4)
+    employee = _token(alpha, "Employee")
+    statuses = [alpha.client().get(PENDING, **employee).status_code for _ in range(3)]
+    assert 429 in statuses
+    assert [address[0] for address in ratelimits._addresses] == [alpha.host]
+    assert alpha.client().get(PENDING, **employee).status_code == 429
