@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 
 from audit.selectors import audit_events
 from audit.services import VerifyResult, audit_verify
+from core.fields import DateFormField
 from core.replica import reads_from_replica
 from core.ui import is_htmx, render_page, staff_required
 
@@ -31,8 +32,8 @@ class AuditFilterForm(forms.Form):
     actor = forms.CharField(required=False, max_length=200, label="Actor", help_text="User id or name")
     object_type = forms.CharField(required=False, max_length=64, label="Object type")
     object_id = forms.CharField(required=False, max_length=64, label="Object id")
-    date_from = forms.DateField(required=False, label="From", widget=DateInput())
-    date_to = forms.DateField(required=False, label="To", widget=DateInput())
+    date_from = DateFormField(required=False, label="From", widget=DateInput())
+    date_to = DateFormField(required=False, label="To", widget=DateInput())
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

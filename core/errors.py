@@ -13,6 +13,8 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_default_handler
 
+from core.parsers import JsonTooDeep
+
 
 class ApplicationError(Exception):
     """A failure the caller can act on; services raise it, the API and views render it."""
@@ -84,6 +86,7 @@ _DRF_CODES: dict[type[drf_exceptions.APIException], str] = {
     drf_exceptions.UnsupportedMediaType: "unsupported_media_type",
     drf_exceptions.Throttled: "rate_limited",
     drf_exceptions.ParseError: "malformed_request",
+    JsonTooDeep: "invalid_json",
 }
 
 

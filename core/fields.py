@@ -1,10 +1,61 @@
-"""API field types shared by the serializers."""
+"""Input field types shared by API serializers and UI forms: text as sent, dates in range, finite decimals.
+
+Dates: the product works with dates from DATE_MIN to DATE_MAX. Outside that range a value is bad input (400
+in the API, a form error in the UI), so no code downstream meets a date it cannot add a week to (Python's
+calendar ends at 9999-12-31) or a period nobody can mean.
+
+Decimals: NaN and the infinities are refused wherever a number is typed. DRF's and Django's DecimalFields do it
+themselves; a number read by hand from a request goes through `finite_decimal`.
+"""
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django import forms
+from django.core.exceptions import ValidationError
 from rest_framework import serializers
+
+DATE_MIN = date(2000, 1, 1)
+DATE_MAX = date(2099, 12, 31)
+DATE_RANGE_MESSAGE = f"Enter a date from {DATE_MIN.isoformat()} to {DATE_MAX.isoformat()}."
+# The same range as a pattern for the OpenAPI schema (hrms/openapi.py): only real calendar dates of 2000 to 2099
+# (every fourth year a leap year, 2000 included), so a client generating from the schema sends valid ones.
+DATE_PATTERN = (
+    r"^(?:20\d{2}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)"
+    r"|02-(?:0[1-9]|1\d|2[0-8]))|20(?:[02468][048]|[13579][26])-02-29)$"
+)
+
+
+def date_in_range(value: date) -> None:
+    """Validator: the date lies within DATE_MIN..DATE_MAX."""
+    if not DATE_MIN <= value <= DATE_MAX:
+        raise ValidationError(DATE_RANGE_MESSAGE, code="date_range")
+
+
+def finite_decimal(text: str) -> Decimal:
+    """A typed number as a Decimal; ValidationError for anything else, NaN and the infinities included."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValidationError("Enter a number.", code="invalid") from None
+    if not value.is_finite():
+        raise ValidationError("Enter a number.", code="invalid")
+    return value
+
+
+class Date(serializers.DateField):
+    """An API date input, within DATE_MIN..DATE_MAX."""
+
+    default_validators = [date_in_range]
+
+
+class DateFormField(forms.DateField):
+    """A UI form's date, within DATE_MIN..DATE_MAX."""
+
+    default_validators = [date_in_range]
 
 
 class Text(serializers.CharField):

@@ -46,9 +46,12 @@ def error_to_form(request: HttpRequest, form: forms.Form, error: ApplicationErro
 
 
 def safe_next(request: HttpRequest, fallback: str) -> str:
-    """The `next` URL of a form when it points back into this site, else the fallback."""
+    """The `next` URL of a form when it is a path of this site, else the fallback.
+
+    Only a path from the root: anything else given to `redirect` would be looked up as a URL pattern's name.
+    """
     target = str(request.POST.get("next") or request.GET.get("next") or "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+    if target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return target
     return fallback
 

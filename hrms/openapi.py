@@ -9,7 +9,8 @@ the API does everywhere, in one place, so the schema matches what a client reall
   (hrms/ratelimits.py);
 - every path parameter is an object id, and every object of the API is keyed by a UUID;
 - text input may not contain NUL characters (PostgreSQL cannot store them; the serializers refuse them), and a
-  required text value may not be blank once surrounding whitespace is trimmed.
+  required text value may not be blank once surrounding whitespace is trimmed;
+- a date input lies within the product's range (core.fields.DATE_MIN..DATE_MAX), stated as a pattern.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 
+from core.fields import DATE_PATTERN
 from core.ratelimits import ML_PATH_PREFIXES
 
 ERROR_COMPONENT = "Error"
@@ -105,6 +107,18 @@ class NonNegativeDecimalExtension(OpenApiSerializerFieldExtension):  # type: ign
             places = self.target.decimal_places
             if maximum is not None and maximum == int(maximum) and places is not None:
                 schema["pattern"] = _decimal_upto(int(maximum), places)
+        return schema
+
+
+class BoundedDateExtension(OpenApiSerializerFieldExtension):  # type: ignore[no-untyped-call]
+    """core.fields.Date: a date from DATE_MIN to DATE_MAX, which OpenAPI 3.0 can state only as a pattern."""
+
+    target_class = "core.fields.Date"
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> Any:
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        if direction == "request" and isinstance(schema, dict):
+            schema["pattern"] = DATE_PATTERN
         return schema
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 
 from hrms.env import env_bool, env_int, env_list, env_str
 
@@ -95,6 +96,8 @@ MIDDLEWARE = [
     "core.replica.ReadYourWritesMiddleware",
     "hrms.messages.PageMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it sees every response: the Content-Security-Policy header (CONTENT_SECURITY_POLICY below).
+    "hrms.csp.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "hrms.urls"
@@ -236,7 +239,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "hrms.negotiation.SingleRendererNegotiation",
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.BoundedJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.DefaultPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
@@ -255,6 +258,27 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Error responses, UUID path ids and text rules shared by every operation (hrms/openapi.py).
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "hrms.openapi.postprocess_schema"],
+}
+
+# Content-Security-Policy (django-csp; hrms/csp.py): scripts, styles, fonts and fetches only from this site, no
+# plugins, no framing. Templates carry no inline script or handler (static/js/app.js, htmx from static/vendor;
+# the Swagger page's start-up script is a file of its own and its styles a stylesheet). Inline style attributes
+# remain allowed (`style-src-attr`): the server sets bar widths with them, and a style attribute runs no script;
+# <style> elements and sheets from elsewhere are refused. Images also from data: URIs (icons inside CSS).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
 }
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "redis://127.0.0.1:6379/1")

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.fields import Date
 from core.ratelimits import MlRateLimited
 from core.roles import IsHROrAdmin
 from intelligence.selectors import model_status
@@ -21,8 +22,8 @@ class GenerateApi(MlRateLimited, APIView):
     permission_classes = [IsHROrAdmin]
 
     class GenerateInputSerializer(serializers.Serializer[dict[str, object]]):
-        start_date = serializers.DateField()
-        end_date = serializers.DateField()
+        start_date = Date()
+        end_date = Date()
         employee_ids = serializers.ListField(
             child=serializers.UUIDField(), required=False, allow_null=True, max_length=10_000
         )

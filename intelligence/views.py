@@ -21,6 +21,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.errors import ApplicationError
+from core.fields import DateFormField
 from core.replica import reads_from_replica
 from core.roles import is_staff_user
 from core.ui import error_to_form, render_page, staff_required
@@ -106,8 +107,8 @@ class EmployeesField(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
 
 
 class GenerateForm(forms.Form):
-    start_date = forms.DateField(label="From", widget=DateInput())
-    end_date = forms.DateField(label="To", widget=DateInput())
+    start_date = DateFormField(label="From", widget=DateInput())
+    end_date = DateFormField(label="To", widget=DateInput())
     employees = EmployeesField(
         queryset=Employee.objects.none(),
         required=False,

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.fields import Text
+from core.fields import Date, Text
 from core.pagination import DefaultPagination
 from core.query import query_validate
 from core.roles import IsAdmin, IsHROrAdmin
@@ -108,7 +108,7 @@ class JiraConnectionApi(APIView):
         )
         # Two-way sync; left out, the stored setting stays.
         write_back_enabled = serializers.BooleanField(required=False)
-        write_back_since = serializers.DateField(required=False)
+        write_back_since = Date(required=False)
 
     @extend_schema(responses={200: JiraConnectionOutputSerializer})
     def get(self, request: Request) -> Response:
@@ -152,8 +152,8 @@ class JiraWorklogListApi(APIView):
     class WorklogFilterSerializer(serializers.Serializer[dict[str, Any]]):
         employee = serializers.UUIDField(required=False)
         project = serializers.UUIDField(required=False)
-        date_from = serializers.DateField(required=False)
-        date_to = serializers.DateField(required=False)
+        date_from = Date(required=False)
+        date_to = Date(required=False)
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             start, end = attrs.get("date_from"), attrs.get("date_to")

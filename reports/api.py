@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.fields import Date
 from core.query import query_validate
 from core.roles import IsHROrAdmin
 from reports.exports import report_csv, report_xlsx
@@ -67,8 +68,8 @@ def report_response(report: Report, *, output: str, filename: str) -> HttpRespon
 
 
 class PeriodSerializer(serializers.Serializer[dict[str, Any]]):
-    date_from = serializers.DateField()
-    date_to = serializers.DateField()
+    date_from = Date()
+    date_to = Date()
     format = serializers.ChoiceField(choices=FORMATS, required=False, default="json")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -84,7 +85,7 @@ class HoursFilterSerializer(PeriodSerializer):
 
 
 class BudgetFilterSerializer(serializers.Serializer[dict[str, Any]]):
-    as_of = serializers.DateField(required=False)
+    as_of = Date(required=False)
     format = serializers.ChoiceField(choices=FORMATS, required=False, default="json")
 
 

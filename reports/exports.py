@@ -12,7 +12,7 @@ from typing import Any
 from django.http import HttpResponse, StreamingHttpResponse
 from openpyxl import Workbook
 
-from core.exports import spreadsheet_cell
+from core.spreadsheet import spreadsheet_cell
 from reports.selectors import Report
 
 

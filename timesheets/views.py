@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, cast
 from urllib.parse import urlencode
 
@@ -27,6 +27,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import ApplicationError
+from core.fields import DateFormField, date_in_range, finite_decimal
 from core.replica import reads_from_replica
 from core.roles import is_staff_user
 from core.ui import error_to_form, render_page, safe_next, staff_required
@@ -118,8 +119,8 @@ def _query_without(request: HttpRequest, *names: str) -> str:
 class SuggestionFilterForm(forms.Form):
     employee = EmployeeChoiceField(queryset=Employee.objects.none(), required=False, empty_label="All employees")
     project = ProjectChoiceField(queryset=Project.objects.none(), required=False, empty_label="All projects")
-    date_from = forms.DateField(required=False, label="From", widget=DateInput())
-    date_to = forms.DateField(required=False, label="To", widget=DateInput())
+    date_from = DateFormField(required=False, label="From", widget=DateInput())
+    date_to = DateFormField(required=False, label="To", widget=DateInput())
     confidence_below = forms.IntegerField(
         required=False, min_value=0, max_value=100, label="Confidence below (%)", widget=forms.NumberInput()
     )
@@ -232,8 +233,8 @@ class DecisionForm(forms.Form):
             if not raw:
                 continue
             try:
-                value = Decimal(raw)
-            except InvalidOperation:
+                value = finite_decimal(raw)
+            except ValidationError:
                 raise ValidationError("Hours must be a number.") from None
             if not ZERO < value <= MAX_DAY_HOURS:
                 raise ValidationError("Hours must be more than 0 and at most 24.")
@@ -299,10 +300,13 @@ class WeekField(forms.CharField):
         try:
             if "-W" in text.upper():
                 year, week = text.upper().split("-W", 1)
-                return date.fromisocalendar(int(year), int(week), 1)
-            return _week_start(date.fromisoformat(text))
+                monday = date.fromisocalendar(int(year), int(week), 1)
+            else:
+                monday = _week_start(date.fromisoformat(text))
         except ValueError:
             raise ValidationError("Enter a week such as 2026-W10 or a date.", code="invalid") from None
+        date_in_range(monday)  # the grid links the weeks either side: no week at the calendar's ends
+        return monday
 
 
 def iso_week(day: date) -> str:
@@ -565,8 +569,8 @@ class ProjectForm(forms.Form):
     name = forms.CharField(max_length=200)
     jira_project_key = forms.CharField(max_length=32, required=False, label="Jira project key")
     active = forms.BooleanField(required=False, initial=True)
-    starts_on = forms.DateField(required=False, label="Starts on", widget=DateInput())
-    ends_on = forms.DateField(required=False, label="Ends on", widget=DateInput())
+    starts_on = DateFormField(required=False, label="Starts on", widget=DateInput())
+    ends_on = DateFormField(required=False, label="Ends on", widget=DateInput())
     client = forms.CharField(max_length=200, required=False)
     billable = forms.BooleanField(required=False, initial=True)
     budget_hours = forms.DecimalField(

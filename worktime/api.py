@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import NotFound, PermissionDenied, ValidationFailed
-from core.fields import Flag, Text
+from core.fields import Date, Flag, Text
 from core.pagination import DefaultPagination
 from core.query import query_validate
 from core.roles import IsHROrAdmin, is_staff_user
@@ -131,7 +131,7 @@ class HolidayListApi(APIView):
 
 class DayOffSerializer(serializers.Serializer[Any]):
     id = serializers.UUIDField(read_only=True)
-    date = serializers.DateField()
+    date = Date()
     name = Text(max_length=120)
     half_day = Flag(default=False)
 
@@ -212,8 +212,8 @@ class LeaveOutputSerializer(serializers.ModelSerializer[LeaveRecord]):
 class LeaveInputSerializer(serializers.Serializer[dict[str, Any]]):
     employee = serializers.UUIDField(required=False)
     leave_type = serializers.SlugField(max_length=32)
-    start_date = serializers.DateField()
-    end_date = serializers.DateField()
+    start_date = Date()
+    end_date = Date()
     portion = serializers.ChoiceField(choices=LeavePortion.choices, default=LeavePortion.FULL_DAY)
     hours = serializers.DecimalField(max_digits=5, decimal_places=2, required=False, allow_null=True)
     note = Text(max_length=500, required=False, default="", allow_blank=True)
@@ -246,8 +246,8 @@ class LeaveListCreateApi(APIView):
 
     class LeaveFilterSerializer(serializers.Serializer[dict[str, Any]]):
         employee = serializers.UUIDField(required=False)
-        date_from = serializers.DateField(required=False)
-        date_to = serializers.DateField(required=False)
+        date_from = Date(required=False)
+        date_to = Date(required=False)
         status = serializers.ChoiceField(choices=LeaveStatus.choices, required=False)
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -437,6 +437,8 @@ class EntitlementApi(APIView):
 
 
 class ContractSerializer(serializers.ModelSerializer[Contract]):
+    starts_on = Date()
+    ends_on = Date(required=False, allow_null=True)
     work_days = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=7), min_length=1, max_length=7, default=[1, 2, 3, 4, 5]
     )
@@ -506,8 +508,8 @@ class ExpectedHoursApi(APIView):
 
     class ExpectedFilterSerializer(serializers.Serializer[dict[str, Any]]):
         employee = serializers.UUIDField()
-        date_from = serializers.DateField()
-        date_to = serializers.DateField()
+        date_from = Date()
+        date_to = Date()
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             return _range_check(attrs, required=True)
@@ -590,8 +592,8 @@ class ComplianceCheckApi(APIView):
     permission_classes = [IsHROrAdmin]
 
     class CheckSerializer(serializers.Serializer[dict[str, Any]]):
-        date_from = serializers.DateField()
-        date_to = serializers.DateField()
+        date_from = Date()
+        date_to = Date()
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             return _range_check(attrs, required=True)
@@ -637,8 +639,8 @@ class ViolationListApi(APIView):
 
     class ViolationFilterSerializer(serializers.Serializer[dict[str, Any]]):
         employee = serializers.UUIDField(required=False)
-        date_from = serializers.DateField(required=False)
-        date_to = serializers.DateField(required=False)
+        date_from = Date(required=False)
+        date_to = Date(required=False)
         rule = serializers.ChoiceField(choices=RULES, required=False)
         acknowledged = serializers.BooleanField(required=False, allow_null=True, default=None)  # a query string
 

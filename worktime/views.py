@@ -17,6 +17,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.errors import ApplicationError, NotFound
+from core.fields import DATE_MAX, DATE_MIN, DateFormField
 from core.roles import is_staff_user
 from core.ui import error_to_form, render_page, safe_next, staff_required
 from timesheets.models import Employee
@@ -27,8 +28,6 @@ from worktime.rules import PRESETS, RULES
 from worktime.selectors import holidays_list, leave_list, rules_get, violation_list
 
 EMPLOYEES_PER_PAGE = 25
-# The dates a form accepts: wide enough for any real timesheet, narrow enough that date arithmetic never overflows.
-FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 
 
 class DateInput(forms.DateInput):
@@ -38,16 +37,11 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d")
 
 
-def _bounded(value: date | None, name: str, form: forms.Form) -> None:
-    if value is not None and not FIRST_DAY <= value <= LAST_DAY:
-        form.add_error(name, f"Between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}.")
-
-
 class LeaveForm(forms.Form):
     employee = forms.ModelChoiceField(queryset=Employee.objects.none(), required=False)
     leave_type = forms.ModelChoiceField(queryset=LeaveType.objects.filter(active=True), to_field_name="code")
-    start_date = forms.DateField(widget=DateInput(), label="From")
-    end_date = forms.DateField(widget=DateInput(), label="To")
+    start_date = DateFormField(widget=DateInput(), label="From")
+    end_date = DateFormField(widget=DateInput(), label="To")
     portion = forms.ChoiceField(choices=LeavePortion.choices, initial=LeavePortion.FULL_DAY)
     hours = forms.DecimalField(required=False, max_digits=5, decimal_places=2, min_value=0, max_value=24)
     note = forms.CharField(required=False, max_length=500)
@@ -62,8 +56,6 @@ class LeaveForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        _bounded(data.get("start_date"), "start_date", self)
-        _bounded(data.get("end_date"), "end_date", self)
         return data
 
 
@@ -74,9 +66,9 @@ class MonthForm(forms.Form):
         value = self.cleaned_data.get("month") if self.is_valid() else None
         if value:
             year, month = (int(part) for part in value.split("-"))
-            if 2000 <= year <= 2099 and 1 <= month <= 12:
+            if DATE_MIN.year <= year <= DATE_MAX.year and 1 <= month <= 12:
                 return date(year, month, 1)
-            self.add_error("month", "A month between 2000-01 and 2099-12.")
+            self.add_error("month", f"A month between {DATE_MIN:%Y-%m} and {DATE_MAX:%Y-%m}.")
         return today.replace(day=1)
 
 
@@ -189,8 +181,8 @@ def leave_decide_view(request: HttpRequest, leave_id: uuid.UUID) -> HttpResponse
 
 
 class ComplianceFilterForm(forms.Form):
-    date_from = forms.DateField(required=False, widget=DateInput(), label="From")
-    date_to = forms.DateField(required=False, widget=DateInput(), label="To")
+    date_from = DateFormField(required=False, widget=DateInput(), label="From")
+    date_to = DateFormField(required=False, widget=DateInput(), label="To")
     rule = forms.ChoiceField(
         choices=[("", "Any rule"), *[(rule, rule.replace("_", " ")) for rule in RULES]], required=False
     )
@@ -198,22 +190,18 @@ class ComplianceFilterForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        _bounded(data.get("date_from"), "date_from", self)
-        _bounded(data.get("date_to"), "date_to", self)
         if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
             self.add_error("date_to", "Must not be before the start date.")
         return data
 
 
 class ComplianceCheckForm(forms.Form):
-    date_from = forms.DateField(widget=DateInput(), label="Check from")
-    date_to = forms.DateField(widget=DateInput(), label="to")
+    date_from = DateFormField(widget=DateInput(), label="Check from")
+    date_to = DateFormField(widget=DateInput(), label="to")
     preset = forms.ChoiceField(choices=[(key, value["label"]) for key, value in PRESETS.items()], required=False)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        _bounded(data.get("date_from"), "date_from", self)
-        _bounded(data.get("date_to"), "date_to", self)
         return data
 
 

@@ -107,9 +107,9 @@ def _count_takes(monkeypatch: Any) -> list[int]:
     sizes: list[int] = []
     original = ratelimits._take
 
-    def take(schema: str, window: int, size: int) -> int | None:
+    def take(schema: str, window: int, size: int, *budget: Any) -> int | None:
         sizes.append(size)
-        return original(schema, window, size)
+        return original(schema, window, size, *budget)
 
     monkeypatch.setattr(ratelimits, "_take", take)
     return sizes
@@ -148,3 +148,73 @@ def test_a_large_budget_is_taken_in_slices_and_never_overspent_across_processes(
     assert limit - 10 * round_trips_while_served <= served <= limit
     assert ratelimits._admitted(schema, window, limit) is False  # once spent, the window stays spent
     assert ratelimits._admitted(schema, window + 1, limit) is True  # the next window starts afresh
+
+
+GENERATE = "/api/timesheet-intelligence/generate"
+
+
+def _token(handle: TenantHandle, role: str) -> dict[str, Any]:
+    user = make_user(handle, f"{role.lower()}-{uuid.uuid4().hex[:6]}@{handle.tenant.slug}.test", role)
+    return {"HTTP_AUTHORIZATION": f"Token {token_for(handle, user)}"}
+
+
+def test_one_employee_flooding_the_ml_endpoints_leaves_the_admins_generation_accepted(alpha: TenantHandle) -> None:
+    Tenant.objects.filter(id=alpha.tenant.id).update(ml_rate_limit_per_minute=100)
+    employee, admin = _token(alpha, "Employee"), _token(alpha, "Admin")
+    client = alpha.client()
+    statuses = [client.get(PENDING, **employee).status_code for _ in range(110)]
+    assert 429 in statuses  # the employee's own share is spent
+    assert statuses.count(200) <= 50  # and it is a share, not the tenant's whole budget
+
+    response = client.post(
+        GENERATE,
+        {"start_date": "2026-11-02", "end_date": "2026-11-06"},
+        content_type="application/json",
+        **admin,
+    )
+    assert response.status_code == 202, response.content
+    # Another employee, on a process that has seen the first one refused, still reads.
+    assert client.get(PENDING, **_token(alpha, "Employee")).status_code == 200
+
+
+def test_a_users_spent_share_is_refused_before_django_only_for_that_users_credential(alpha: TenantHandle) -> None:
+    Tenant.objects.filter(id=alpha.tenant.id).update(ml_rate_limit_per_minute=100)
+    employee = _token(alpha, "Employee")
+    statuses = [alpha.client().get(PENDING, **employee).status_code for _ in range(60)]
+    assert 429 in statuses
+
+    reached_django: list[str] = []
+
+    def django_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        reached_django.append(str(environ.get("HTTP_AUTHORIZATION", "")))
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b"{}"]
+
+    def call(**headers: str) -> str:
+        answered: list[str] = []
+        environ = {"PATH_INFO": PENDING, "HTTP_HOST": alpha.host, "REQUEST_METHOD": "GET", **headers}
+        b"".join(MlLoadSheddingWSGI(django_app)(environ, lambda status, _headers: answered.append(status)))
+        return answered[0]
+
+    assert call(**employee).startswith("429")
+    assert call(HTTP_AUTHORIZATION="Token someone-else").startswith("200")
+    assert reached_django == ["Token someone-else"]
+
+
+def test_remembered_addresses_of_expired_refusals_are_dropped_once_there_are_many(
+    alpha: TenantHandle, monkeypatch: Any
+) -> None:
+    from core import ratelimits
+
+    monkeypatch.setattr(ratelimits, "_ADDRESSES_PRUNED_ABOVE", 3)
+    with ratelimits._spent_lock:
+        for n in range(3):
+            key = ratelimits._credential_key("t_gone", f"credential-{n}")
+            ratelimits._spent_until[key] = (0.0, "spent long ago")
+            ratelimits._addresses[("gone.localhost", "", f"credential-{n}")] = key
+    Tenant.objects.filter(id=alpha.tenant.id).update(ml_rate_limit_per_minute=4)
+    employee = _token(alpha, "Employee")
+    statuses = [alpha.client().get(PENDING, **employee).status_code for _ in range(3)]
+    assert 429 in statuses
+    assert [address[0] for address in ratelimits._addresses] == [alpha.host]
+    assert alpha.client().get(PENDING, **employee).status_code == 429

@@ -91,16 +91,20 @@ def _limit(handle: TenantHandle, per_minute: int) -> None:
     Tenant.objects.filter(id=handle.tenant.id).update(ml_rate_limit_per_minute=per_minute)
 
 
-def _flood(handle: TenantHandle, auth: dict[str, Any], times: int) -> list[Any]:
-    client = handle.client()
-    return [client.get("/api/timesheet-intelligence/suggestions/pending", **auth) for _ in range(times)]
+def _flood(handle: TenantHandle, auth: dict[str, Any] | list[dict[str, Any]], times: int) -> list[Any]:
+    """`times` pending reads, taking turns between the given users' credentials."""
+    client, auths = handle.client(), auth if isinstance(auth, list) else [auth]
+    return [
+        client.get("/api/timesheet-intelligence/suggestions/pending", **auths[i % len(auths)]) for i in range(times)
+    ]
 
 
 def test_flooding_one_tenant_yields_429s_for_it_while_the_other_is_served(
     alpha: TenantHandle, beta: TenantHandle
 ) -> None:
     _limit(alpha, 5)
-    alpha_auth, beta_auth = _auth(alpha), _auth(beta)
+    # Five users of alpha, each allowed one request of the five (a user's share is a quarter, at least one).
+    alpha_auth, beta_auth = [_auth(alpha) for _ in range(5)], _auth(beta)
     alpha_responses = _flood(alpha, alpha_auth, 15)
     beta_responses = _flood(beta, beta_auth, 15)
     limited = [r for r in alpha_responses if r.status_code == 429]
@@ -118,7 +122,7 @@ def test_flooding_one_tenant_yields_429s_for_it_while_the_other_is_served(
 
 
 def test_the_limit_is_one_budget_across_the_ml_endpoints(alpha: TenantHandle) -> None:
-    _limit(alpha, 3)
+    _limit(alpha, 12)  # a user's share: 3
     client, auth = alpha.client(), _auth(alpha)
     statuses = [
         client.get("/api/timesheet-intelligence/suggestions/pending", **auth).status_code,
@@ -136,7 +140,7 @@ def test_the_limit_is_one_budget_across_the_ml_endpoints(alpha: TenantHandle) ->
             "/api/timesheet-intelligence/suggestions/accept", {"ids": ["x"]}, content_type="application/json", **auth
         ).status_code,
     ]
-    # Unless the window rolled over mid-test, the fourth and fifth ML calls of the minute are refused.
+    # Unless the window rolled over mid-test, the user's fourth and fifth ML calls of the minute are refused.
     assert statuses[:3] == [200, 200, 202]
     assert statuses[3:].count(429) >= 1
     # The model status is not an ML operation: never limited.

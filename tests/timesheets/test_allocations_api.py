@@ -85,6 +85,28 @@ def test_format_csv_streams_every_row_as_csv(alpha: TenantHandle) -> None:
     assert len(_csv(filtered)) == 2
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def test_no_csv_field_reads_as_a_formula_whatever_separator_the_spreadsheet_splits_on(alpha: TenantHandle) -> None:
+    token = staff_token(alpha)
+    names = ["Bob;=1+1;@SUM(2+2)", "Ann|+cmd", "Eve\t-2+3", "Max -1+1", "Zoe,=1", '"=HYPERLINK(x)"', "Anne-Marie"]
+    apollo = make_project(alpha, code="APOLLO")
+    for offset, name in enumerate(names):
+        make_allocation(alpha, make_employee(alpha, name=name), apollo, day=date(2026, 3, 2 + offset))
+    response: Any = alpha.client().get("/api/allocations?format=csv", **auth(token))
+    text = b"".join(response.streaming_content).decode()
+    for separator in (",", ";", "\t", "|", " ", ":"):
+        for line in text.splitlines()[1:]:
+            for field in line.split(separator):
+                # Quotes and surrounding blanks, which a spreadsheet may strip, do not hide a formula either.
+                assert not field.strip(' "').startswith(_FORMULA_STARTS), (separator, line)
+    # The names themselves survive, readable: only the formula openings are escaped.
+    exported = sorted(row[2] for row in csv.reader(io.StringIO(text)) if row[0] != "date")
+    assert "Anne-Marie" in exported
+    assert "Bob;'=1+1;'@SUM(2+2)" in exported
+
+
 def test_format_json_or_none_answers_json_and_other_formats_are_bad_input(alpha: TenantHandle) -> None:
     token = staff_token(alpha)
     assert alpha.client().get("/api/allocations?format=json", **auth(token)).json()["count"] == 0

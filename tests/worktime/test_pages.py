@@ -90,7 +90,7 @@ def test_a_leave_form_with_dates_out_of_range_shows_the_error_and_writes_nothing
         },
     )
     assert response.status_code == 200
-    assert "Between 2000-01-01 and 2099-12-31." in _text(response)
+    assert "Enter a date from 2000-01-01 to 2099-12-31." in _text(response)
     overlapping = {
         "employee": str(person.id),
         "leave_type": "vacation",

@@ -18,10 +18,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.fields import Date
 from core.pagination import DefaultPagination
 from core.query import query_validate
 from core.replica import reads_from_replica
 from core.schema import current_schema
+from core.spreadsheet import spreadsheet_cell
 from timesheets.api.common import STAFF_ONLY, MethodRoute, PeriodFilter, paginated, row_list, rows_fail, rows_validate
 from timesheets.selectors import ALLOCATION_EXPORT_COLUMNS, allocation_export_rows, allocation_list
 from timesheets.services import MAX_ALLOCATION_ROWS, AllocationRow, allocation_rows_check, allocations_upsert
@@ -38,23 +40,13 @@ class _EchoBuffer:
         return value
 
 
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_cell(value: Any) -> Any:
-    # A name such as "=HYPERLINK(...)" must not run as a formula when HR opens the export in a spreadsheet.
-    if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
 def _csv_stream(allocations: QuerySet[Any], schema_name: str) -> Iterator[str]:
     writer = csv.writer(_EchoBuffer())
     yield writer.writerow(ALLOCATION_EXPORT_COLUMNS)
     # The body is produced after the view returned: pin the schema instead of trusting the connection's state.
     with schema_context(schema_name):
         for row in allocation_export_rows(allocations=allocations):
-            yield writer.writerow([_csv_cell(value) for value in row])
+            yield writer.writerow([spreadsheet_cell(value) for value in row])
 
 
 class AllocationListApi(APIView):
@@ -118,7 +110,7 @@ class AllocationImportApi(APIView):
     class AllocationImportInputSerializer(serializers.Serializer[dict[str, Any]]):
         employee = serializers.UUIDField()
         project = serializers.UUIDField()
-        date = serializers.DateField()
+        date = Date()
         hours = serializers.DecimalField(max_digits=5, decimal_places=2)
 
     class AllocationImportOutputSerializer(serializers.Serializer[dict[str, int]]):

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.fields import Date
 from core.pagination import DefaultPagination
 from core.query import query_validate
 from timesheets.api.common import STAFF_ONLY, MethodRoute, PeriodFilter, paginated, row_list, rows_fail, rows_validate
@@ -56,7 +57,7 @@ class AttendanceImportApi(APIView):
 
     class AttendanceImportInputSerializer(serializers.Serializer[dict[str, Any]]):
         employee = serializers.UUIDField()
-        date = serializers.DateField(required=False, allow_null=True)
+        date = Date(required=False, allow_null=True)
         check_in = serializers.DateTimeField()
         check_out = serializers.DateTimeField()
         break_minutes = serializers.IntegerField(min_value=0, max_value=1440, required=False, default=0)

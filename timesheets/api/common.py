@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import ValidationFailed
+from core.fields import Date
 from core.pagination import DefaultPagination
 from core.roles import IsHROrAdmin
 from timesheets.selectors import uuid_or_none
@@ -92,8 +93,8 @@ def rows_fail(shape_errors: RowErrors, rule_errors: RowErrors) -> None:
 
 
 class PeriodFilter(serializers.Serializer[dict[str, Any]]):
-    date_from = serializers.DateField(required=False)
-    date_to = serializers.DateField(required=False)
+    date_from = Date(required=False)
+    date_to = Date(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "date_from" in attrs and "date_to" in attrs and attrs["date_to"] < attrs["date_from"]:

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.fields import Text
+from core.fields import Date, Text
 from core.pagination import DefaultPagination
 from core.query import query_validate
 from timesheets.api.common import STAFF_ONLY, MethodRoute, paginated, path_uuid
@@ -45,8 +45,8 @@ class _ProjectInput(serializers.Serializer[dict[str, Any]]):
     name = Text(max_length=200)
     jira_project_key = Text(max_length=32, required=False, allow_blank=True)
     active = serializers.BooleanField(required=False)
-    starts_on = serializers.DateField(required=False, allow_null=True)
-    ends_on = serializers.DateField(required=False, allow_null=True)
+    starts_on = Date(required=False, allow_null=True)
+    ends_on = Date(required=False, allow_null=True)
     # What the reports group and bill by.
     client = Text(max_length=200, required=False, allow_blank=True)
     billable = serializers.BooleanField(required=False)
