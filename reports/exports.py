@@ -11,6 +11,7 @@ from typing import Any
 
 from django.http import HttpResponse, StreamingHttpResponse
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from core.spreadsheet import spreadsheet_cell
 from reports.selectors import Report
@@ -42,13 +43,21 @@ def report_csv(report: Report, filename: str) -> StreamingHttpResponse:
     return response
 
 
+def _xlsx_value(value: Any) -> Any:
+    # Numbers stay numbers; text is neutralised like the CSV's, without the control characters XLSX cannot hold.
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, str):
+        return spreadsheet_cell(ILLEGAL_CHARACTERS_RE.sub("", value))
+    return value
+
+
 def report_xlsx(report: Report, filename: str) -> HttpResponse:
     book = Workbook(write_only=True)
     sheet = book.create_sheet(report.title[:31])
     sheet.append(report.columns)
     for row in report.rows:
-        # Numbers stay numbers in the workbook; text is neutralised like the CSV's.
-        sheet.append([float(value) if isinstance(value, Decimal) else spreadsheet_cell(value) for value in row])
+        sheet.append([_xlsx_value(value) for value in row])
     buffer = io.BytesIO()
     book.save(buffer)
     response = HttpResponse(

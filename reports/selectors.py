@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import connection
 
+from core.fields import DATE_MAX
 from worktime.selectors import expected_totals
 
 ZERO = Decimal(0)
@@ -131,7 +132,10 @@ def budget_report(*, as_of: date, window_weeks: int = 4) -> Report:
         # A straight line through the recent burn: the day the remaining hours are used up at that pace.
         runs_out = None
         if remaining > 0 and per_week > 0:
-            runs_out = as_of + timedelta(days=int(remaining / per_week * 7))
+            days = int(remaining / per_week * 7)
+            # Past the calendar the product works in, the forecast says "not in sight" rather than a date.
+            if days <= (DATE_MAX - as_of).days:
+                runs_out = as_of + timedelta(days=days)
         share = (Decimal(used) / Decimal(budget)).quantize(TWO_PLACES) if budget else None
         body.append([str(project_id), f"{code} {name}", budget, used, remaining, share, per_week, runs_out])
     return Report(

@@ -211,3 +211,15 @@ def test_the_reports_expected_hours_equal_the_day_by_day_computation(alpha: Tena
         assert totals[person.id].worked == sum((day.worked for day in by_day), Decimal(0)), person.name
     assert totals[people[0].id].leave > 0
     assert totals[people[4].id].worked == Decimal(9)
+
+
+def test_a_budget_that_would_last_past_the_calendar_has_no_forecast_day(alpha: TenantHandle) -> None:
+    token = staff_token(alpha)
+    project = _project(alpha, "SLOW", budget_hours=Decimal("9999999.00"))
+    make_allocation(alpha, make_employee(alpha), project, day=MONDAY, hours="0.25")
+
+    body = _get(alpha, "/api/reports/budgets", token, as_of=str(MONDAY)).json()
+
+    (row,) = body["rows"]
+    assert row[6] == "0.06"
+    assert row[7] is None

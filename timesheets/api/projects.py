@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.fields import Date, Text
+from core.fields import Date, Flag, Text
 from core.pagination import DefaultPagination
 from core.query import query_validate
 from timesheets.api.common import STAFF_ONLY, MethodRoute, paginated, path_uuid
@@ -36,6 +36,24 @@ class _ProjectOutput(serializers.Serializer[Project]):
     updated_at = serializers.DateTimeField()
 
 
+class _WrittenText(Text):
+    """Text that arrives as a JSON string, as the schema states (DRF would turn a number into text)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class _WrittenDecimal(serializers.DecimalField):
+    """A decimal that arrives as a JSON string, as the schema states it."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class _ProjectInput(serializers.Serializer[dict[str, Any]]):
     code = serializers.RegexField(
         r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
@@ -48,12 +66,12 @@ class _ProjectInput(serializers.Serializer[dict[str, Any]]):
     starts_on = Date(required=False, allow_null=True)
     ends_on = Date(required=False, allow_null=True)
     # What the reports group and bill by.
-    client = Text(max_length=200, required=False, allow_blank=True)
-    billable = serializers.BooleanField(required=False)
-    budget_hours = serializers.DecimalField(
+    client = _WrittenText(max_length=200, required=False, allow_blank=True)
+    billable = Flag(required=False)
+    budget_hours = _WrittenDecimal(
         max_digits=9, decimal_places=2, min_value=Decimal(0), required=False, allow_null=True
     )
-    cost_centre = Text(max_length=64, required=False, allow_blank=True)
+    cost_centre = _WrittenText(max_length=64, required=False, allow_blank=True)
 
 
 class ProjectListApi(APIView):
