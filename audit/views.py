@@ -15,16 +15,9 @@ from audit.selectors import audit_events
 from audit.services import VerifyResult, audit_verify
 from core.fields import DateFormField
 from core.replica import reads_from_replica
-from core.ui import is_htmx, render_page, staff_required
+from core.ui import DateInput, is_htmx, render_page, staff_required
 
 PAGE_SIZE = 50
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self) -> None:
-        super().__init__(format="%Y-%m-%d")
 
 
 class AuditFilterForm(forms.Form):

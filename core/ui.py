@@ -61,3 +61,12 @@ def render_page(
 ) -> HttpResponse:
     """Render a UI page with what the layout needs: the navigation depends on the role."""
     return render(request, template, {"is_staff": is_staff_user(request.user), **(context or {})}, status=status)
+
+
+class DateInput(forms.DateInput):
+    """A date input the browser offers a picker for, written as ISO dates."""
+
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%d")

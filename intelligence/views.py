@@ -24,7 +24,7 @@ from core.errors import ApplicationError
 from core.fields import DateFormField
 from core.replica import reads_from_replica
 from core.roles import is_staff_user
-from core.ui import error_to_form, render_page, staff_required
+from core.ui import DateInput, error_to_form, render_page, staff_required
 from intelligence.generation import JOB_TYPE
 from intelligence.selectors import holdout_chart, model_runs_list, model_status
 from intelligence.services import generation_request
@@ -40,7 +40,7 @@ from timesheets.selectors import (
     suggestion_pending_list,
     tenant_today,
 )
-from timesheets.views import LOW_CONFIDENCE, DateInput
+from timesheets.views import LOW_CONFIDENCE
 
 RESULT_LABELS = (
     ("employees_processed", "Employees processed"),

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 
 from core.fields import DateFormField
 from core.replica import reads_from_replica
-from core.ui import render_page, staff_required
+from core.ui import DateInput, render_page, staff_required
 from reports.selectors import (
     GROUPINGS,
     Report,
@@ -34,13 +34,6 @@ REPORTS = {
     "leave": "Leave per type",
     "compliance": "Compliance violations per week",
 }
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self) -> None:
-        super().__init__(format="%Y-%m-%d")
 
 
 class ReportForm(forms.Form):

@@ -30,7 +30,7 @@ from core.errors import ApplicationError
 from core.fields import DateFormField, date_in_range, finite_decimal
 from core.replica import reads_from_replica
 from core.roles import is_staff_user
-from core.ui import error_to_form, render_page, safe_next, staff_required
+from core.ui import DateInput, error_to_form, render_page, safe_next, staff_required
 from timesheets.models import Employee, Project, ProjectAllocationSuggestion
 from timesheets.selectors import (
     allocation_list,
@@ -64,13 +64,6 @@ REVIEW_PAGE_SIZE = 100
 LIST_PAGE_SIZE = 50
 LOW_CONFIDENCE = Decimal("0.60")
 ZERO = Decimal(0)
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
 class EmployeeChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]

@@ -9,7 +9,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -25,6 +24,7 @@ from core.fields import Date, Flag, Text
 from core.pagination import DefaultPagination
 from core.query import query_validate
 from core.roles import IsHROrAdmin, is_staff_user
+from timesheets.api.common import paginated
 from timesheets.models import Employee
 from timesheets.selectors import employee_for_user, employee_get
 from worktime import services
@@ -57,14 +57,6 @@ def _range_check(attrs: dict[str, Any], *, required: bool = False) -> dict[str, 
         if (end - start).days >= MAX_RANGE_DAYS:
             raise serializers.ValidationError({"date_to": [f"At most {MAX_RANGE_DAYS} days from date_from."]})
     return attrs
-
-
-def _paginated(
-    view: APIView, request: Request, rows: QuerySet[Any], serializer: type[serializers.Serializer[Any]]
-) -> Response:
-    paginator = DefaultPagination()
-    page = paginator.paginate_queryset(rows, request, view=view)
-    return paginator.get_paginated_response(serializer(page, many=True).data)
 
 
 def _employee_ref(request: Request, employee_id: uuid.UUID) -> Employee:
@@ -262,7 +254,7 @@ class LeaveListCreateApi(APIView):
             date_to=values.get("date_to"),
             status=values.get("status"),
         )
-        return _paginated(self, request, rows, LeaveOutputSerializer)
+        return paginated(request=request, view=self, queryset=rows, serializer_class=LeaveOutputSerializer)
 
     @extend_schema(request=LeaveInputSerializer, responses={201: LeaveOutputSerializer})
     def post(self, request: Request) -> Response:
@@ -478,7 +470,12 @@ class ContractListCreateApi(APIView):
     @extend_schema(parameters=[ContractFilterSerializer], responses={200: ContractSerializer(many=True)})
     def get(self, request: Request) -> Response:
         values = query_validate(self.ContractFilterSerializer, request)
-        return _paginated(self, request, contract_list(employee_id=values.get("employee")), ContractSerializer)
+        return paginated(
+            request=request,
+            view=self,
+            queryset=contract_list(employee_id=values.get("employee")),
+            serializer_class=ContractSerializer,
+        )
 
     @extend_schema(request=ContractSerializer, responses={201: ContractSerializer})
     def post(self, request: Request) -> Response:
@@ -657,7 +654,7 @@ class ViolationListApi(APIView):
             rule=values.get("rule"),
             acknowledged=values.get("acknowledged"),
         )
-        return _paginated(self, request, rows, ViolationOutputSerializer)
+        return paginated(request=request, view=self, queryset=rows, serializer_class=ViolationOutputSerializer)
 
 
 class ViolationAcknowledgeApi(APIView):

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.errors import ApplicationError, NotFound
 from core.fields import DATE_MAX, DATE_MIN, DateFormField
 from core.roles import is_staff_user
-from core.ui import error_to_form, render_page, safe_next, staff_required
+from core.ui import DateInput, error_to_form, render_page, safe_next, staff_required
 from timesheets.models import Employee
 from timesheets.selectors import employee_for_user, employee_list, tenant_today
 from worktime import services
@@ -28,13 +28,6 @@ from worktime.rules import PRESETS, RULES
 from worktime.selectors import holidays_list, leave_list, rules_get, violation_list
 
 EMPLOYEES_PER_PAGE = 25
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self) -> None:
-        super().__init__(format="%Y-%m-%d")
 
 
 class LeaveForm(forms.Form):
