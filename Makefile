@@ -14,7 +14,7 @@ JIRA_STANDIN ?= 1
 export DEMO_SLUG JIRA_STANDIN
 
 .PHONY: run test test-fast lint lock lock-check typecheck setup services migrate demo stop-services bench-tenants \
-	chromium nginx
+	chromium nginx axe
 
 # requirements.lock (runtime + dev extra) and requirements-runtime.lock (the image) are compiled from pyproject.toml
 # with hashes; pip refuses any file whose hash is not in the lock. pip and setuptools come with the venv.
@@ -79,7 +79,17 @@ nginx:
 		(apt-get update -qq && (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light || \
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx))
 
-test: services chromium nginx lint typecheck
+# axe-core for the accessibility check of every page (tests/ui/test_accessibility.py), from the npm registry,
+# pinned with its integrity hash in tests/ui/axe/package-lock.json.
+AXE := tests/ui/axe/node_modules/axe-core/axe.min.js
+$(AXE): tests/ui/axe/package-lock.json
+	command -v npm >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm)
+	npm ci --prefix tests/ui/axe --no-audit --no-fund --silent
+	touch $@
+
+axe: $(AXE)
+
+test: services chromium nginx axe lint typecheck
 	$(WITH_ENV) $(VENV)/bin/pytest --create-db
 
 test-fast: services
