@@ -69,6 +69,8 @@ _DESCRIPTIONS = {
 _CONFLICT_OPERATIONS = {
     ("/api/jira/sync", "post"),
     ("/api/jira/connection", "put"),
+    # Undoing a confident accept that was already undone.
+    ("/api/timesheet-intelligence/suggestions/batches/{batch_id}/undo", "post"),
     # Working time: a day off or leave type that exists, overlapping leave or contracts, a decision already made.
     ("/api/worktime/days-off", "post"),
     ("/api/leave-types", "post"),

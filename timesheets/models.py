@@ -144,6 +144,31 @@ class SuggestionSource(models.TextChoices):
     RULES = "rules", "Rules engine"
 
 
+class AcceptanceBatch(models.Model):
+    """One "accept every confident suggestion" action: what it accepted, so that it can be undone as one."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    criteria = models.JSONField(default=dict)
+    accepted = models.PositiveIntegerField(default=0)
+    hours = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal(0))
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reverted = models.PositiveIntegerField(default=0)
+    kept = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"batch {self.id}: {self.accepted}"
+
+
 class ProjectAllocationSuggestion(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="suggestions")
@@ -163,6 +188,8 @@ class ProjectAllocationSuggestion(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     job_id = models.UUIDField(null=True, blank=True)
+    # Set when the suggestion was accepted by an "accept every confident suggestion" action (undo reverts it).
+    batch = models.ForeignKey(AcceptanceBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

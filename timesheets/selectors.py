@@ -49,6 +49,16 @@ def tenant_today() -> date:
     return timezone.now().astimezone(tenant_zone()).date()
 
 
+DEFAULT_AUTO_ACCEPT_THRESHOLD = Decimal("0.90")
+
+
+def tenant_auto_accept_threshold() -> Decimal:
+    """The current tenant's auto-accept threshold (0 to 1): the confidence the review calls "confident"."""
+    tenant = getattr(connection, "tenant", None)
+    value = getattr(tenant, "auto_accept_threshold", None)
+    return DEFAULT_AUTO_ACCEPT_THRESHOLD if value is None else Decimal(str(value))
+
+
 def uuid_or_none(value: object) -> uuid.UUID | None:
     """The value as a UUID, or None when it is not one (never raises)."""
     if isinstance(value, uuid.UUID):

@@ -8,7 +8,13 @@ from timesheets.api.allocations import AllocationRoute
 from timesheets.api.attendance import AttendanceRoute
 from timesheets.api.employees import EmployeeCollectionRoute, EmployeeItemRoute
 from timesheets.api.projects import ProjectCollectionRoute, ProjectItemRoute
-from timesheets.api.suggestions import SuggestionAcceptApi, SuggestionPendingListApi, SuggestionRejectApi
+from timesheets.api.suggestions import (
+    SuggestionAcceptApi,
+    SuggestionAcceptConfidentApi,
+    SuggestionBatchUndoApi,
+    SuggestionPendingListApi,
+    SuggestionRejectApi,
+)
 from timesheets.api.work_patterns import WorkPatternListApi
 
 urlpatterns = [
@@ -25,5 +31,15 @@ urlpatterns = [
     ),
     path("timesheet-intelligence/suggestions/accept", SuggestionAcceptApi.as_view(), name="suggestions-accept"),
     path("timesheet-intelligence/suggestions/reject", SuggestionRejectApi.as_view(), name="suggestions-reject"),
+    path(
+        "timesheet-intelligence/suggestions/accept-confident",
+        SuggestionAcceptConfidentApi.as_view(),
+        name="suggestions-accept-confident",
+    ),
+    path(
+        "timesheet-intelligence/suggestions/batches/<str:batch_id>/undo",
+        SuggestionBatchUndoApi.as_view(),
+        name="suggestions-batch-undo",
+    ),
     path("allocations", AllocationRoute.as_view(), name="allocations"),
 ]

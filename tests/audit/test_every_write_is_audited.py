@@ -19,6 +19,12 @@ from audit.models import AuditEvent
 from tests.conftest import PASSWORD, TenantHandle, make_user
 from tests.support.jira_standin import DEFAULT_EMAIL, DEFAULT_TOKEN, JiraStandin, standin_connect
 from tests.timesheets.factories import auth, make_employee, make_project, make_suggestion, staff_token
+from timesheets.models import (
+    AcceptanceBatch,
+    ProjectAllocationSuggestion,
+    SuggestionStatus,
+    TimesheetProjectAllocation,
+)
 from worktime.models import ComplianceViolation, LeaveRecord, LeaveStatus, LeaveType
 
 Recipe = Callable[[TenantHandle, Client, dict[str, Any]], Any]
@@ -99,6 +105,25 @@ def _violation_acknowledge(h: TenantHandle, c: Client, a: dict[str, Any]) -> Any
     )
 
 
+def _batch_undo(h: TenantHandle, c: Client, a: dict[str, Any]) -> Any:
+    """An accepted confident batch of one suggestion, written through the ORM, then undone through the API."""
+    suggestion = make_suggestion(h, make_employee(h), make_project(h))
+    with tenant_context(h.tenant):
+        batch = AcceptanceBatch.objects.create(accepted=1, hours=suggestion.hours)
+        ProjectAllocationSuggestion.objects.filter(id=suggestion.id).update(
+            status=SuggestionStatus.ACCEPTED, accepted_hours=suggestion.hours, batch=batch
+        )
+        TimesheetProjectAllocation.objects.create(
+            employee_id=suggestion.employee_id,
+            project_id=suggestion.project_id,
+            date=suggestion.date,
+            hours=suggestion.hours,
+            suggestion=suggestion,
+            suggestion_accepted=True,
+        )
+    return c.post(f"/api/timesheet-intelligence/suggestions/batches/{batch.id}/undo", **a)
+
+
 RECIPES: dict[tuple[str, str], Recipe] = {
     ("POST", "/api/auth/token"): lambda h, c, a: c.post(
         "/api/auth/token", {"username": h.admin_email, "password": PASSWORD}, content_type="application/json"
@@ -149,6 +174,16 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         content_type="application/json",
         **a,
     ),
+    ("POST", "/api/timesheet-intelligence/suggestions/accept-confident"): lambda h, c, a: (
+        make_suggestion(h, make_employee(h), make_project(h), confidence="0.990"),
+        c.post(
+            "/api/timesheet-intelligence/suggestions/accept-confident",
+            {"min_confidence": "0.95"},
+            content_type="application/json",
+            **a,
+        ),
+    )[1],
+    ("POST", "/api/timesheet-intelligence/suggestions/batches/{batch_id}/undo"): _batch_undo,
     ("POST", "/api/timesheet-intelligence/generate"): lambda h, c, a: c.post(
         "/api/timesheet-intelligence/generate",
         {"start_date": str(DAY), "end_date": str(DAY + timedelta(days=4))},

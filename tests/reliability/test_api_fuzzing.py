@@ -98,6 +98,7 @@ _RULES_BEYOND_THE_SCHEMA: dict[str, set[str]] = {
     "PATCH /api/projects/{project_id}": {"code", "ends_on"},
     "POST /api/timesheet-intelligence/generate": {"start_date", "end_date", "employee_ids"},
     "POST /api/timesheet-intelligence/suggestions/accept": {"ids", "items"},
+    "POST /api/timesheet-intelligence/suggestions/accept-confident": {"date_to"},
     "POST /api/jira/sync": {"connection"},
     # Working time and reports: a referenced employee or leave type must exist, a code must be a known country,
     # subdivision or free, weekdays may not repeat, hours lie in their range, a period is ordered and at most a

@@ -10,25 +10,31 @@ from typing import Any
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.fields import Text
+from core.errors import NotFound
+from core.fields import Flag, Text
 from core.pagination import DefaultPagination
 from core.query import query_validate
 from core.ratelimits import MlRateLimited
 from core.replica import reads_from_replica
-from core.roles import is_staff_user
+from core.roles import IsHROrAdmin, is_staff_user
 from tenants.cache import tenant_cache_get_fresh, tenant_cache_set_fresh
 from timesheets.api.common import PeriodFilter, paginated
-from timesheets.selectors import suggestion_pending_list, tenant_today
+from timesheets.selectors import suggestion_pending_list, tenant_auto_accept_threshold, tenant_today, uuid_or_none
 from timesheets.services import (
     MAX_DECISION_IDS,
     SUGGESTIONS_CACHE_NAMESPACE,
+    ConfidentCriteria,
     DecisionItem,
     DecisionResult,
+    acceptance_batch_undo,
     suggestions_accept,
+    suggestions_accept_confident,
+    suggestions_confident_summary,
     suggestions_reject,
 )
 
@@ -201,3 +207,83 @@ class SuggestionRejectApi(MlRateLimited, APIView):
         data.is_valid(raise_exception=True)
         result = suggestions_reject(actor=request.user, ids=data.validated_data["ids"])
         return Response(self.SuggestionRejectOutputSerializer(_decision_payload(result)).data)
+
+
+class SuggestionAcceptConfidentApi(MlRateLimited, APIView):
+    permission_classes = [IsAuthenticated, IsHROrAdmin]
+
+    class SuggestionAcceptConfidentInputSerializer(PeriodFilter):
+        min_confidence = serializers.DecimalField(
+            max_digits=4,
+            decimal_places=3,
+            min_value=Decimal(0),
+            max_value=Decimal(1),
+            required=False,
+            help_text="Lowest confidence accepted (0 to 1); the tenant's auto-accept threshold when left out.",
+        )
+        employee = serializers.UUIDField(required=False)
+        project = serializers.UUIDField(required=False)
+        preview = Flag(required=False, default=False, help_text="Only count what would be accepted.")
+
+    class SuggestionAcceptConfidentOutputSerializer(serializers.Serializer[dict[str, Any]]):
+        batch_id = serializers.UUIDField(allow_null=True)
+        preview = serializers.BooleanField()
+        min_confidence = serializers.DecimalField(max_digits=4, decimal_places=3)
+        count = serializers.IntegerField()
+        hours = serializers.DecimalField(max_digits=12, decimal_places=2)
+        employees = serializers.IntegerField(allow_null=True)
+
+    @extend_schema(
+        request=SuggestionAcceptConfidentInputSerializer, responses={200: SuggestionAcceptConfidentOutputSerializer}
+    )
+    def post(self, request: Request) -> Response:
+        """Accept every pending suggestion at or above a confidence, within the filters, in one server-side action.
+
+        With `preview` nothing changes: the answer says how many suggestions, hours and people it would take. A
+        day that already has an allocation for that project is left alone (its suggestion stays pending). The
+        accepted suggestions form one batch, which `…/suggestions/batches/{batch_id}/undo` puts back.
+        """
+        data = self.SuggestionAcceptConfidentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        criteria = ConfidentCriteria(
+            min_confidence=values.get("min_confidence", tenant_auto_accept_threshold()),
+            employee_id=values.get("employee"),
+            project_id=values.get("project"),
+            date_from=values.get("date_from"),
+            date_to=values.get("date_to"),
+        )
+        payload: dict[str, Any]
+        if values["preview"]:
+            summary = suggestions_confident_summary(user=request.user, criteria=criteria)
+            payload = {"batch_id": None, "count": summary.count, "hours": summary.hours, "employees": summary.employees}
+        else:
+            batch = suggestions_accept_confident(actor=request.user, criteria=criteria)
+            payload = {"batch_id": batch.id, "count": batch.accepted, "hours": batch.hours, "employees": None}
+        payload.update(preview=values["preview"], min_confidence=criteria.min_confidence)
+        return Response(self.SuggestionAcceptConfidentOutputSerializer(payload).data)
+
+
+class SuggestionBatchUndoApi(MlRateLimited, APIView):
+    permission_classes = [IsAuthenticated, IsHROrAdmin]
+
+    class SuggestionBatchUndoOutputSerializer(serializers.Serializer[dict[str, Any]]):
+        batch_id = serializers.UUIDField()
+        reverted = serializers.IntegerField()
+        kept = serializers.IntegerField()
+
+    @extend_schema(request=None, responses={200: SuggestionBatchUndoOutputSerializer})
+    def post(self, request: Request, batch_id: str) -> Response:
+        """Undo a confident accept: its allocations go and its suggestions are pending again.
+
+        Allocations edited since the accept are kept (`kept`). Undoing twice is a 409.
+        """
+        key = uuid_or_none(batch_id)
+        if key is None:
+            raise NotFound("No such acceptance.")
+        result = acceptance_batch_undo(actor=request.user, batch_id=key)
+        return Response(
+            self.SuggestionBatchUndoOutputSerializer(
+                {"batch_id": result.batch_id, "reverted": result.reverted, "kept": result.kept}
+            ).data
+        )

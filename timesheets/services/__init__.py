@@ -2,10 +2,20 @@
 
 - `records`: employees, projects, attendance, allocation imports and work patterns (validated, upserted).
 - `review`: accepting and rejecting suggestions.
+- `batches`: accepting every confident suggestion of a filter in one action, and undoing it.
 - `bulk`: COPY into suggestions, allocations and unallocated days (generation, the demo company).
 - `pending`: the one function that forgets the cached pending-suggestion pages.
 """
 
+from timesheets.services.batches import (
+    ConfidentCriteria,
+    ConfidentSummary,
+    UndoResult,
+    acceptance_batch_get,
+    acceptance_batch_undo,
+    suggestions_accept_confident,
+    suggestions_confident_summary,
+)
 from timesheets.services.bulk import (
     ALLOCATION_COLUMNS,
     SUGGESTION_COLUMNS,
@@ -61,6 +71,8 @@ __all__ = [
     "UNALLOCATED_COLUMNS",
     "AllocationRow",
     "AttendanceRow",
+    "ConfidentCriteria",
+    "ConfidentSummary",
     "DecisionItem",
     "DecisionOutcome",
     "DecisionResult",
@@ -69,7 +81,10 @@ __all__ = [
     "GeneratedWritten",
     "ProjectChanges",
     "RowErrors",
+    "UndoResult",
     "UpsertResult",
+    "acceptance_batch_get",
+    "acceptance_batch_undo",
     "allocation_rows_check",
     "allocations_copy",
     "allocations_upsert",
@@ -82,7 +97,9 @@ __all__ = [
     "project_delete",
     "project_update",
     "suggestions_accept",
+    "suggestions_accept_confident",
     "suggestions_cache_invalidate",
+    "suggestions_confident_summary",
     "suggestions_copy",
     "suggestions_expire",
     "suggestions_generated_replace",
