@@ -40,7 +40,7 @@ from timesheets.selectors import (
     suggestion_pending_list,
     tenant_today,
 )
-from timesheets.views import LOW_CONFIDENCE
+from timesheets.views_review import LOW_CONFIDENCE
 
 RESULT_LABELS = (
     ("employees_processed", "Employees processed"),

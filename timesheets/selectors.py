@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -81,14 +81,30 @@ def _own_only(queryset: QuerySet[Any], user: Any, path: str = "employee__user") 
 # Employees ---------------------------------------------------------------------------------------------------
 
 
-def employee_list(*, user: Any, email: str | None = None, active: bool | None = None) -> QuerySet[Employee]:
+EMPLOYEE_SORTS = {"name": ("name", "id"), "email": ("email", "id"), "hours": ("weekly_hours", "name", "id")}
+
+
+def employee_list(
+    *,
+    user: Any,
+    email: str | None = None,
+    active: bool | None = None,
+    search: str | None = None,
+    sort: str = "name",
+    descending: bool = False,
+) -> QuerySet[Employee]:
+    """Employees the user may see; `search` matches a part of the name or the start of the e-mail address."""
     employees = _own_only(Employee.objects.all(), user, path="user")
+    if search and search.strip():
+        text = search.strip()
+        employees = employees.filter(Q(name__icontains=text) | Q(email__istartswith=text))
     if email:
         # Every live data key's index: rows not yet re-indexed after a key rotation still match.
         employees = employees.filter(email_index__in=blind_index_candidates(email, purpose="email"))
     if active is not None:
         employees = employees.filter(active=active)
-    return employees.order_by("name", "id")
+    order = EMPLOYEE_SORTS.get(sort, EMPLOYEE_SORTS["name"])
+    return employees.order_by(*(f"-{name}" if descending else name for name in order))
 
 
 def employee_get(*, employee_id: uuid.UUID, user: Any) -> Employee:
@@ -296,3 +312,76 @@ def employee_for_user(*, user: Any) -> Employee | None:
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     return Employee.objects.filter(user=user).first()
+
+
+# The day around a suggestion ----------------------------------------------------------------------------------
+
+
+@dataclass
+class DayShare:
+    suggestion_id: uuid.UUID | None
+    project_code: str
+    hours: Decimal
+    allocated: bool  # an allocation already written; otherwise a pending suggestion
+
+
+@dataclass
+class DayContext:
+    """One employee-day as a reviewer needs it beside a suggestion: attended hours and every share of the day."""
+
+    attended: Decimal | None = None
+    shares: list[DayShare] = field(default_factory=list)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((share.hours for share in self.shares), Decimal(0))
+
+    def others(self, suggestion_id: uuid.UUID) -> list[DayShare]:
+        return [share for share in self.shares if share.suggestion_id != suggestion_id]
+
+
+def suggestion_day_contexts(
+    *, user: Any, days: Iterable[tuple[uuid.UUID, date]], today: date | None = None
+) -> dict[tuple[uuid.UUID, date], DayContext]:
+    """Attended hours, allocations and pending suggestions of the given employee-days, in three queries.
+
+    A pending suggestion for a project that already has an allocation that day is not counted twice: the
+    allocation is what the day holds.
+    """
+    wanted = set(days)
+    if not wanted:
+        return {}
+    employees = {employee for employee, _ in wanted}
+    dates = {day for _, day in wanted}
+    contexts = {key: DayContext() for key in wanted}
+    for employee_id, day, hours in (
+        attendance_list(user=user)
+        .filter(employee_id__in=employees, date__in=dates)
+        .values_list("employee_id", "date", "worked_hours")
+    ):
+        if (employee_id, day) in contexts:
+            contexts[(employee_id, day)].attended = hours
+    allocated: set[tuple[uuid.UUID, date, str]] = set()
+    for employee_id, day, code, hours in (
+        _own_only(TimesheetProjectAllocation.objects.filter(employee_id__in=employees, date__in=dates), user)
+        .order_by("project__code")
+        .values_list("employee_id", "date", "project__code", "hours")
+    ):
+        if (employee_id, day) in contexts:
+            contexts[(employee_id, day)].shares.append(DayShare(None, code, hours, allocated=True))
+            allocated.add((employee_id, day, code))
+    pending = _own_only(
+        ProjectAllocationSuggestion.objects.filter(
+            status=SuggestionStatus.PENDING,
+            expiry_date__gte=today or tenant_today(),
+            employee_id__in=employees,
+            date__in=dates,
+        ),
+        user,
+    )
+    for suggestion_id, employee_id, day, code, hours in pending.order_by("project__code").values_list(
+        "id", "employee_id", "date", "project__code", "hours"
+    ):
+        if (employee_id, day) in contexts and (employee_id, day, code) not in allocated:
+            contexts[(employee_id, day)].shares.append(DayShare(suggestion_id, code, hours, allocated=False))
+    return contexts

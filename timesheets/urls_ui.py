@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from django.urls import path
 
-from timesheets import views
+from timesheets import views, views_review
 
 urlpatterns = [
-    path("suggestions", views.suggestion_review, name="suggestions"),
-    path("suggestions/decide", views.suggestion_decide, name="suggestions-decide"),
+    path("suggestions", views_review.suggestion_review, name="suggestions"),
+    path("suggestions/decide", views_review.suggestion_decide, name="suggestions-decide"),
+    path("suggestions/accept-confident", views_review.suggestion_accept_confident, name="suggestions-accept-confident"),
+    path("suggestions/batches/<uuid:batch_id>/undo", views_review.suggestion_batch_undo, name="suggestions-batch-undo"),
+    path("employees/options", views_review.employee_options, name="employee-options"),
     path("timesheets", views.timesheet_grid, name="timesheets"),
     path("my-week", views.my_week, name="my-week"),
     path("employees", views.employee_index, name="employees"),

@@ -8,7 +8,6 @@ errors, never a 500. Every form works as a plain POST or GET; htmx only swaps pa
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -22,16 +21,16 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from core.errors import ApplicationError
-from core.fields import DateFormField, date_in_range, finite_decimal
+from core.fields import DateFormField, date_in_range
 from core.replica import reads_from_replica
 from core.roles import is_staff_user
-from core.ui import DateInput, error_to_form, render_page, safe_next, staff_required
-from timesheets.models import Employee, Project, ProjectAllocationSuggestion
+from core.ui import DateInput, error_to_form, render_page, staff_required
+from timesheets.models import Employee
 from timesheets.selectors import (
     allocation_list,
     attendance_list,
@@ -40,55 +39,26 @@ from timesheets.selectors import (
     employee_list,
     project_get,
     project_list,
-    suggestion_pending_list,
     tenant_today,
     user_link_choices,
 )
 from timesheets.services import (
-    MAX_DAY_HOURS,
-    MAX_DECISION_IDS,
-    DecisionItem,
-    DecisionOutcome,
-    DecisionResult,
     EmployeeChanges,
     ProjectChanges,
     employee_create,
     employee_update,
     project_create,
     project_update,
-    suggestions_accept,
-    suggestions_reject,
 )
+from timesheets.views_review import review_context
 
-REVIEW_PAGE_SIZE = 100
 LIST_PAGE_SIZE = 50
-LOW_CONFIDENCE = Decimal("0.60")
 ZERO = Decimal(0)
 
 
 class EmployeeChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
     def label_from_instance(self, obj: Any) -> str:
         return str(obj.name)
-
-
-class ProjectChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
-    def label_from_instance(self, obj: Any) -> str:
-        return f"{obj.code} · {obj.name}"
-
-
-class UUIDListField(forms.Field):
-    """Repeated form values (checkboxes or hidden inputs) that must each be a UUID."""
-
-    widget = forms.MultipleHiddenInput
-
-    def to_python(self, value: Any) -> list[uuid.UUID]:
-        if not value:
-            return []
-        values = value if isinstance(value, list | tuple) else [value]
-        try:
-            return [uuid.UUID(str(item)) for item in values]
-        except ValueError:
-            raise ValidationError("Not a valid id.", code="invalid") from None
 
 
 def _employee_choices(user: Any, *, active: bool | None = None) -> QuerySet[Employee]:
@@ -104,180 +74,6 @@ def _query_without(request: HttpRequest, *names: str) -> str:
     for name in names:
         params.pop(name, None)
     return params.urlencode()
-
-
-# Suggestion review -------------------------------------------------------------------------------------------
-
-
-class SuggestionFilterForm(forms.Form):
-    employee = EmployeeChoiceField(queryset=Employee.objects.none(), required=False, empty_label="All employees")
-    project = ProjectChoiceField(queryset=Project.objects.none(), required=False, empty_label="All projects")
-    date_from = DateFormField(required=False, label="From", widget=DateInput())
-    date_to = DateFormField(required=False, label="To", widget=DateInput())
-    confidence_below = forms.IntegerField(
-        required=False, min_value=0, max_value=100, label="Confidence below (%)", widget=forms.NumberInput()
-    )
-    confidence_above = forms.IntegerField(
-        required=False, min_value=0, max_value=100, label="Confidence above (%)", widget=forms.NumberInput()
-    )
-
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if is_staff_user(user):
-            self.fields["employee"].queryset = _employee_choices(user)  # type: ignore[attr-defined]
-        else:
-            del self.fields["employee"]  # others see only their own suggestions anyway
-        self.fields["project"].queryset = project_list().only("id", "code", "name")  # type: ignore[attr-defined]
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
-            self.add_error("date_to", "Must not be before the start date.")
-        return data
-
-
-@dataclass(frozen=True)
-class SuggestionRow:
-    suggestion: ProjectAllocationSuggestion
-    percent: int
-    level: str
-
-
-def _rows(suggestions: Iterable[ProjectAllocationSuggestion], threshold: Decimal) -> list[SuggestionRow]:
-    rows = []
-    for suggestion in suggestions:
-        confidence = Decimal(suggestion.confidence)
-        level = "low" if confidence < LOW_CONFIDENCE else "mid" if confidence < threshold else "high"
-        rows.append(SuggestionRow(suggestion=suggestion, percent=int(confidence * 100), level=level))
-    return rows
-
-
-def _threshold(request: HttpRequest) -> Decimal:
-    return Decimal(str(getattr(getattr(request, "tenant", None), "auto_accept_threshold", "0.90")))
-
-
-def _review_context(
-    request: HttpRequest, suggestions: QuerySet[ProjectAllocationSuggestion], *, next_url: str
-) -> dict[str, Any]:
-    page = Paginator(suggestions, REVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = _rows(page.object_list, _threshold(request))
-    return {
-        "page_obj": page,
-        "rows": rows,
-        "shown_ids": [row.suggestion.id for row in rows],
-        "next_url": next_url,
-        "page_query": _query_without(request, "page"),
-        "low_confidence_percent": int(LOW_CONFIDENCE * 100),
-    }
-
-
-@login_required
-@require_GET
-@reads_from_replica
-def suggestion_review(request: HttpRequest) -> HttpResponse:
-    """Pending suggestions, least confident first: HR reviews the doubtful ones and accepts the rest at once."""
-    form = SuggestionFilterForm(request.GET, user=request.user)
-    filters: dict[str, Any] = form.cleaned_data if form.is_valid() else {}
-    below, above = filters.get("confidence_below"), filters.get("confidence_above")
-    suggestions = suggestion_pending_list(
-        user=request.user,
-        employee_id=filters["employee"].id if filters.get("employee") else None,
-        project_id=filters["project"].id if filters.get("project") else None,
-        date_from=filters.get("date_from"),
-        date_to=filters.get("date_to"),
-        confidence_below=None if below is None else Decimal(below) / 100,
-        confidence_above=None if above is None else Decimal(above) / 100,
-    )
-    context = _review_context(request, suggestions, next_url=request.get_full_path())
-    context.update(
-        form=form,
-        show_employee=is_staff_user(request.user),
-        quick_filter="low" if below == context["low_confidence_percent"] and above is None else "",
-        has_filters=any(value not in (None, "") for value in filters.values()),
-    )
-    return render_page(request, "timesheets/suggestions.html", context)
-
-
-class DecisionForm(forms.Form):
-    ACCEPT, REJECT, ACCEPT_SHOWN = "accept", "reject", "accept_shown"
-
-    action = forms.ChoiceField(
-        choices=[(ACCEPT, "Accept selected"), (REJECT, "Reject selected"), (ACCEPT_SHOWN, "Accept all shown")]
-    )
-    ids = UUIDListField(required=False)
-    shown = UUIDListField(required=False)
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        chosen: list[uuid.UUID] = data.get("shown" if data.get("action") == self.ACCEPT_SHOWN else "ids") or []
-        if not chosen:
-            raise ValidationError("Select at least one suggestion first.")
-        if len(chosen) > MAX_DECISION_IDS:
-            raise ValidationError(f"At most {MAX_DECISION_IDS} suggestions at once.")
-        data["chosen"] = chosen
-        data["hours"] = self._corrected_hours(chosen) if data.get("action") != self.REJECT else {}
-        return data
-
-    def _corrected_hours(self, chosen: Sequence[uuid.UUID]) -> dict[uuid.UUID, Decimal]:
-        """Hours typed in a row's box (`hours-<id>`): a correction, which the model later learns from."""
-        hours: dict[uuid.UUID, Decimal] = {}
-        for key in chosen:
-            raw = str(self.data.get(f"hours-{key}", "")).strip()
-            if not raw:
-                continue
-            try:
-                value = finite_decimal(raw)
-            except ValidationError:
-                raise ValidationError("Hours must be a number.") from None
-            if not ZERO < value <= MAX_DAY_HOURS:
-                raise ValidationError("Hours must be more than 0 and at most 24.")
-            hours[key] = value
-        return hours
-
-
-_OUTCOME_TEXT = {
-    DecisionOutcome.ALREADY_ACCEPTED: "already accepted",
-    DecisionOutcome.ALREADY_REJECTED: "already rejected",
-    DecisionOutcome.EXPIRED: "expired",
-    DecisionOutcome.NOT_PENDING: "no longer pending",
-    DecisionOutcome.NOT_FOUND: "not found",
-}
-
-
-def _decision_message(result: DecisionResult, *, verb: str, done: DecisionOutcome) -> str:
-    counts = result.counts()
-    count = counts[done.value]
-    text = f"{verb} {count} suggestion{'s' if count != 1 else ''}."
-    others = [f"{counts[outcome.value]} {label}" for outcome, label in _OUTCOME_TEXT.items() if counts[outcome.value]]
-    return f"{text} Skipped: {', '.join(others)}." if others else text
-
-
-@login_required
-@require_POST
-def suggestion_decide(request: HttpRequest) -> HttpResponse:
-    """Accept or reject the ticked suggestions (or all shown) in one service call; back to the same list."""
-    back = safe_next(request, "/suggestions")
-    form = DecisionForm(request.POST)
-    if not form.is_valid():
-        malformed = any(name != "__all__" for name in form.errors)
-        problems = ["The request was not understood; nothing was changed."] if malformed else form.non_field_errors()
-        for error in problems:
-            messages.error(request, str(error))
-        return redirect(back)
-    data = form.cleaned_data
-    try:
-        if data["action"] == DecisionForm.REJECT:
-            result = suggestions_reject(actor=request.user, ids=[str(key) for key in data["chosen"]])
-            message = _decision_message(result, verb="Rejected", done=DecisionOutcome.REJECTED)
-        else:
-            items = [DecisionItem(id=str(key), hours=data["hours"].get(key)) for key in data["chosen"]]
-            result = suggestions_accept(actor=request.user, items=items)
-            message = _decision_message(result, verb="Accepted", done=DecisionOutcome.ACCEPTED)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, message)
-    return redirect(back)
 
 
 # Timesheet grid ----------------------------------------------------------------------------------------------
@@ -625,8 +421,7 @@ def my_week(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             monday = _week_start(tenant_today())
-        suggestions = suggestion_pending_list(user=request.user, employee_id=employee.id)
-        context.update(_review_context(request, suggestions, next_url=request.get_full_path()))
+        context.update(review_context(request, QueryDict(), path="/my-week"))
         context.update(
             grid=week_grid(user=request.user, employee=employee, monday=monday),
             show_employee=False,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -109,7 +110,7 @@ def _batch_undo(h: TenantHandle, c: Client, a: dict[str, Any]) -> Any:
     """An accepted confident batch of one suggestion, written through the ORM, then undone through the API."""
     suggestion = make_suggestion(h, make_employee(h), make_project(h))
     with tenant_context(h.tenant):
-        batch = AcceptanceBatch.objects.create(accepted=1, hours=suggestion.hours)
+        batch = AcceptanceBatch.objects.create(accepted=1, hours=Decimal(str(suggestion.hours)))
         ProjectAllocationSuggestion.objects.filter(id=suggestion.id).update(
             status=SuggestionStatus.ACCEPTED, accepted_hours=suggestion.hours, batch=batch
         )

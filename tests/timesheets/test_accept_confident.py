@@ -42,7 +42,7 @@ def _statuses(handle: TenantHandle) -> dict[str, str]:
         return {str(row.id): row.status for row in ProjectAllocationSuggestion.objects.all()}
 
 
-def _allocated(handle: TenantHandle) -> dict[tuple[str, date], Decimal]:
+def _allocated(handle: TenantHandle) -> dict[tuple[str, date], Decimal | None]:
     with tenant_context(handle.tenant):
         return {(str(a.employee_id), a.date): a.hours for a in TimesheetProjectAllocation.objects.all()}
 

@@ -28,8 +28,9 @@ from timesheets.models import Employee, Project
 pytestmark = pytest.mark.slow
 
 AXE = Path(settings.BASE_DIR) / "tests" / "ui" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
-# Routes that are actions (POST only), downloads or the API, not pages a person reads.
+# Routes that are actions (POST only), downloads, fragments or the API, not pages a person reads.
 _NOT_PAGES = ("api/", "logout", "healthz", "readyz", "metrics", "static/")
+_NOT_PAGE_ENDINGS = ("/decide", "/progress", "/sync", "/export", ".csv", "/options", "/undo")
 _RUN_AXE = """async () => {
     const result = await axe.run(document);
     return {
@@ -68,7 +69,7 @@ def _page_paths(handle: TenantHandle) -> list[str]:
         }
     paths: list[str] = []
     for route, pattern in _routes(get_resolver(settings.ROOT_URLCONF).url_patterns):
-        if route.startswith(_NOT_PAGES) or route.endswith(("/decide", "/progress", "/sync", "/export", ".csv")):
+        if route.startswith(_NOT_PAGES) or route.endswith(_NOT_PAGE_ENDINGS):
             continue
         path = "/" + route
         for name, converter in pattern.pattern.converters.items():

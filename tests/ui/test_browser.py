@@ -101,7 +101,7 @@ def test_hr_filters_to_low_confidence_bulk_accepts_and_the_grid_and_csv_show_the
     # Least confident first: the doubtful ones lead the list.
     assert [float(c) for c in rows.evaluate_all("rs => rs.map(r => r.dataset.confidence)")][:10] == [0.45] * 10
 
-    page.get_by_role("link", name="Low confidence (below 60%)").click()
+    page.get_by_role("link", name="Doubtful (below 60 %)").click()
     page.wait_for_function("document.querySelectorAll('tr.suggestion').length === 10")
     confidences = {Decimal(c) for c in rows.evaluate_all("rs => rs.map(r => r.dataset.confidence)")}
     assert confidences == {LOW}
@@ -201,12 +201,12 @@ def test_review_and_employee_forms_work_as_plain_posts_with_javascript_off(
         page = context.new_page()
         log_in(page, live_site, site, hr.username)
         page.goto(live_site.url(site, "/suggestions"))
-        page.get_by_label("Confidence above (%)").fill("60")
+        page.get_by_label("Confidence at least (%)").fill("60")
         page.get_by_role("button", name="Apply filters").click()
         assert page.locator("tr.suggestion").count() == 5
-        page.get_by_role("button", name="Accept all 5 shown").click()
+        page.get_by_role("button", name="Accept the 5 shown (least confident first)").click()
         assert "Accepted 5 suggestions." in page.locator(".messages").inner_text()
-        assert "confidence_above=60" in page.url
+        assert "min_confidence=60" in page.url
 
         page.goto(live_site.url(site, "/employees/new"))
         page.get_by_label("Name").fill("Katherine Johnson")

@@ -85,13 +85,17 @@ class EmployeeListApi(APIView):
     class EmployeeListFilterSerializer(serializers.Serializer[dict[str, Any]]):
         email = Text(max_length=254, required=False)
         active = serializers.BooleanField(required=False)
+        search = Text(max_length=100, required=False, help_text="Part of the name, or the start of the e-mail address.")
 
     class EmployeeListOutputSerializer(_EmployeeOutput):
         pass
 
     @extend_schema(parameters=[EmployeeListFilterSerializer], responses={200: EmployeeListOutputSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        """Employees, by name (the Employee role: only their own record). `?email=` is an exact match."""
+        """Employees, by name (the Employee role: only their own record). `?email=` is an exact match.
+
+        `?search=` is what a people picker sends as someone types: part of a name or the start of an e-mail.
+        """
         filters = query_validate(self.EmployeeListFilterSerializer, request)
         employees = employee_list(user=request.user, **filters)
         return paginated(
