@@ -15,7 +15,7 @@ from django.utils import timezone
 from audit.services import ActorLike, acting_user, audit_append
 from core.errors import Conflict, NotFound, ValidationFailed
 from timesheets.models import Employee
-from worktime.compliance import ComplianceRun, violations_compute
+from worktime.compliance import ComplianceRun, affected_until, violations_compute
 from worktime.models import (
     ACTIVE_LEAVE,
     CompanyDayOff,
@@ -436,3 +436,36 @@ def violation_acknowledge(*, actor: ActorLike, violation: ComplianceViolation, c
         data={"rule": violation.rule, "date": violation.date.isoformat()},
     )
     return violation
+
+
+@transaction.atomic
+def compliance_check_imported(
+    *, actor: ActorLike, employee_ids: Sequence[str], date_from: date, date_to: date
+) -> ComplianceRun:
+    """Recompute the violations an attendance import can have changed: those employees, from the first imported
+    day to the last day the imported days reach (rest, runs of days, reference periods); idempotent."""
+    _, thresholds = rules_get()
+    last = affected_until(date_to, thresholds)
+    by_rule: dict[str, int] = {}
+    start = date_from
+    # In windows of at most a year, like every check, whatever the span of the import.
+    while start <= last:
+        end = min(last, start + timedelta(days=MAX_CHECK_DAYS - 1))
+        run = violations_compute(thresholds=thresholds, date_from=start, date_to=end, employee_ids=employee_ids)
+        for rule, count in run.by_rule.items():
+            by_rule[rule] = by_rule.get(rule, 0) + count
+        start = end + timedelta(days=1)
+    total = sum(by_rule.values())
+    audit_append(
+        actor=actor,
+        action="compliance.check",
+        object_type="compliance",
+        data={
+            "from": date_from.isoformat(),
+            "to": last.isoformat(),
+            "employees": len(employee_ids),
+            "trigger": "attendance_import",
+            "violations": total,
+        },
+    )
+    return ComplianceRun(date_from=date_from, date_to=last, violations=total, by_rule=by_rule)
