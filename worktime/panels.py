@@ -22,7 +22,9 @@ from worktime.selectors import flexitime_balance, violation_list
 # The review page lists many people: the panel shows the most recent violations and links to the rest.
 MAX_VIOLATIONS_SHOWN = 20
 DEFAULT_DAYS = 14
-TIMESHEET_PAGES = ("my-week", "timesheet-grid", "suggestions")
+# Pages of timesheets with an extension point; "week-approval" is the page where a week is approved.
+TIMESHEET_PAGES = ("my-week", "timesheet-grid", "week-approval", "suggestions")
+WEEK_PAGES = ("my-week", "timesheet-grid", "week-approval")
 
 
 def _scope(request: HttpRequest, employee: Any) -> tuple[bool, list[Employee] | None]:
@@ -93,5 +95,5 @@ def hours_panel(request: HttpRequest, *, employee: Any = None, start: Any = None
 def panels_register() -> None:
     for page in TIMESHEET_PAGES:
         panel_register(page, name="worktime-violations", render=violations_panel, order=10)
-    for page in ("my-week", "timesheet-grid"):
+    for page in WEEK_PAGES:
         panel_register(page, name="worktime-hours", render=hours_panel, order=20)
