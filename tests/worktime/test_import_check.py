@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from datetime import date, timedelta
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 from celery.contrib.testing.worker import start_worker
-from django.db import connection, connections
+from django.db import OperationalError, connection, connections, transaction
 from django_tenants.utils import tenant_context
 
 from audit.models import AuditEvent
@@ -153,4 +154,37 @@ def test_a_real_worker_checks_an_attendance_import_through_the_api(
                 ).exists()
         finally:
             _purge(handle)
+            connections.close_all()
+
+
+def test_checks_of_one_tenant_wait_for_each_other(tenants: dict[str, TenantHandle], django_db_blocker: Any) -> None:
+    """A check holds the rules row until it commits: a second one (an import's beside the nightly) waits."""
+    handle = tenants["alpha"]
+    holding, release = threading.Event(), threading.Event()
+
+    def first_check() -> None:
+        with django_db_blocker.unblock():
+            try:
+                with tenant_context(handle.tenant), transaction.atomic():
+                    compliance_check_imported(actor=None, employee_ids=[], date_from=MONDAY, date_to=MONDAY)
+                    holding.set()
+                    release.wait(10)
+            finally:
+                connections.close_all()
+
+    with django_db_blocker.unblock():
+        thread = threading.Thread(target=first_check)
+        thread.start()
+        try:
+            assert holding.wait(10)
+            with tenant_context(handle.tenant), transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '300ms'")
+                with pytest.raises(OperationalError):
+                    compliance_check_imported(actor=None, employee_ids=[], date_from=MONDAY, date_to=MONDAY)
+        finally:
+            release.set()
+            thread.join(10)
+            with tenant_context(handle.tenant):
+                ComplianceRuleSet.objects.filter(pk=1).delete()
             connections.close_all()
