@@ -115,6 +115,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # Panels other apps show on a page (core/panels.py), available to every template without a load.
+            "builtins": ["core.templatetags.panels"],
         },
     },
 ]

@@ -1,4 +1,5 @@
-"""Benchmark: every report over 10,000 employees x one month, and the compliance check over the same month.
+"""Benchmark: every report over 10,000 employees x one month, the compliance check over the same month, the check
+an attendance import of 250 employees triggers, and one employee's flexitime balance over three years.
 
     .venv/bin/python loadtests/bench_reports.py [--employees 10000] [--days 31] [--rounds 3]
 
@@ -110,8 +111,12 @@ def main() -> int:
     from reports import selectors
     from tenants.migration import tenants_migrate
     from tenants.services import tenant_create
+    from timesheets.models import Employee
     from worktime.compliance import violations_compute
+    from worktime.models import ComplianceRuleSet, Contract
     from worktime.rules import thresholds_parse
+    from worktime.selectors import flexitime_balance
+    from worktime.services import compliance_check_imported
 
     end = MONTH_START + timedelta(days=args.days - 1)
     try:
@@ -154,7 +159,32 @@ def main() -> int:
                         thresholds=thresholds_parse("de_arbzg"), date_from=MONTH_START, date_to=end
                     )
 
-            jobs = {"compliance check (de_arbzg)": check, **jobs}
+            ComplianceRuleSet.objects.update_or_create(pk=1, defaults={"preset": "de_arbzg", "thresholds": {}})
+            imported = [str(pk) for pk in Employee.objects.order_by("pk").values_list("pk", flat=True)[:250]]
+
+            def check_imported() -> object:
+                # What the task enqueued by an import of 250 employees' month of attendance runs.
+                return compliance_check_imported(actor=None, employee_ids=imported, date_from=MONTH_START, date_to=end)
+
+            veteran = Employee.objects.order_by("pk").first()
+            assert veteran is not None
+            Contract.objects.filter(employee=veteran).delete()
+            Contract.objects.create(
+                employee=veteran,
+                starts_on=MONTH_START - timedelta(days=3 * 365),
+                weekly_hours=40,
+                work_days=[1, 2, 3, 4, 5],
+            )
+
+            def balance() -> object:
+                return flexitime_balance(employee_id=veteran.id, date_from=MONTH_START, date_to=end)
+
+            jobs = {
+                "compliance check (de_arbzg)": check,
+                "check after an import of 250": check_imported,
+                "flexitime balance, 3 years": balance,
+                **jobs,
+            }
             for name, build in jobs.items():
                 timings = []
                 for _ in range(args.rounds):

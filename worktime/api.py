@@ -34,7 +34,7 @@ from worktime.selectors import (
     calendar_get,
     contract_list,
     entitlements_of,
-    expected_days,
+    flexitime_balance,
     holidays_list,
     leave_days_taken,
     leave_list,
@@ -528,22 +528,26 @@ class ExpectedHoursApi(APIView):
         worked = serializers.DecimalField(max_digits=8, decimal_places=2)
         leave = serializers.DecimalField(max_digits=8, decimal_places=2)
         overtime = serializers.DecimalField(max_digits=8, decimal_places=2)
+        flexitime_opens = serializers.DateField(allow_null=True)
+        flexitime_carried_in = serializers.DecimalField(max_digits=9, decimal_places=2)
+        flexitime_carried_out = serializers.DecimalField(max_digits=9, decimal_places=2)
         days = serializers.ListField(child=serializers.DictField())
 
     @extend_schema(parameters=[ExpectedFilterSerializer], responses={200: ExpectedOutputSerializer})
     def get(self, request: Request) -> Response:
         values = query_validate(self.ExpectedFilterSerializer, request)
         employee = _employee_ref(request, values["employee"])
-        days = expected_days(employee_ids=[employee.id], date_from=values["date_from"], date_to=values["date_to"])[
-            employee.id
-        ]
+        account = flexitime_balance(employee_id=employee.id, date_from=values["date_from"], date_to=values["date_to"])
         body = {
             "employee": employee.id,
-            "expected": sum((day.expected for day in days), Decimal(0)),
-            "worked": sum((day.worked for day in days), Decimal(0)),
-            "leave": sum((day.leave for day in days), Decimal(0)),
-            "overtime": sum((day.overtime for day in days), Decimal(0)),
-            "days": [self.DaySerializer({**day.__dict__, "overtime": day.overtime}).data for day in days],
+            "expected": account.expected,
+            "worked": account.worked,
+            "leave": account.leave,
+            "overtime": account.overtime,
+            "flexitime_opens": account.opens,
+            "flexitime_carried_in": account.carried_in,
+            "flexitime_carried_out": account.carried_out,
+            "days": [self.DaySerializer({**day.__dict__, "overtime": day.overtime}).data for day in account.days],
         }
         return Response(self.ExpectedOutputSerializer(body).data)
 

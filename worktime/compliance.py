@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 # ruff: noqa: S608 - the SQL is assembled from constants of this module; every value is a bound parameter.
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -107,23 +108,40 @@ def _select_parts(thresholds: Thresholds) -> tuple[list[str], dict[str, Any]]:
     return parts, params
 
 
-def violations_compute(*, thresholds: Thresholds, date_from: date, date_to: date) -> ComplianceRun:
-    """Replace the range's unacknowledged violations with what the attendance shows now (acknowledged ones stay).
+def affected_until(date_to: date, thresholds: Thresholds) -> date:
+    """The last day whose violations can change when attendance up to `date_to` changes: the next day's rest,
+    the run of consecutive days it may join, and the weeks whose reference-period average includes it."""
+    days = 1
+    if thresholds.max_consecutive_days is not None:
+        days = max(days, thresholds.max_consecutive_days)
+    if thresholds.weekly_average_max_hours is not None:
+        days = max(days, 7 * (thresholds.reference_weeks - 1))
+    return date_to + timedelta(days=days)
+
+
+def violations_compute(
+    *, thresholds: Thresholds, date_from: date, date_to: date, employee_ids: Sequence[str] | None = None
+) -> ComplianceRun:
+    """Replace the range's unacknowledged violations with what the attendance shows now (acknowledged ones stay),
+    for everyone or for the employees given.
 
     Must run inside a transaction; the caller (a service) owns it and its audit event.
     """
     parts, params = _select_parts(thresholds)
-    params.update(date_from=date_from, date_to=date_to, read_from=_read_from(date_from, thresholds))
+    scope: dict[str, Any] = {"everyone": employee_ids is None, "employees": list(employee_ids or [])}
+    params.update(date_from=date_from, date_to=date_to, read_from=_read_from(date_from, thresholds), **scope)
     with connection.cursor() as cursor:
         cursor.execute(
             "DELETE FROM worktime_complianceviolation"
             " WHERE date BETWEEN %(week_from)s AND %(date_to)s AND acknowledged_at IS NULL"
-            " AND (date >= %(date_from)s OR rule = ANY(%(weekly_rules)s))",
+            " AND (date >= %(date_from)s OR rule = ANY(%(weekly_rules)s))"
+            " AND (%(everyone)s OR employee_id = ANY(%(employees)s::uuid[]))",
             {
                 "week_from": date_from - timedelta(days=date_from.weekday()),
                 "date_from": date_from,
                 "date_to": date_to,
                 "weekly_rules": [rules.WEEKLY_MAX, rules.WEEKLY_AVERAGE, rules.WEEKLY_OVERTIME],
+                **scope,
             },
         )
         if not parts:
@@ -134,6 +152,7 @@ def violations_compute(*, thresholds: Thresholds, date_from: date, date_to: date
                 SELECT employee_id, date, check_in, check_out, break_minutes, worked_hours,
                        date BETWEEN %(date_from)s AND %(date_to)s AS in_range
                 FROM {_ATTENDANCE} WHERE date BETWEEN %(read_from)s AND %(date_to)s
+                  AND (%(everyone)s OR employee_id = ANY(%(employees)s::uuid[]))
             ), weeks AS (
                 SELECT employee_id, date_trunc('week', date)::date AS week, sum(worked_hours) AS hours,
                        date_trunc('week', date)::date + 6 >= %(date_from)s AS week_in_range

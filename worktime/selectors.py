@@ -259,6 +259,64 @@ def expected_days(
     return result
 
 
+@dataclass(frozen=True)
+class Flexitime:
+    """An employee's flexitime account over a period: the balance carried in, the period's days, carried out.
+
+    The account opens on the first day of the first contract or the first day with attendance, whichever is
+    earlier; each day from then adds what was worked beyond what was expected (negative when short)."""
+
+    opens: date | None
+    carried_in: Decimal
+    days: list[DayHours]
+    change: Decimal
+
+    @property
+    def carried_out(self) -> Decimal:
+        return self.carried_in + self.change
+
+    @property
+    def expected(self) -> Decimal:
+        return sum((day.expected for day in self.days), ZERO)
+
+    @property
+    def worked(self) -> Decimal:
+        return sum((day.worked for day in self.days), ZERO)
+
+    @property
+    def leave(self) -> Decimal:
+        return sum((day.leave for day in self.days), ZERO)
+
+    @property
+    def overtime(self) -> Decimal:
+        return sum((day.overtime for day in self.days), ZERO)
+
+
+def flexitime_opens(*, employee_id: uuid.UUID) -> date | None:
+    first_contract = (
+        Contract.objects.filter(employee_id=employee_id).order_by("starts_on").values_list("starts_on", flat=True)[:1]
+    )
+    first_attendance = (
+        AttendanceRecord.objects.filter(employee_id=employee_id).order_by("date").values_list("date", flat=True)[:1]
+    )
+    known = [*first_contract, *first_attendance]
+    return min(known) if known else None
+
+
+def flexitime_balance(*, employee_id: uuid.UUID, date_from: date, date_to: date) -> Flexitime:
+    """The period's expected and worked hours day by day, and the flexitime balance carried into and out of it."""
+    opens = flexitime_opens(employee_id=employee_id)
+    start = min(opens, date_from) if opens is not None else date_from
+    every_day = expected_days(employee_ids=[employee_id], date_from=start, date_to=date_to)[employee_id]
+    counted = [day for day in every_day if opens is not None and day.date >= opens]
+    return Flexitime(
+        opens=opens,
+        carried_in=sum((day.overtime for day in counted if day.date < date_from), ZERO),
+        days=[day for day in every_day if day.date >= date_from],
+        change=sum((day.overtime for day in counted if day.date >= date_from), ZERO),
+    )
+
+
 def leave_days_taken(*, employee_id: uuid.UUID, leave_type_id: str, year: int) -> Decimal:
     """Working days of approved leave of a type in a year (a half day counts half, hours as a share of the day)."""
     start, end = date(year, 1, 1), date(year, 12, 31)

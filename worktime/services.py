@@ -15,7 +15,7 @@ from django.utils import timezone
 from audit.services import ActorLike, acting_user, audit_append
 from core.errors import Conflict, NotFound, ValidationFailed
 from timesheets.models import Employee
-from worktime.compliance import ComplianceRun, violations_compute
+from worktime.compliance import ComplianceRun, affected_until, violations_compute
 from worktime.models import (
     ACTIVE_LEAVE,
     CompanyDayOff,
@@ -29,8 +29,8 @@ from worktime.models import (
     LeaveType,
     WorkCalendar,
 )
-from worktime.rules import thresholds_parse
-from worktime.selectors import countries_supported, leave_overlapping, rules_get
+from worktime.rules import DEFAULT_PRESET, Thresholds, thresholds_parse
+from worktime.selectors import countries_supported, leave_overlapping
 
 # A compliance check runs in the request: it is bounded to a year of attendance.
 MAX_CHECK_DAYS = 366
@@ -400,6 +400,15 @@ def rules_save(*, actor: ActorLike, preset: str, thresholds: dict[str, Any]) -> 
     return row
 
 
+def _rules_for_a_check() -> Thresholds:
+    """The thresholds in force, holding the rules row until the caller's transaction ends: checks of one tenant
+    (an import's, the nightly one, one on request) run one at a time, so a check computed from older attendance
+    cannot leave its rows behind a newer one's, and the rules cannot change under a running check."""
+    ComplianceRuleSet.objects.get_or_create(pk=1, defaults={"preset": DEFAULT_PRESET, "thresholds": {}})
+    row = ComplianceRuleSet.objects.select_for_update().get(pk=1)
+    return thresholds_parse(row.preset, row.thresholds)
+
+
 @transaction.atomic
 def compliance_check(*, actor: ActorLike, date_from: date, date_to: date) -> ComplianceRun:
     """Recompute the violations of a date range from attendance (idempotent; acknowledged violations stay)."""
@@ -407,7 +416,7 @@ def compliance_check(*, actor: ActorLike, date_from: date, date_to: date) -> Com
         raise ValidationFailed("Invalid range.", fields={"date_to": ["Must be on or after date_from."]})
     if (date_to - date_from).days >= MAX_CHECK_DAYS:
         raise ValidationFailed("Range too long.", fields={"date_to": [f"At most {MAX_CHECK_DAYS} days."]})
-    _, thresholds = rules_get()
+    thresholds = _rules_for_a_check()
     run = violations_compute(thresholds=thresholds, date_from=date_from, date_to=date_to)
     audit_append(
         actor=actor,
@@ -436,3 +445,36 @@ def violation_acknowledge(*, actor: ActorLike, violation: ComplianceViolation, c
         data={"rule": violation.rule, "date": violation.date.isoformat()},
     )
     return violation
+
+
+@transaction.atomic
+def compliance_check_imported(
+    *, actor: ActorLike, employee_ids: Sequence[str], date_from: date, date_to: date
+) -> ComplianceRun:
+    """Recompute the violations an attendance import can have changed: those employees, from the first imported
+    day to the last day the imported days reach (rest, runs of days, reference periods); idempotent."""
+    thresholds = _rules_for_a_check()
+    last = affected_until(date_to, thresholds)
+    by_rule: dict[str, int] = {}
+    start = date_from
+    # In windows of at most a year, like every check, whatever the span of the import.
+    while start <= last:
+        end = min(last, start + timedelta(days=MAX_CHECK_DAYS - 1))
+        run = violations_compute(thresholds=thresholds, date_from=start, date_to=end, employee_ids=employee_ids)
+        for rule, count in run.by_rule.items():
+            by_rule[rule] = by_rule.get(rule, 0) + count
+        start = end + timedelta(days=1)
+    total = sum(by_rule.values())
+    audit_append(
+        actor=actor,
+        action="compliance.check",
+        object_type="compliance",
+        data={
+            "from": date_from.isoformat(),
+            "to": last.isoformat(),
+            "employees": len(employee_ids),
+            "trigger": "attendance_import",
+            "violations": total,
+        },
+    )
+    return ComplianceRun(date_from=date_from, date_to=last, violations=total, by_rule=by_rule)

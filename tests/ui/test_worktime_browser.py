@@ -1,4 +1,5 @@
-"""The leave calendar, the compliance page and a report with its chart and export, in a real browser."""
+"""The leave calendar, the compliance page, a report with its chart and export, and the working-time panels of
+the timesheet grid, in a real browser."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from django_tenants.utils import tenant_context
 
 from tests.conftest import TenantHandle
 from tests.timesheets.factories import make_allocation, make_attendance, make_employee, make_project
 from tests.ui.conftest import PHONE, LiveSite, log_in
 from tests.ui.seed import user_with_role
+from worktime.models import ComplianceRuleSet
+from worktime.services import compliance_check
 
 pytestmark = pytest.mark.slow
 
@@ -81,3 +85,32 @@ def test_a_compliance_check_and_a_report_with_its_chart_and_csv_export(
         rows = list(csv.reader(io.StringIO(exported.read())))
     assert rows[0] == ["key", "project", "hours", "billable_hours", "non_billable_hours"]
     assert rows[1][2] == "24.00"
+
+
+def test_hr_acknowledges_a_violation_on_the_timesheet_grid_by_keyboard_on_a_phone(
+    site: TenantHandle, live_site: LiveSite, page: Any
+) -> None:
+    person = make_employee(site, name="Petra Panel")
+    monday = date(2026, 3, 2)
+    make_attendance(site, person, day=monday, hours=11)
+    with tenant_context(site.tenant):
+        ComplianceRuleSet.objects.update_or_create(pk=1, defaults={"preset": "de_arbzg", "thresholds": {}})
+        compliance_check(actor=None, date_from=monday, date_to=monday)
+    hr = user_with_role(site, f"hr-{uuid.uuid4().hex[:6]}", "HR")
+    log_in(page, live_site, site, hr.username)
+    page.set_viewport_size(PHONE)
+    grid = live_site.url(site, f"/timesheets?employee={person.id}&week=2026-W10")
+    page.goto(grid)
+
+    panel = page.locator("#worktime-violations")
+    assert panel.locator("tr.violation").count() == 2
+    assert page.locator("#flex-overtime").inner_text() == "-29.00 h"  # 11 worked against 40 expected
+    assert page.evaluate(_OVERFLOW) <= 0
+    panel.locator('tr[data-rule="daily_max"] input[name="comment"]').focus()
+    page.keyboard.type("Release night, agreed with the team lead")
+    with page.expect_navigation():  # the form posts, then the server sends the browser back to the same grid
+        page.keyboard.press("Enter")
+
+    assert "Violation acknowledged." in page.locator(".messages").inner_text()
+    acknowledged = page.locator('#worktime-violations tr[data-rule="daily_max"] .ack')
+    assert acknowledged.inner_text() == "Release night, agreed with the team lead"

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from audit.services import ActorLike, audit_append
 from core.errors import ValidationFailed
+from core.schema import current_schema
 from tenants.crypto import blind_index, blind_index_candidates
 from timesheets.models import (
     AttendanceRecord,
@@ -35,6 +36,7 @@ from timesheets.selectors import (
     tenant_zone,
 )
 from timesheets.services.pending import suggestions_cache_invalidate
+from timesheets.signals import attendance_imported
 
 MAX_ATTENDANCE_ROWS = 5_000
 MAX_ALLOCATION_ROWS = 5_000
@@ -425,7 +427,23 @@ def attendance_upsert(*, actor: ActorLike, rows: Sequence[AttendanceRow]) -> Ups
         object_type="attendance",
         data={"created": len(records) - updated, "updated": updated, "employees": len({k[0] for k in keys})},
     )
+    _announce_attendance(keys)
     return UpsertResult(created=len(records) - updated, updated=updated)
+
+
+def _announce_attendance(keys: set[tuple[uuid.UUID, date]]) -> None:
+    """Tell the apps above (compliance checks) which employees and dates changed, once the rows are committed."""
+    employee_ids = sorted({str(employee_id) for employee_id, _ in keys})
+    days = [day for _, day in keys]
+    date_from, date_to = min(days), max(days)
+    schema = current_schema()
+    # Robust: a receiver that fails (a broker down) must not turn a committed import into an error response.
+    transaction.on_commit(
+        lambda: attendance_imported.send(
+            sender=AttendanceRecord, schema=schema, employee_ids=employee_ids, date_from=date_from, date_to=date_to
+        ),
+        robust=True,
+    )
 
 
 # Allocations -------------------------------------------------------------------------------------------------
