@@ -86,8 +86,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "monday": monday,
         "sunday": sunday,
-        "pending": suggestion_pending_list(user=user).count(),
-        "pending_low": suggestion_pending_list(user=user, confidence_below=LOW_CONFIDENCE).count(),
+        "pending": suggestion_pending_list(user=user, date_from=monday, date_to=sunday).count(),
+        "pending_all": suggestion_pending_list(user=user).count(),
+        "pending_low": suggestion_pending_list(
+            user=user, date_from=monday, date_to=sunday, confidence_below=LOW_CONFIDENCE
+        ).count(),
         "low_percent": int(LOW_CONFIDENCE * 100),
         "unallocated_days": attendance_days_unallocated_count(user=user, date_from=monday, date_to=sunday),
         "by_project": [(row, int(row.hours * 100 / most) if most else 0) for row in by_project],
@@ -144,6 +147,7 @@ def _job_context(job: BackgroundJob) -> dict[str, Any]:
         unit="employees",
         follow_up_url=f"/suggestions?date_from={start}&date_to={end}",
         follow_up_label="Review the suggestions",
+        more_links=[("Days needing attention", f"/attention?date_from={start}&date_to={end}")],
     )
 
 
@@ -177,7 +181,7 @@ def generate(request: HttpRequest) -> HttpResponse:
         monday = today - timedelta(days=today.weekday())
         form = GenerateForm(employees=employees, initial={"start_date": monday, "end_date": today})
     running = job_active(job_type=JOB_TYPE)
-    context: dict[str, Any] = {"form": form, "running": running, "recent": jobs_recent(limit=5)}
+    context: dict[str, Any] = {"form": form, "running": running, "recent": jobs_recent(limit=5, job_type=JOB_TYPE)}
     if running is not None:
         context.update(_job_context(running))
     return render_page(request, "intelligence/generate.html", context)

@@ -29,5 +29,6 @@ def job_active(*, job_type: str) -> BackgroundJob | None:
     return BackgroundJob.objects.filter(job_type=job_type, status__in=ACTIVE_STATUSES).first()
 
 
-def jobs_recent(*, limit: int = 10) -> list[BackgroundJob]:
-    return list(BackgroundJob.objects.order_by("-created_at")[:limit])
+def jobs_recent(*, limit: int = 10, job_type: str | None = None) -> list[BackgroundJob]:
+    jobs = BackgroundJob.objects.all() if job_type is None else BackgroundJob.objects.filter(job_type=job_type)
+    return list(jobs.order_by("-created_at")[:limit])

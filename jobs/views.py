@@ -32,6 +32,7 @@ def job_context(
     follow_up_url: str = "",
     follow_up_label: str = "",
     note: str = "",
+    more_links: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """What jobs/_job_progress.html shows: status, progress, the labelled result, and where it polls.
 
@@ -50,6 +51,7 @@ def job_context(
         "unit": unit,
         "follow_up_url": follow_up_url,
         "follow_up_label": follow_up_label,
+        "more_links": list(more_links),
         "note": note,
     }
 

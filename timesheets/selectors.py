@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.errors import NotFound
@@ -270,9 +271,23 @@ def allocation_export_rows(
 
 
 def attendance_days_unallocated_count(*, user: Any, date_from: date, date_to: date) -> int:
-    """Attended employee-days in the period without any allocation yet: the gaps still to be filled."""
-    allocated = TimesheetProjectAllocation.objects.filter(employee_id=OuterRef("employee_id"), date=OuterRef("date"))
-    return attendance_list(user=user, date_from=date_from, date_to=date_to).filter(~Exists(allocated)).count()
+    """Attended employee-days in the period whose allocations fall short of the attended hours (none, or some).
+
+    Counted by one statement: the allocated sum per attended day against its worked hours.
+    """
+    allocated = (
+        TimesheetProjectAllocation.objects.filter(employee_id=OuterRef("employee_id"), date=OuterRef("date"))
+        .values("employee_id", "date")
+        .annotate(total=Sum("hours"))
+        .values("total")
+    )
+    return (
+        attendance_list(user=user, date_from=date_from, date_to=date_to)
+        .filter(worked_hours__gt=0)
+        .annotate(allocated=Coalesce(Subquery(allocated), Decimal(0)))
+        .filter(allocated__lt=F("worked_hours") - Decimal("0.01"))
+        .count()
+    )
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.urls import path
 
-from worktime import views
+from worktime import views, views_attention
 
 urlpatterns = [
+    path("attention", views_attention.attention_index, name="attention"),
     path("leave", views.leave_index, name="leave"),
     path("leave/<uuid:leave_id>/decide", views.leave_decide_view, name="leave-decide-page"),
     path("compliance", views.compliance_index, name="compliance"),

@@ -64,6 +64,7 @@ def test_hr_starts_a_generation_and_watches_its_progress_bar_reach_100_then_the_
                 break
             page.wait_for_timeout(150)
     assert page.locator("#job-status").inner_text() == "Succeeded"
+    assert page.locator("#job-busy").count() == 0  # the "already running" warning went with the job
     assert page.locator("#job-bar").get_attribute("value") == "100"
     assert page.locator("#job-percent").inner_text() == "100%"
     assert page.evaluate("window.__same_page") is True

@@ -178,3 +178,24 @@ def test_the_bulk_buttons_say_what_they_act_on(site: TenantHandle, live_site: Li
     assert "Accept the 10 shown (least confident first)" in bar
     assert "Filters: all employees · all projects · all dates" in bar
     assert "at or above 90 %" in page.locator(".confident").inner_text()
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["laptop", "phone"])
+def test_the_days_needing_attention_are_one_click_from_the_dashboard(
+    site: TenantHandle, live_site: LiveSite, page: Any, viewport: dict[str, int]
+) -> None:
+    week = review_week(site, names=("Ada Lovelace",))
+    with tenant_context(site.tenant):
+        # Ada's Monday: the doubtful suggestion is rejected, so 5 of 8 attended hours are left without a home.
+        ProjectAllocationSuggestion.objects.filter(date=week.monday, confidence=LOW).update(
+            status=SuggestionStatus.REJECTED
+        )
+    hr = user_with_role(site, f"hr-{uuid.uuid4().hex[:6]}", "HR")
+    page.set_viewport_size(viewport)
+    log_in(page, live_site, site, hr.username)
+    click = Clicks()
+    click(page.locator("#attention-link"))
+    assert click.count <= 2
+    assert page.locator("h1").inner_text() == "Days needing attention"
+    row = page.locator("#attention tbody tr", has_text=f"{week.monday:%a} {week.monday.day} {week.monday:%b %Y}")
+    assert "Less allocated than attended" in row.inner_text()
