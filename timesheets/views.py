@@ -23,13 +23,14 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
-from django.views.decorators.http import require_GET, require_http_methods
+from django.utils.html import escape
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import ApplicationError
 from core.fields import DateFormField, date_in_range
 from core.replica import reads_from_replica
 from core.roles import is_staff_user
-from core.ui import DateInput, error_to_form, render_page, staff_required
+from core.ui import DateInput, error_to_form, is_htmx, render_page, safe_next, staff_required
 from timesheets.models import Employee
 from timesheets.selectors import (
     allocation_list,
@@ -46,6 +47,7 @@ from timesheets.services import (
     EmployeeChanges,
     ProjectChanges,
     employee_create,
+    employee_pii_reveal,
     employee_update,
     project_create,
     project_update,
@@ -226,27 +228,73 @@ def timesheet_grid(request: HttpRequest) -> HttpResponse:
 
 # Employees ---------------------------------------------------------------------------------------------------
 
-PII_FIELDS = ("national_id", "bank_account", "salary")
+SORTS = {"name": "Name", "email": "E-mail", "hours": "Hours / week"}
+
+
+def _employee_page(request: HttpRequest, *, revealed: dict[tuple[str, str], str] | None = None) -> HttpResponse:
+    """Employees with search and sort; personal data masked until HR or Admin reveals one value on purpose."""
+    show_inactive = request.GET.get("inactive") == "1"
+    search = str(request.GET.get("q") or "")[:100]
+    asked = str(request.GET.get("sort") or "")
+    sort = asked if asked in SORTS else "name"
+    descending = request.GET.get("dir") == "desc"
+    employees = employee_list(
+        user=request.user, active=None if show_inactive else True, search=search, sort=sort, descending=descending
+    )
+    page = Paginator(employees, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    base = _query_without(request, "sort", "dir", "page")
+    sort_links = []
+    for key, label in SORTS.items():
+        current = key == sort
+        # A click on the sorted column turns its order round; another column starts ascending.
+        next_dir = "asc" if current and descending else "desc" if current else "asc"
+        sort_links.append(
+            {
+                "key": key,
+                "label": label,
+                "href": f"/employees?{base}&sort={key}&dir={next_dir}",
+                "current": ("descending" if descending else "ascending") if current else "",
+            }
+        )
+    return render_page(
+        request,
+        "timesheets/employees.html",
+        {
+            "page_obj": page,
+            "may_reveal": is_staff_user(request.user),
+            "pii_fields": [("national_id", "National id"), ("bank_account", "Bank account"), ("salary", "Salary")],
+            "revealed": {f"{key[0]}:{key[1]}": value for key, value in (revealed or {}).items()},
+            "show_inactive": show_inactive,
+            "search": search,
+            "sort_links": sort_links,
+            "page_query": _query_without(request, "page"),
+            "here": request.get_full_path(),
+        },
+    )
 
 
 @login_required
 @require_GET
 @reads_from_replica
 def employee_index(request: HttpRequest) -> HttpResponse:
-    """Employees; national id, bank account and salary are shown to HR and Admin only."""
-    show_inactive = request.GET.get("inactive") == "1"
-    employees = employee_list(user=request.user, active=None if show_inactive else True)
-    page = Paginator(employees, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render_page(
-        request,
-        "timesheets/employees.html",
-        {
-            "page_obj": page,
-            "show_pii": is_staff_user(request.user),
-            "show_inactive": show_inactive,
-            "page_query": _query_without(request, "page"),
-        },
-    )
+    return _employee_page(request)
+
+
+@staff_required
+@require_POST
+def employee_reveal(request: HttpRequest, employee_id: uuid.UUID) -> HttpResponse:
+    """Reveal one personal value of one employee (audited); the list is shown again with it in place."""
+    try:
+        employee = employee_get(employee_id=employee_id, user=request.user)
+        value = employee_pii_reveal(actor=request.user, employee=employee, field=str(request.POST.get("field", "")))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect(safe_next(request, "/employees"))
+    if is_htmx(request):
+        return HttpResponse(f'<span class="pii-revealed">{escape(value)}</span>')
+    back = safe_next(request, "/employees")
+    request.GET = QueryDict(back.partition("?")[2])
+    return _employee_page(request, revealed={(str(employee.id), str(request.POST.get("field"))): value})
 
 
 class EmployeeForm(forms.Form):

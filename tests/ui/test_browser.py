@@ -162,7 +162,8 @@ def test_an_employee_sees_and_decides_only_their_own_suggestions(
     page.goto(live_site.url(site, "/employees"))
     assert page.locator("tbody tr").all_inner_texts()[0].startswith("Ada Lovelace")
     assert page.locator("tbody tr").count() == 1
-    assert page.locator("td.pii-masked").count() == 3
+    assert page.locator(".pii-masked").count() == 3
+    assert page.get_by_role("button", name="Reveal", exact=False).count() == 0
     page.goto(live_site.url(site, "/generate"))
     assert "needs the HR or Admin role" in page.locator(".messages").inner_text()
     with tenant_context(site.tenant):
@@ -218,6 +219,9 @@ def test_review_and_employee_forms_work_as_plain_posts_with_javascript_off(
         page.get_by_label("National id").fill("NI-4471")
         page.get_by_role("button", name="Create employee").click()
         assert "Employee Katherine Johnson created." in page.locator(".messages").inner_text()
+        row = page.locator("tr", has_text="Katherine Johnson")
+        assert "NI-4471" not in row.inner_text()  # masked in the list until revealed on purpose
+        page.get_by_role("button", name="Reveal the national id of Katherine Johnson").click()
         assert "NI-4471" in page.locator("tr", has_text="Katherine Johnson").inner_text()
     finally:
         context.close()

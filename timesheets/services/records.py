@@ -197,6 +197,22 @@ def employee_update(*, actor: ActorLike, employee: Employee, data: EmployeeChang
     return employee
 
 
+PII_FIELDS = ("national_id", "bank_account", "salary")
+
+
+@transaction.atomic
+def employee_pii_reveal(*, actor: ActorLike, employee: Employee, field: str) -> str:
+    """One personal value of one employee, shown on purpose: who saw which field of whom is audited."""
+    if field not in PII_FIELDS:
+        choices = f"One of: {', '.join(PII_FIELDS)}."
+        raise ValidationFailed(f"No such personal field. {choices}", fields={"field": [choices]})
+    audit_append(
+        actor=actor, action="employee.reveal", object_type="employee", object_id=employee.id, data={"field": field}
+    )
+    value = getattr(employee, field)
+    return "—" if value is None or value == "" else str(value)
+
+
 @transaction.atomic
 def employee_delete(*, actor: ActorLike, employee: Employee) -> Employee:
     """Deactivate the employee (soft delete); repeating it is harmless.
