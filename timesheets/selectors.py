@@ -286,3 +286,8 @@ def employee_for_user(*, user: Any) -> Employee | None:
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     return Employee.objects.filter(user=user).first()
+
+
+# The lifecycle reads live in timesheets/lifecycle.py; these two are the ones other apps call.
+from timesheets.lifecycle import locked_dates as locked_dates  # noqa: E402
+from timesheets.lifecycle import may_decide_week as may_decide_week  # noqa: E402

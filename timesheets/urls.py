@@ -7,6 +7,7 @@ from django.urls import path
 from timesheets.api.allocations import AllocationRoute
 from timesheets.api.attendance import AttendanceRoute
 from timesheets.api.employees import EmployeeCollectionRoute, EmployeeItemRoute
+from timesheets.api.periods import PayPeriodCloseApi, PayPeriodListApi, PayPeriodReopenApi, PayPolicyRoute
 from timesheets.api.projects import ProjectCollectionRoute, ProjectItemRoute
 from timesheets.api.suggestions import SuggestionAcceptApi, SuggestionPendingListApi, SuggestionRejectApi
 from timesheets.api.work_patterns import WorkPatternListApi
@@ -26,4 +27,8 @@ urlpatterns = [
     path("timesheet-intelligence/suggestions/accept", SuggestionAcceptApi.as_view(), name="suggestions-accept"),
     path("timesheet-intelligence/suggestions/reject", SuggestionRejectApi.as_view(), name="suggestions-reject"),
     path("allocations", AllocationRoute.as_view(), name="allocations"),
+    path("pay-periods", PayPeriodListApi.as_view(), name="pay-periods"),
+    path("pay-periods/policy", PayPolicyRoute.as_view(), name="pay-policy"),
+    path("pay-periods/close", PayPeriodCloseApi.as_view(), name="pay-period-close"),
+    path("pay-periods/<str:pay_period_id>/reopen", PayPeriodReopenApi.as_view(), name="pay-period-reopen"),
 ]

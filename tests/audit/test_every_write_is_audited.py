@@ -19,6 +19,7 @@ from audit.models import AuditEvent
 from tests.conftest import PASSWORD, TenantHandle, make_user
 from tests.support.jira_standin import DEFAULT_EMAIL, DEFAULT_TOKEN, JiraStandin, standin_connect
 from tests.timesheets.factories import auth, make_employee, make_project, make_suggestion, staff_token
+from timesheets.models import PayPeriod
 from worktime.models import ComplianceViolation, LeaveRecord, LeaveStatus, LeaveType
 
 Recipe = Callable[[TenantHandle, Client, dict[str, Any]], Any]
@@ -96,6 +97,14 @@ def _violation_acknowledge(h: TenantHandle, c: Client, a: dict[str, Any]) -> Any
         {"comment": "Agreed exception"},
         content_type="application/json",
         **a,
+    )
+
+
+def _pay_period_reopen(h: TenantHandle, c: Client, a: dict[str, Any]) -> Any:
+    with tenant_context(h.tenant):
+        period = PayPeriod.objects.create(start_date=date(2025, 1, 1), end_date=date(2025, 1, 31), status="closed")
+    return c.post(
+        f"/api/pay-periods/{period.id}/reopen", {"reason": "Correction"}, content_type="application/json", **a
     )
 
 
@@ -188,6 +197,11 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         "post", "/api/compliance/check", {"date_from": str(DAY), "date_to": str(DAY + timedelta(days=6))}
     ),
     ("POST", "/api/compliance/violations/{violation_id}/acknowledge"): _violation_acknowledge,
+    ("PUT", "/api/pay-periods/policy"): _json_call(
+        "put", "/api/pay-periods/policy", {"frequency": "weekly", "anchor_date": "2026-01-05"}
+    ),
+    ("POST", "/api/pay-periods/close"): _json_call("post", "/api/pay-periods/close", {"date": "2024-02-01"}),
+    ("POST", "/api/pay-periods/{pay_period_id}/reopen"): _pay_period_reopen,
 }
 
 
