@@ -83,6 +83,11 @@ _CONFLICT_OPERATIONS = {
     ("/api/timesheet-intelligence/suggestions/accept", "post"),
     ("/api/pay-periods/close", "post"),
     ("/api/pay-periods/{pay_period_id}/reopen", "post"),
+    ("/api/timesheets/{employee_id}/day", "put"),
+    ("/api/timesheets/{employee_id}/submit", "post"),
+    ("/api/weeks/{timesheet_week_id}/approve", "post"),
+    ("/api/weeks/{timesheet_week_id}/reject", "post"),
+    ("/api/weeks/{timesheet_week_id}/reopen", "post"),
 }
 # Operations without input that still refuse with 400 when the tenant is not set up for them.
 _STATE_REFUSALS = {("/api/jira/sync", "post")}

@@ -258,7 +258,7 @@ class WeekView:
     def missing(self) -> list[dict[str, Any]]:
         """The attended days that are neither fully allocated nor explained by a note."""
         return [
-            {"date": day.date.isoformat(), "attended": str(day.attended), "allocated": str(day.allocated)}
+            {"date": day.date.isoformat(), "attended": f"{day.attended:.2f}", "allocated": f"{day.allocated:.2f}"}
             for day in self.days
             if not day.complete
         ]

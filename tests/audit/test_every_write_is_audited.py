@@ -19,7 +19,7 @@ from audit.models import AuditEvent
 from tests.conftest import PASSWORD, TenantHandle, make_user
 from tests.support.jira_standin import DEFAULT_EMAIL, DEFAULT_TOKEN, JiraStandin, standin_connect
 from tests.timesheets.factories import auth, make_employee, make_project, make_suggestion, staff_token
-from timesheets.models import PayPeriod
+from timesheets.models import PayPeriod, TimesheetWeek
 from worktime.models import ComplianceViolation, LeaveRecord, LeaveStatus, LeaveType
 
 Recipe = Callable[[TenantHandle, Client, dict[str, Any]], Any]
@@ -106,6 +106,17 @@ def _pay_period_reopen(h: TenantHandle, c: Client, a: dict[str, Any]) -> Any:
     return c.post(
         f"/api/pay-periods/{period.id}/reopen", {"reason": "Correction"}, content_type="application/json", **a
     )
+
+
+def _week_then(action: str, status: str, body: dict[str, Any]) -> Recipe:
+    def call(h: TenantHandle, c: Client, a: dict[str, Any]) -> Any:
+        with tenant_context(h.tenant):
+            week = TimesheetWeek.objects.create(employee=make_employee(h), week_start=DAY, status=status)
+        path = "/api/weeks/approve" if action == "bulk" else f"/api/weeks/{week.id}/{action}"
+        payload = {"ids": [str(week.id)]} if action == "bulk" else body
+        return c.post(path, payload, content_type="application/json", **a)
+
+    return call
 
 
 RECIPES: dict[tuple[str, str], Recipe] = {
@@ -202,6 +213,19 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ),
     ("POST", "/api/pay-periods/close"): _json_call("post", "/api/pay-periods/close", {"date": "2024-02-01"}),
     ("POST", "/api/pay-periods/{pay_period_id}/reopen"): _pay_period_reopen,
+    ("POST", "/api/timesheets/{employee_id}/submit"): lambda h, c, a: c.post(
+        f"/api/timesheets/{make_employee(h).id}/submit", {"week_start": str(DAY)}, content_type="application/json", **a
+    ),
+    ("PUT", "/api/timesheets/{employee_id}/day"): lambda h, c, a: c.put(
+        f"/api/timesheets/{make_employee(h).id}/day",
+        {"date": str(DAY), "allocations": [{"project": str(make_project(h).id), "hours": "4"}], "note": "Workshop"},
+        content_type="application/json",
+        **a,
+    ),
+    ("POST", "/api/weeks/approve"): _week_then("bulk", "submitted", {}),
+    ("POST", "/api/weeks/{timesheet_week_id}/approve"): _week_then("approve", "submitted", {}),
+    ("POST", "/api/weeks/{timesheet_week_id}/reject"): _week_then("reject", "submitted", {"comment": "Fix Tuesday"}),
+    ("POST", "/api/weeks/{timesheet_week_id}/reopen"): _week_then("reopen", "approved", {"reason": "Correction"}),
 }
 
 

@@ -133,6 +133,11 @@ _RULES_BEYOND_THE_SCHEMA: dict[str, set[str]] = {
     "GET /api/pay-periods": {"date_to"},
     "PUT /api/pay-periods/policy": {"anchor_date"},
     "POST /api/pay-periods/close": {"override_reason"},
+    "GET /api/timesheets/{employee_id}/week": {"week_start"},
+    "POST /api/timesheets/{employee_id}/submit": {"week_start", "days"},
+    "PUT /api/timesheets/{employee_id}/day": {"allocations"},
+    "GET /api/weeks": {"date_to"},
+    "GET /api/unallocated-days": {"date_to"},
 }
 # Unknown credentials are a 400 `invalid_credentials`; schemathesis accepts that from a token endpoint it
 # knows of, but an API-key scheme has no `tokenUrl` to name it.

@@ -156,7 +156,9 @@ def test_the_lock_holds_in_the_database_for_the_orm_and_raw_sql(alpha: TenantHan
             assert "2026-03-01 to 2026-03-31" in translated.message
         assert TimesheetProjectAllocation.objects.get(id=kept.id).hours == Decimal("6.00")
         # Outside the period nothing changes.
-        TimesheetProjectAllocation.objects.create(employee=ann, project=project, date=date(2026, 4, 1), hours=Decimal(1))
+        TimesheetProjectAllocation.objects.create(
+            employee=ann, project=project, date=date(2026, 4, 1), hours=Decimal(1)
+        )
         assert locked_dates(date(2026, 3, 30), date(2026, 4, 2)) == {date(2026, 3, 30), date(2026, 3, 31)}
 
 

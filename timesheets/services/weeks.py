@@ -87,9 +87,9 @@ def day_split_save(
     seen: set[uuid.UUID] = set()
     for index, row in enumerate(rows):
         if not Decimal(0) < row.hours <= MAX_DAY_HOURS:
-            errors.setdefault(f"allocations.{index}.hours", []).append("Must be more than 0 and at most 24.")
+            errors.setdefault("allocations", []).append(f"Row {index}: hours must be more than 0 and at most 24.")
         if row.project_id in seen:
-            errors.setdefault(f"allocations.{index}.project", []).append("The same project twice in one day.")
+            errors.setdefault("allocations", []).append(f"Row {index}: the same project twice in one day.")
         seen.add(row.project_id)
     if len(rows) > MAX_DAY_ROWS:
         errors.setdefault("allocations", []).append(f"At most {MAX_DAY_ROWS} projects in one day.")
@@ -104,9 +104,9 @@ def day_split_save(
     for index, row in enumerate(rows):
         project = projects.get(row.project_id)
         if project is None:
-            errors.setdefault(f"allocations.{index}.project", []).append("No such project.")
+            errors.setdefault("allocations", []).append(f"Row {index}: no such project.")
         elif not project.active and row.project_id not in existing:
-            errors.setdefault(f"allocations.{index}.project", []).append("The project is not active.")
+            errors.setdefault("allocations", []).append(f"Row {index}: the project is not active.")
     if note is not None and len(note) > MAX_NOTE:
         errors.setdefault("note", []).append(f"At most {MAX_NOTE} characters.")
     if errors:
