@@ -88,6 +88,9 @@ _CONFLICT_OPERATIONS = {
     ("/api/weeks/{timesheet_week_id}/approve", "post"),
     ("/api/weeks/{timesheet_week_id}/reject", "post"),
     ("/api/weeks/{timesheet_week_id}/reopen", "post"),
+    # The payroll export of a period that is not closed.
+    ("/api/reports/payroll/{pay_period_id}", "get"),
+    ("/api/reports/payroll/{pay_period_id}/manifest", "get"),
 }
 # Operations without input that still refuse with 400 when the tenant is not set up for them.
 _STATE_REFUSALS = {("/api/jira/sync", "post")}
