@@ -59,6 +59,7 @@ from timesheets.services import (
     suggestions_accept,
     suggestions_reject,
 )
+from timesheets.views_lifecycle import week_panel
 
 REVIEW_PAGE_SIZE = 100
 LIST_PAGE_SIZE = 50
@@ -425,7 +426,10 @@ def timesheet_grid(request: HttpRequest) -> HttpResponse:
         employee = _employee_choices(request.user, active=True).first()
     form = GridForm(user=request.user, initial={"employee": employee, "week": iso_week(monday)})
     grid = week_grid(user=request.user, employee=employee, monday=monday) if employee is not None else None
-    return render_page(request, "timesheets/grid.html", {"form": form, "grid": grid, "show_picker": staff})
+    panel = week_panel(user=request.user, employee=employee, monday=monday) if employee is not None else None
+    return render_page(
+        request, "timesheets/grid.html", {"form": form, "grid": grid, "show_picker": staff, "panel": panel}
+    )
 
 
 # Employees ---------------------------------------------------------------------------------------------------
@@ -629,6 +633,7 @@ def my_week(request: HttpRequest) -> HttpResponse:
         context.update(_review_context(request, suggestions, next_url=request.get_full_path()))
         context.update(
             grid=week_grid(user=request.user, employee=employee, monday=monday),
+            panel=week_panel(user=request.user, employee=employee, monday=monday),
             show_employee=False,
         )
     return render_page(request, "timesheets/my_week.html", context)
