@@ -5,9 +5,11 @@ Every error body has the shape ``{"error": {"code": ..., "message": ..., "fields
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import DatabaseError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -47,6 +49,34 @@ class PermissionDenied(ApplicationError):
 class Conflict(ApplicationError):
     status = 409
     code = "conflict"
+
+
+class PeriodLocked(Conflict):
+    """A change to a closed pay period (or a frozen, approved week); `extra["period"]` names the period."""
+
+    code = "period_locked"
+
+
+# Errors the database raises itself (triggers), by SQLSTATE: the application error each one becomes.
+_DATABASE_ERRORS: dict[str, type[ApplicationError]] = {"HR409": PeriodLocked}
+
+
+def database_error_translate(exc: BaseException) -> ApplicationError | None:
+    """The application error a database error stands for (a trigger's SQLSTATE), or None for any other error.
+
+    The trigger's DETAIL is a JSON object; for `period_locked` it names the period (id, start_date, end_date).
+    """
+    cause = exc if hasattr(exc, "sqlstate") else exc.__cause__
+    kind = _DATABASE_ERRORS.get(str(getattr(cause, "sqlstate", "") or ""))
+    if kind is None:
+        return None
+    diag = getattr(cause, "diag", None)
+    message = str(getattr(diag, "message_primary", "") or "The pay period is closed.")
+    try:
+        detail = json.loads(str(getattr(diag, "message_detail", "") or "{}"))
+    except ValueError:
+        detail = {}
+    return kind(message, extra={"period": detail} if detail else {})
 
 
 class RateLimited(ApplicationError):
@@ -92,6 +122,11 @@ _DRF_CODES: dict[type[drf_exceptions.APIException], str] = {
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF exception handler: ApplicationError and DRF's own errors, one JSON shape."""
+    if isinstance(exc, DatabaseError):
+        translated = database_error_translate(exc)
+        if translated is None:
+            return None
+        exc = translated
     if isinstance(exc, ApplicationError):
         response = Response(error_body(exc.code, exc.message, exc.fields, **exc.extra), status=exc.status)
         if isinstance(exc, RateLimited):

@@ -79,6 +79,20 @@ _CONFLICT_OPERATIONS = {
     ("/api/leave/{leave_id}/cancel", "post"),
     ("/api/contracts", "post"),
     ("/api/compliance/violations/{violation_id}/acknowledge", "post"),
+    # The timesheet lifecycle: a closed pay period or an approved week refuses changes (`period_locked`);
+    # a period already closed, weeks not approved, a week not in the state the action needs.
+    ("/api/allocations", "post"),
+    ("/api/timesheet-intelligence/suggestions/accept", "post"),
+    ("/api/pay-periods/close", "post"),
+    ("/api/pay-periods/{pay_period_id}/reopen", "post"),
+    ("/api/timesheets/{employee_id}/day", "put"),
+    ("/api/timesheets/{employee_id}/submit", "post"),
+    ("/api/weeks/{timesheet_week_id}/approve", "post"),
+    ("/api/weeks/{timesheet_week_id}/reject", "post"),
+    ("/api/weeks/{timesheet_week_id}/reopen", "post"),
+    # The payroll export of a period that is not closed.
+    ("/api/reports/payroll/{pay_period_id}", "get"),
+    ("/api/reports/payroll/{pay_period_id}/manifest", "get"),
 }
 # Operations without input that still refuse with 400 when the tenant is not set up for them.
 _STATE_REFUSALS = {("/api/jira/sync", "post")}

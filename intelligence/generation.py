@@ -47,6 +47,7 @@ from timesheets.models import (
     SuggestionSource,
     SuggestionStatus,
 )
+from timesheets.selectors import locked_dates
 from timesheets.services import GeneratedRows, suggestions_generated_replace, work_patterns_recompute
 
 logger = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class GenerationTotals:
     model_version: int | None = None
     model_days: int = 0  # employee-days split by the model (the rest by the rules engine)
     model_failures: int = 0  # chunks whose model answers were lost (breaker open, model or feature error)
+    locked_days_skipped: int = 0  # employee-days inside a closed pay period: left exactly as they were
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ class ChunkRows:
     hours: Decimal
     model_days: int = 0
     model_failed: bool = False
+    locked_days: int = 0
 
 
 def _employee_chunks(params: GenerationParameters) -> Iterator[list[uuid.UUID]]:
@@ -247,7 +250,11 @@ def _compute_chunk(
         model_splits = found or {}
     attended_employees = {employee_id for employee_id, _ in signals.attendance}
     rows.employees_without_attendance = sum(1 for e in employee_ids if str(e) not in attended_employees)
+    locked = locked_dates(params.start, params.end)
     for employee_id, day in signals.attendance:
+        if day in locked:  # a closed pay period: nothing is suggested or accepted for the day
+            rows.locked_days += 1
+            continue
         rows.employee_days += 1
         learned = model_splits.get((employee_id, day))
         if learned:
@@ -355,6 +362,7 @@ def _run(job: BackgroundJob, lease: Lease, on_progress: ProgressCallback | None)
         totals.unallocated_days += len(rows.unallocated)
         totals.model_days += rows.model_days
         totals.model_failures += rows.model_failed
+        totals.locked_days_skipped += rows.locked_days
         totals.employees_without_attendance += rows.employees_without_attendance
         hours += rows.hours
         totals.hours_suggested = str(hours)

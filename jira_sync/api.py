@@ -168,6 +168,10 @@ class JiraWorklogListApi(APIView):
         was_converted = serializers.BooleanField(
             read_only=True, help_text="The employee has an allocation on this project and day."
         )
+        in_closed_period = serializers.BooleanField(
+            read_only=True,
+            help_text="The day lies in a closed pay period: the log is stored, the timesheet stays as it was closed.",
+        )
 
         class Meta:
             model = JiraWorkLog
@@ -187,6 +191,7 @@ class JiraWorklogListApi(APIView):
                 "hours",
                 "synced_at",
                 "was_converted",
+                "in_closed_period",
             ]
 
         def get_employee_name(self, log: JiraWorkLog) -> str | None:

@@ -15,7 +15,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from jira_sync.models import JiraConnection, JiraSyncCursor, JiraWorkLog
 from jobs.models import ACTIVE_STATUSES, BackgroundJob
 from tenants.models import Tenant, TenantStatus
-from timesheets.models import TimesheetProjectAllocation
+from timesheets.models import PayPeriod, PayPeriodStatus, TimesheetProjectAllocation
 
 _DUE_BATCH = 200
 
@@ -62,7 +62,16 @@ def worklog_list(
             TimesheetProjectAllocation.objects.filter(
                 employee_id=OuterRef("employee_id"), project_id=OuterRef("project_id"), date=OuterRef("work_date")
             )
-        )
+        ),
+        # A log for a day of a closed pay period is stored like any other, but the timesheet cannot take it
+        # any more: flagged for HR (the period's allocations stay as they were closed).
+        in_closed_period=Exists(
+            PayPeriod.objects.filter(
+                status=PayPeriodStatus.CLOSED,
+                start_date__lte=OuterRef("work_date"),
+                end_date__gte=OuterRef("work_date"),
+            )
+        ),
     )
     if employee_id is not None:
         logs = logs.filter(employee_id=employee_id)

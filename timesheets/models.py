@@ -260,3 +260,126 @@ class UnallocatedDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.employee_id}@{self.date}"
+
+
+# The timesheet lifecycle: pay periods and their locks, weeks and their approval, day notes ----------------------
+
+
+class PayFrequency(models.TextChoices):
+    WEEKLY = "weekly", "Weekly"
+    BIWEEKLY = "biweekly", "Bi-weekly"
+    SEMI_MONTHLY = "semi_monthly", "Semi-monthly"
+    MONTHLY = "monthly", "Monthly"
+
+
+class PayPeriodPolicy(models.Model):
+    """The tenant's pay period: one row (absent = monthly, calendar months)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    singleton = models.BooleanField(default=True, unique=True)
+    frequency = models.CharField(max_length=16, choices=PayFrequency.choices, default=PayFrequency.MONTHLY)
+    # Weekly and bi-weekly periods start on this date and every 7/14 days from it; monthly periods start on its
+    # day of the month (1 to 28); semi-monthly periods are always the 1st-15th and the 16th-end of month.
+    anchor_date = models.DateField()
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(singleton=True), name="pay_policy_singleton")]
+
+    def __str__(self) -> str:
+        return f"{self.frequency} from {self.anchor_date}"
+
+
+class PayPeriodStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+
+
+class PayPeriod(models.Model):
+    """A pay period that has been closed at least once. While `closed`, a database trigger refuses every
+    change to allocations dated inside it (migrations/timesheets/0004_pay_periods_and_weeks.py)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    start_date = models.DateField(unique=True)
+    end_date = models.DateField()
+    status = models.CharField(max_length=8, choices=PayPeriodStatus.choices, default=PayPeriodStatus.OPEN)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Closed with an override: the weeks that were not approved at that moment, as listed to the closer.
+    override = models.BooleanField(default=False)
+    override_reason = models.CharField(max_length=500, blank=True, default="")
+    unapproved = models.JSONField(default=list, blank=True)
+    reopened_at = models.DateTimeField(null=True, blank=True)
+    reopened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reopen_reason = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-start_date"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end_date__gte=models.F("start_date")), name="pay_period_order"),
+        ]
+        indexes = [models.Index(fields=["status", "start_date", "end_date"], name="pay_period_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.start_date}..{self.end_date}"
+
+
+class WeekStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class TimesheetWeek(models.Model):
+    """One employee's week (Monday to Sunday) once it has been submitted; no row = draft."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="weeks")
+    week_start = models.DateField()
+    status = models.CharField(max_length=16, choices=WeekStatus.choices, default=WeekStatus.DRAFT)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    comment = models.CharField(max_length=1000, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-week_start", "employee_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["employee", "week_start"], name="week_one_per_employee"),
+        ]
+        indexes = [models.Index(fields=["status", "week_start"], name="week_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.employee_id}@{self.week_start}:{self.status}"
+
+
+class DayNote(models.Model):
+    """An employee's note on one day of their timesheet (also the reason a day is not fully allocated)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="day_notes")
+    date = models.DateField()
+    note = models.CharField(max_length=500)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["date", "employee_id"]
+        constraints = [models.UniqueConstraint(fields=["employee", "date"], name="day_note_one_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.employee_id}@{self.date}"

@@ -400,3 +400,8 @@ def suggestion_day_contexts(
         if (employee_id, day) in contexts and (employee_id, day, code) not in allocated:
             contexts[(employee_id, day)].shares.append(DayShare(suggestion_id, code, hours, allocated=False))
     return contexts
+
+
+# The lifecycle reads live in timesheets/lifecycle.py; these two are the ones other apps call.
+from timesheets.lifecycle import locked_dates as locked_dates  # noqa: E402
+from timesheets.lifecycle import may_decide_week as may_decide_week  # noqa: E402

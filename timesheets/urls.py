@@ -7,6 +7,7 @@ from django.urls import path
 from timesheets.api.allocations import AllocationRoute
 from timesheets.api.attendance import AttendanceRoute
 from timesheets.api.employees import EmployeeCollectionRoute, EmployeeItemRoute
+from timesheets.api.periods import PayPeriodCloseApi, PayPeriodListApi, PayPeriodReopenApi, PayPolicyRoute
 from timesheets.api.projects import ProjectCollectionRoute, ProjectItemRoute
 from timesheets.api.suggestions import (
     SuggestionAcceptApi,
@@ -14,6 +15,17 @@ from timesheets.api.suggestions import (
     SuggestionBatchUndoApi,
     SuggestionPendingListApi,
     SuggestionRejectApi,
+)
+from timesheets.api.weeks import (
+    DaySaveApi,
+    UnallocatedDayListApi,
+    WeekApproveApi,
+    WeekGetApi,
+    WeekListApi,
+    WeekRejectApi,
+    WeekReopenApi,
+    WeeksApproveApi,
+    WeekSubmitApi,
 )
 from timesheets.api.work_patterns import WorkPatternListApi
 
@@ -42,4 +54,17 @@ urlpatterns = [
         name="suggestions-batch-undo",
     ),
     path("allocations", AllocationRoute.as_view(), name="allocations"),
+    path("timesheets/<str:employee_id>/week", WeekGetApi.as_view(), name="timesheet-week"),
+    path("timesheets/<str:employee_id>/submit", WeekSubmitApi.as_view(), name="timesheet-submit"),
+    path("timesheets/<str:employee_id>/day", DaySaveApi.as_view(), name="timesheet-day"),
+    path("weeks", WeekListApi.as_view(), name="weeks"),
+    path("weeks/approve", WeeksApproveApi.as_view(), name="weeks-approve"),
+    path("weeks/<str:timesheet_week_id>/approve", WeekApproveApi.as_view(), name="week-approve"),
+    path("weeks/<str:timesheet_week_id>/reject", WeekRejectApi.as_view(), name="week-reject"),
+    path("weeks/<str:timesheet_week_id>/reopen", WeekReopenApi.as_view(), name="week-reopen"),
+    path("unallocated-days", UnallocatedDayListApi.as_view(), name="unallocated-days"),
+    path("pay-periods", PayPeriodListApi.as_view(), name="pay-periods"),
+    path("pay-periods/policy", PayPolicyRoute.as_view(), name="pay-policy"),
+    path("pay-periods/close", PayPeriodCloseApi.as_view(), name="pay-period-close"),
+    path("pay-periods/<str:pay_period_id>/reopen", PayPeriodReopenApi.as_view(), name="pay-period-reopen"),
 ]

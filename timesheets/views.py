@@ -52,6 +52,7 @@ from timesheets.services import (
     project_create,
     project_update,
 )
+from timesheets.views_lifecycle import week_panel
 from timesheets.views_review import review_context
 
 LIST_PAGE_SIZE = 50
@@ -223,7 +224,10 @@ def timesheet_grid(request: HttpRequest) -> HttpResponse:
         employee = _employee_choices(request.user, active=True).first()
     form = GridForm(user=request.user, initial={"employee": employee, "week": iso_week(monday)})
     grid = week_grid(user=request.user, employee=employee, monday=monday) if employee is not None else None
-    return render_page(request, "timesheets/grid.html", {"form": form, "grid": grid, "show_picker": staff})
+    panel = week_panel(user=request.user, employee=employee, monday=monday) if employee is not None else None
+    return render_page(
+        request, "timesheets/grid.html", {"form": form, "grid": grid, "show_picker": staff, "panel": panel}
+    )
 
 
 # Employees ---------------------------------------------------------------------------------------------------
@@ -472,6 +476,7 @@ def my_week(request: HttpRequest) -> HttpResponse:
         context.update(review_context(request, QueryDict(), path="/my-week"))
         context.update(
             grid=week_grid(user=request.user, employee=employee, monday=monday),
+            panel=week_panel(user=request.user, employee=employee, monday=monday),
             show_employee=False,
         )
     return render_page(request, "timesheets/my_week.html", context)

@@ -22,9 +22,11 @@ from tests.support.jira_standin import DEFAULT_EMAIL, DEFAULT_TOKEN, JiraStandin
 from tests.timesheets.factories import auth, make_employee, make_project, make_suggestion, staff_token
 from timesheets.models import (
     AcceptanceBatch,
+    PayPeriod,
     ProjectAllocationSuggestion,
     SuggestionStatus,
     TimesheetProjectAllocation,
+    TimesheetWeek,
 )
 from worktime.models import ComplianceViolation, LeaveRecord, LeaveStatus, LeaveType
 
@@ -123,6 +125,25 @@ def _batch_undo(h: TenantHandle, c: Client, a: dict[str, Any]) -> Any:
             suggestion_accepted=True,
         )
     return c.post(f"/api/timesheet-intelligence/suggestions/batches/{batch.id}/undo", **a)
+
+
+def _pay_period_reopen(h: TenantHandle, c: Client, a: dict[str, Any]) -> Any:
+    with tenant_context(h.tenant):
+        period = PayPeriod.objects.create(start_date=date(2025, 1, 1), end_date=date(2025, 1, 31), status="closed")
+    return c.post(
+        f"/api/pay-periods/{period.id}/reopen", {"reason": "Correction"}, content_type="application/json", **a
+    )
+
+
+def _week_then(action: str, status: str, body: dict[str, Any]) -> Recipe:
+    def call(h: TenantHandle, c: Client, a: dict[str, Any]) -> Any:
+        with tenant_context(h.tenant):
+            week = TimesheetWeek.objects.create(employee=make_employee(h), week_start=DAY, status=status)
+        path = "/api/weeks/approve" if action == "bulk" else f"/api/weeks/{week.id}/{action}"
+        payload = {"ids": [str(week.id)]} if action == "bulk" else body
+        return c.post(path, payload, content_type="application/json", **a)
+
+    return call
 
 
 RECIPES: dict[tuple[str, str], Recipe] = {
@@ -224,6 +245,24 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         "post", "/api/compliance/check", {"date_from": str(DAY), "date_to": str(DAY + timedelta(days=6))}
     ),
     ("POST", "/api/compliance/violations/{violation_id}/acknowledge"): _violation_acknowledge,
+    ("PUT", "/api/pay-periods/policy"): _json_call(
+        "put", "/api/pay-periods/policy", {"frequency": "weekly", "anchor_date": "2026-01-05"}
+    ),
+    ("POST", "/api/pay-periods/close"): _json_call("post", "/api/pay-periods/close", {"date": "2024-02-01"}),
+    ("POST", "/api/pay-periods/{pay_period_id}/reopen"): _pay_period_reopen,
+    ("POST", "/api/timesheets/{employee_id}/submit"): lambda h, c, a: c.post(
+        f"/api/timesheets/{make_employee(h).id}/submit", {"week_start": str(DAY)}, content_type="application/json", **a
+    ),
+    ("PUT", "/api/timesheets/{employee_id}/day"): lambda h, c, a: c.put(
+        f"/api/timesheets/{make_employee(h).id}/day",
+        {"date": str(DAY), "allocations": [{"project": str(make_project(h).id), "hours": "4"}], "note": "Workshop"},
+        content_type="application/json",
+        **a,
+    ),
+    ("POST", "/api/weeks/approve"): _week_then("bulk", "submitted", {}),
+    ("POST", "/api/weeks/{timesheet_week_id}/approve"): _week_then("approve", "submitted", {}),
+    ("POST", "/api/weeks/{timesheet_week_id}/reject"): _week_then("reject", "submitted", {"comment": "Fix Tuesday"}),
+    ("POST", "/api/weeks/{timesheet_week_id}/reopen"): _week_then("reopen", "approved", {"reason": "Correction"}),
 }
 
 

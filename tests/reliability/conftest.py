@@ -25,7 +25,9 @@ from timesheets.models import ProjectAllocationSuggestion, TimesheetProjectAlloc
 _TENANT_TABLES = (
     "timesheets_projectallocationsuggestion, timesheets_timesheetprojectallocation, timesheets_unallocatedday, "
     "jira_sync_jiraworklog, jira_sync_jiraissueassignment, timesheets_workpattern, timesheets_attendancerecord, "
-    "jobs_backgroundjob, timesheets_employee, timesheets_project, authtoken_token"
+    "jobs_backgroundjob, timesheets_employee, timesheets_project, authtoken_token, "
+    # A closed pay period locks its days for every later test: periods, weeks and the policy go too.
+    "timesheets_payperiod, timesheets_payperiodpolicy, timesheets_timesheetweek, timesheets_daynote"
 )
 
 

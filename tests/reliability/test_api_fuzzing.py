@@ -129,6 +129,16 @@ _RULES_BEYOND_THE_SCHEMA: dict[str, set[str]] = {
     "GET /api/reports/overtime": {"date_to"},
     "GET /api/reports/leave": {"date_to"},
     "GET /api/reports/compliance": {"date_to"},
+    # The timesheet lifecycle: a monthly period starts on day 1 to 28, closing over unapproved weeks needs a
+    # reason, a week starts on a Monday, a day's split names existing projects once each and sums to 24 h at most.
+    "GET /api/pay-periods": {"date_to"},
+    "PUT /api/pay-periods/policy": {"anchor_date"},
+    "POST /api/pay-periods/close": {"override_reason"},
+    "GET /api/timesheets/{employee_id}/week": {"week_start"},
+    "POST /api/timesheets/{employee_id}/submit": {"week_start", "days"},
+    "PUT /api/timesheets/{employee_id}/day": {"allocations"},
+    "GET /api/weeks": {"date_to"},
+    "GET /api/unallocated-days": {"date_to"},
 }
 # Unknown credentials are a 400 `invalid_credentials`; schemathesis accepts that from a token endpoint it
 # knows of, but an API-key scheme has no `tokenUrl` to name it.

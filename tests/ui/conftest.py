@@ -53,6 +53,11 @@ _TABLES = (
     "jobs_backgroundjob",
     "timesheets_employee",
     "timesheets_project",
+    # A closed pay period locks its days for every later test: periods, weeks and the policy go too.
+    "timesheets_payperiod",
+    "timesheets_payperiodpolicy",
+    "timesheets_timesheetweek",
+    "timesheets_daynote",
 )
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from django.db import connection, models, transaction
 
 from audit.services import ActorLike, audit_append
+from timesheets.lifecycle import frozen_weeks, locked_dates, week_start_of
 from timesheets.models import ProjectAllocationSuggestion, SuggestionStatus, TimesheetProjectAllocation, UnallocatedDay
 from timesheets.services.pending import suggestions_cache_invalidate
 
@@ -125,13 +126,37 @@ def suggestions_generated_replace(
     suggestions = ProjectAllocationSuggestion._meta.db_table
     unallocated = UnallocatedDay._meta.db_table
     ids = list(employee_ids)
+    # Days of a closed pay period keep what they have (the caller skipped them; this holds for any caller), and
+    # an approved week's allocations stay frozen: their auto-accepted rows are not written.
+    locked = sorted(locked_dates(start, end))
+    if locked:
+        rows = GeneratedRows(
+            suggestions=[row for row in rows.suggestions if row[3] not in locked],
+            allocations=[row for row in rows.allocations if row[3] not in locked],
+            unallocated=[row for row in rows.unallocated if row[2] not in locked],
+        )
+    frozen = frozen_weeks(employee_ids=ids, date_from=start, date_to=end)
+    if frozen:
+        held = {row[5] for row in rows.allocations if (str(row[1]), week_start_of(row[3])) in frozen}
+        rows = GeneratedRows(
+            # A confident suggestion for a frozen week waits for review instead of being accepted.
+            suggestions=[
+                (*row[:8], SuggestionStatus.PENDING, row[9], None, None, *row[12:]) if row[0] in held else row
+                for row in rows.suggestions
+            ],
+            allocations=[row for row in rows.allocations if row[5] not in held],
+            unallocated=rows.unallocated,
+        )
     with connection.cursor() as cursor:
         cursor.execute(
-            f"DELETE FROM {suggestions} WHERE status = %s AND employee_id = ANY(%s) AND date BETWEEN %s AND %s",
-            [SuggestionStatus.PENDING, ids, start, end],
+            f"DELETE FROM {suggestions} WHERE status = %s AND employee_id = ANY(%s) AND date BETWEEN %s AND %s "
+            "AND NOT date = ANY(%s::date[])",
+            [SuggestionStatus.PENDING, ids, start, end, locked],
         )
         cursor.execute(
-            f"DELETE FROM {unallocated} WHERE employee_id = ANY(%s) AND date BETWEEN %s AND %s", [ids, start, end]
+            f"DELETE FROM {unallocated} WHERE employee_id = ANY(%s) AND date BETWEEN %s AND %s "
+            "AND NOT date = ANY(%s::date[])",
+            [ids, start, end, locked],
         )
     written = GeneratedWritten(
         suggestions=_copy(ProjectAllocationSuggestion, SUGGESTION_COLUMNS, rows.suggestions, skip_existing=False),

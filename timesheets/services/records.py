@@ -23,6 +23,7 @@ from audit.services import ActorLike, audit_append
 from core.errors import ValidationFailed
 from core.schema import current_schema
 from tenants.crypto import blind_index, blind_index_candidates
+from timesheets.lifecycle import period_lock_check, weeks_frozen_check
 from timesheets.models import (
     AttendanceRecord,
     Employee,
@@ -509,6 +510,8 @@ def allocations_upsert(*, actor: ActorLike, rows: Sequence[AllocationRow]) -> Up
         raise ValidationFailed("Some rows are invalid; nothing was written.", fields={"rows": errors})
     if not rows:
         return UpsertResult(created=0, updated=0)
+    period_lock_check(row.date for row in rows)
+    weeks_frozen_check({(row.employee_id, row.date) for row in rows})
     keys = {(row.employee_id, row.project_id, row.date) for row in rows}
     existing = set(
         TimesheetProjectAllocation.objects.filter(

@@ -16,6 +16,7 @@ from django.utils import timezone
 from audit.services import ActorLike, acting_user, audit_append
 from core.errors import ValidationFailed
 from core.roles import is_staff_user
+from timesheets.lifecycle import period_lock_check, weeks_frozen_check
 from timesheets.models import ProjectAllocationSuggestion, SuggestionStatus, TimesheetProjectAllocation
 from timesheets.selectors import tenant_today, uuid_or_none
 from timesheets.services.pending import suggestions_cache_invalidate
@@ -161,6 +162,8 @@ def suggestions_accept(*, actor: ActorLike, items: Sequence[DecisionItem]) -> De
         result.results.append((label, outcome))
     _expired_mark(actor=actor, ids=expired)
     if accepted:
+        period_lock_check(row.date for row in accepted)
+        weeks_frozen_check({(row.employee_id, row.date) for row in accepted})
         ProjectAllocationSuggestion.objects.bulk_update(
             accepted, ["status", "accepted_hours", "decided_by", "decided_at"], batch_size=1000
         )
