@@ -20,7 +20,13 @@ from tests.timesheets.factories import (
     make_suggestion,
     staff_token,
 )
-from timesheets.models import ProjectAllocationSuggestion, SuggestionStatus, TimesheetProjectAllocation
+from timesheets.models import (
+    PayPeriod,
+    ProjectAllocationSuggestion,
+    SuggestionStatus,
+    TimesheetProjectAllocation,
+    TimesheetWeek,
+)
 from timesheets.services import suggestions_cache_invalidate
 
 CONFIDENT = "/api/timesheet-intelligence/suggestions/accept-confident"
@@ -142,3 +148,25 @@ def test_undo_of_an_unknown_or_another_tenants_batch_is_a_404(alpha: TenantHandl
     token = staff_token(alpha)
     assert _post(alpha, f"/api/timesheet-intelligence/suggestions/batches/{batch}/undo", token).status_code == 404
     assert _post(alpha, "/api/timesheet-intelligence/suggestions/batches/nope/undo", token).status_code == 404
+
+
+def test_locked_and_approved_days_are_left_out_and_undo_after_a_close_is_refused(alpha: TenantHandle) -> None:
+    world = _week(alpha)
+    token = staff_token(alpha)
+    with tenant_context(alpha.tenant):
+        # Ann's Monday is in an approved week; Tuesday 3 March is in a closed pay period.
+        TimesheetWeek.objects.create(employee=world["ann"], week_start=MONDAY, status="approved")
+        PayPeriod.objects.create(start_date=date(2026, 3, 3), end_date=date(2026, 3, 3), status="closed")
+    body = _post(alpha, CONFIDENT, token, {"min_confidence": "0.9"}).json()
+    # Ten confident: less Bob's hand-filled Friday, Ann's approved week (5 days), Bob's locked Tuesday.
+    assert body["count"] == 3
+    with tenant_context(alpha.tenant):
+        accepted = set(ProjectAllocationSuggestion.objects.filter(status="accepted").values_list("employee_id", "date"))
+    assert accepted == {(world["bob"].id, date(2026, 3, d)) for d in (2, 4, 5)}
+    with tenant_context(alpha.tenant):
+        PayPeriod.objects.create(start_date=date(2026, 3, 4), end_date=date(2026, 3, 31), status="closed")
+    undo = _post(alpha, f"/api/timesheet-intelligence/suggestions/batches/{body['batch_id']}/undo", token)
+    assert undo.status_code == 409
+    assert undo.json()["error"]["code"] == "period_locked"
+    with tenant_context(alpha.tenant):
+        assert ProjectAllocationSuggestion.objects.filter(status="accepted").count() == 3

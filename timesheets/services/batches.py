@@ -15,17 +15,32 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from audit.services import ActorLike, acting_user, audit_append
-from core.errors import Conflict, NotFound
-from timesheets.models import AcceptanceBatch, ProjectAllocationSuggestion, TimesheetProjectAllocation
+from core.errors import Conflict, NotFound, database_error_translate
+from timesheets.lifecycle import weeks_frozen_check
+from timesheets.models import (
+    AcceptanceBatch,
+    PayPeriod,
+    ProjectAllocationSuggestion,
+    TimesheetProjectAllocation,
+    TimesheetWeek,
+)
 from timesheets.selectors import suggestion_pending_list, tenant_today
 from timesheets.services.pending import suggestions_cache_invalidate
 
 _SUGGESTIONS = ProjectAllocationSuggestion._meta.db_table
 _ALLOCATIONS = TimesheetProjectAllocation._meta.db_table
+# A day in a closed pay period or in an approved week is not the bulk's to change: its suggestion stays pending.
+_OPEN_DAY = f"""
+    NOT EXISTS (SELECT 1 FROM {PayPeriod._meta.db_table} p
+                 WHERE p.status = 'closed' AND s.date BETWEEN p.start_date AND p.end_date)
+    AND NOT EXISTS (SELECT 1 FROM {TimesheetWeek._meta.db_table} w
+                     WHERE w.employee_id = s.employee_id AND w.status = 'approved'
+                       AND w.week_start = s.date - (extract(isodow FROM s.date)::int - 1))
+"""  # noqa: S608 - table names from the models
 
 
 @dataclass(frozen=True)
@@ -56,6 +71,17 @@ class UndoResult:
     kept: int
 
 
+def _execute(cursor: Any, sql: str, params: Any) -> None:
+    """Run a statement; a refusal by the pay-period trigger becomes its application error (409 period_locked)."""
+    try:
+        cursor.execute(sql, params)
+    except DatabaseError as exc:
+        translated = database_error_translate(exc)
+        if translated is None:
+            raise
+        raise translated from exc
+
+
 def _chosen_sql(*, user: Any, criteria: ConfidentCriteria, today: date) -> tuple[str, tuple[Any, ...]]:
     """SQL selecting the ids of the pending suggestions the criteria take, as the reader may see them."""
     chosen = suggestion_pending_list(
@@ -78,7 +104,7 @@ def suggestions_confident_summary(*, user: Any, criteria: ConfidentCriteria) -> 
             f"""
             SELECT count(*), coalesce(sum(s.hours), 0), count(DISTINCT s.employee_id)
               FROM {_SUGGESTIONS} s
-             WHERE s.id IN ({sql})
+             WHERE s.id IN ({sql}) AND {_OPEN_DAY}
                AND NOT EXISTS (SELECT 1 FROM {_ALLOCATIONS} a
                                 WHERE a.employee_id = s.employee_id AND a.project_id = s.project_id
                                   AND a.date = s.date)
@@ -96,12 +122,13 @@ def suggestions_accept_confident(*, actor: ActorLike, criteria: ConfidentCriteri
     batch = AcceptanceBatch.objects.create(created_by=user, criteria=criteria.as_json())
     sql, params = _chosen_sql(user=actor, criteria=criteria, today=tenant_today())
     with connection.cursor() as cursor:
-        cursor.execute(
+        _execute(
+            cursor,
             f"""
             WITH chosen AS (
                 SELECT s.id, s.employee_id, s.project_id, s.date, s.hours
                   FROM {_SUGGESTIONS} s
-                 WHERE s.id IN ({sql})
+                 WHERE s.id IN ({sql}) AND {_OPEN_DAY}
                  FOR UPDATE OF s
             ), written AS (
                 INSERT INTO {_ALLOCATIONS}
@@ -158,8 +185,13 @@ def acceptance_batch_undo(*, actor: ActorLike, batch_id: uuid.UUID) -> UndoResul
         raise NotFound("No such acceptance.")
     if batch.undone_at is not None:
         raise Conflict("This acceptance was already undone.", extra={"batch_id": str(batch.id)})
+    # An approved week is frozen until reopened; a closed pay period is refused by the database trigger itself.
+    weeks_frozen_check(
+        ProjectAllocationSuggestion.objects.filter(batch=batch, status="accepted").values_list("employee_id", "date")
+    )
     with connection.cursor() as cursor:
-        cursor.execute(
+        _execute(
+            cursor,
             f"""
             WITH members AS (
                 SELECT s.id FROM {_SUGGESTIONS} s WHERE s.batch_id = %s AND s.status = 'accepted' FOR UPDATE OF s
