@@ -129,7 +129,7 @@ def main() -> int:
                 f"data: {args.employees} employees x 5 days, {suggestions} pending suggestions, {confident} at or"
                 f" above 90 % ({time.perf_counter() - began:.1f} s to write)"
             )
-            hr = User.objects.create_user("hr@bench.test", password="x-bench-1")  # noqa: S106
+            hr = User.objects.create_user("hr@bench.test", password="x-bench-1")
             hr.groups.add(Group.objects.get_or_create(name="HR")[0])
         client = Client(HTTP_HOST="bench.localhost")
         with tenant_context(tenant):
