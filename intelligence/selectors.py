@@ -54,7 +54,7 @@ CHART_RUNS = 20
 CHART_METRICS = (
     ("accuracy", "accuracy", True),
     ("top1_accuracy", "top-1 accuracy", True),
-    ("hours_mae", "hours error (MAE, lower is better)", False),
+    ("hours_mae", "hours off per entry (lower is better)", False),
 )
 
 
@@ -109,6 +109,7 @@ class Chart:
     rules: list[ChartPoint]
     gridlines: list[tuple[float, str]]
     x_labels: list[tuple[float, str]]
+    unit: str = "hours"
 
     @property
     def model_path(self) -> str:
@@ -143,18 +144,20 @@ def holdout_chart(runs: list[TrainingRun], *, width: int = 640, height: int = 24
     x_labels: list[tuple[float, str]] = []
     for index, run in enumerate(plotted):
         x = left + (step * index if len(plotted) > 1 else plot_w / 2)
-        label = f"v{run.artifact.version}"
+        trained = run.artifact.trained_at
+        label = f"v{run.artifact.version}" + (f" · {trained:%d %b}" if trained else "")
         x_labels.append((x, label))
         for series, value in ((model, run.model.get(metric)), (rules, run.rules.get(metric))):
             if value is not None:
                 series.append(ChartPoint(x=x, y=y_of(value), value=value, label=label))
     ticks = [top * quarter / 4 for quarter in range(5)]
-    gridlines = [(y_of(tick), f"{tick * 100:.0f}%" if percent else f"{tick:.2f}") for tick in ticks]
+    gridlines = [(y_of(tick), f"{tick * 100:.0f}%" if percent else f"{tick:.2f} h") for tick in ticks]
     return Chart(
         width=width,
         height=height,
         metric=metric,
         title=title,
+        unit="percent" if percent else "hours",
         model=model,
         rules=rules,
         gridlines=gridlines,

@@ -18,7 +18,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import ApplicationError
 from core.fields import DateFormField
@@ -27,7 +27,7 @@ from core.roles import is_staff_user
 from core.ui import DateInput, error_to_form, render_page, staff_required
 from intelligence.generation import JOB_TYPE
 from intelligence.selectors import holdout_chart, model_runs_list, model_status
-from intelligence.services import generation_request
+from intelligence.services import TRAIN_JOB_TYPE, generation_request, training_request
 from jobs.models import BackgroundJob
 from jobs.selectors import job_active, jobs_recent
 from jobs.services import JobAlreadyRunning
@@ -202,22 +202,114 @@ def generate_job_progress(request: HttpRequest, job_id: uuid.UUID) -> HttpRespon
 # Model -------------------------------------------------------------------------------------------------------
 
 
+# What each holdout metric means, in the words of the people who read the page; unknown ones keep their name.
+METRIC_WORDS: dict[str, tuple[str, str]] = {
+    "hours_mae": ("Hours off per suggested entry, on average", "h"),
+    "accuracy": ("Share of entries on the right project", "%"),
+    "top1_accuracy": ("Share of days whose main project was right", "%"),
+    "acceptance_log_loss": ("How far confidence was from what people accepted (log loss; lower is better)", ""),
+    "ece": ("Gap between confidence and how often suggestions were right (0 is perfect)", ""),
+    "suggested_rows": ("Suggestions scored on the held-out days", "count"),
+}
+
+
+def _metric_text(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    if unit == "h":
+        return f"{value:.2f} h"
+    if unit == "%":
+        return f"{value * 100:.1f} %"
+    if unit == "count":
+        return f"{value:,.0f}"
+    return f"{value:.3f}"
+
+
+def _in_words(run: Any) -> str:
+    """One sentence: how far off the model and the rules were on the held-out days, in hours."""
+    model_mae, rules_mae = run.model.get("hours_mae"), run.rules.get("hours_mae")
+    if model_mae is None or rules_mae is None:
+        return ""
+    artifact = run.artifact
+    when = (
+        f"From {artifact.holdout_start:%d %b} to {artifact.data_end:%d %b %Y}"
+        if artifact.holdout_start and artifact.data_end
+        else "On the held-out days"
+    )
+    winner = "the model" if model_mae < rules_mae else "the rules engine"
+    return (
+        f"{when}, which training kept aside to check itself, the model was off by {model_mae:.2f} h per entry "
+        f"and the rules engine by {rules_mae:.2f} h: {winner} was closer."
+    )
+
+
 @staff_required
 @require_GET
 @reads_from_replica
 def model(request: HttpRequest) -> HttpResponse:
-    """Holdout metrics of the model against the rules engine, and the holdout metric per training run."""
+    """The model against the rules engine in plain words, the runs over time, and a Train button."""
     runs = model_runs_list()
     latest = runs[-1] if runs else None
     metric_names = sorted(set(latest.model) | set(latest.rules)) if latest is not None else []
+    rows = []
+    for name in metric_names:
+        assert latest is not None
+        label, unit = METRIC_WORDS.get(name, (name.replace("_", " ").capitalize(), ""))
+        rows.append((label, _metric_text(latest.model.get(name), unit), _metric_text(latest.rules.get(name), unit)))
+    training = job_active(job_type=TRAIN_JOB_TYPE)
     context = {
         "status": _engine_summary(),
         "detail": model_status(),
         "runs": runs[::-1],
         "latest": latest,
-        "metric_rows": [
-            (name, latest.model.get(name), latest.rules.get(name)) for name in metric_names if latest is not None
-        ],
+        "in_words": _in_words(latest) if latest is not None else "",
+        "metric_rows": rows,
         "chart": holdout_chart(runs),
+        "training": training,
     }
     return render_page(request, "intelligence/model.html", context)
+
+
+def _train_context(job: BackgroundJob) -> dict[str, Any]:
+    return job_context(
+        job,
+        title="Training",
+        heading="Training",
+        page_url=f"/model/train/{job.id}",
+        back_url="/model",
+        back_label="Back to the model",
+        labels=TRAIN_RESULT_LABELS,
+    )
+
+
+TRAIN_RESULT_LABELS = (
+    ("version", "Version trained"),
+    ("status", "Outcome"),
+    ("reason", "Why"),
+    ("samples", "Examples learned from"),
+)
+
+
+@staff_required
+@require_POST
+def model_train(request: HttpRequest) -> HttpResponse:
+    """Start a training run for this tenant (one at a time) and follow its progress."""
+    try:
+        job = training_request(actor=request.user)
+    except JobAlreadyRunning as exc:
+        messages.error(request, exc.message)
+        return redirect("model")
+    messages.success(request, "Training queued.")
+    return redirect(f"/model/train/{job.id}")
+
+
+@staff_required
+@require_GET
+def model_train_job(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
+    return job_page(request, job_id, job_type=TRAIN_JOB_TYPE, context=_train_context, fallback="model")
+
+
+@staff_required
+@require_GET
+def model_train_progress(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
+    return job_progress(request, job_id, job_type=TRAIN_JOB_TYPE, context=_train_context)

@@ -171,9 +171,7 @@ def main() -> int:
                 undos.append(time.perf_counter() - began)
                 assert undone.reverted == confident
         for name, timings in ((f"accept {confident} confident in one action", accepts), ("undo it", undos)):
-            print(
-                f"{name:48s} best {min(timings) * 1000:7.0f} ms, median {statistics.median(timings) * 1000:7.0f} ms"
-            )
+            print(f"{name:48s} best {min(timings) * 1000:7.0f} ms, median {statistics.median(timings) * 1000:7.0f} ms")
     finally:
         bench_finish(url, keep=args.keep)
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -72,9 +73,33 @@ def test_the_model_page_compares_model_and_rules_and_charts_every_training_run(a
             )
     text = _text(_client(alpha, "Admin").get("/model"))
     assert text.count('class="model-point"') == 3
-    assert "hours error (MAE, lower is better)" in text
-    assert '<th scope="row">hours_mae</th><td class="num">0.450</td><td class="num">0.700</td>' in text
+    assert "Hours off per entry (lower is better) on the days kept aside, run by run" in text
+    # In HR's words: what the numbers mean, with their unit, and no internal metric names.
+    assert "the model was off by 0.45 h per entry and the rules engine by 0.70 h: the model was closer." in text
+    assert (
+        '<th scope="row">Hours off per suggested entry, on average</th>'
+        '<td class="num">0.45 h</td><td class="num">0.70 h</td>'
+    ) in text
+    assert "hours_mae" not in text
+    assert "acceptance_log_loss" not in text
+    assert re.search(r">\d\.\d\d h</text>", text)  # the chart's axis carries its unit
     assert "run 3" in text
+
+
+def test_the_train_button_queues_one_training_run_and_shows_its_progress(alpha: TenantHandle) -> None:
+    client = _client(alpha, "HR")
+    assert 'id="train"' in _text(client.get("/model"))
+    response = client.post("/model/train", follow=True)
+    assert response.redirect_chain[-1][0].startswith("/model/train/")
+    assert "Training queued." in _text(response)
+    assert 'id="job-progress"' in _text(response)
+    with tenant_context(alpha.tenant):
+        assert BackgroundJob.objects.filter(job_type="model_training").count() == 1
+    # While it runs, the page offers to follow it instead of a second run.
+    page = _text(client.get("/model"))
+    assert 'id="training-running"' in page
+    assert 'id="train"' not in page
+    assert "needs the HR or Admin role" in _text(_client(alpha, "Employee").post("/model/train", follow=True))
 
 
 def test_the_audit_page_filters_events_and_verifies_the_chain(alpha: TenantHandle) -> None:
