@@ -32,6 +32,7 @@ from core.replica import reads_from_replica
 from core.roles import is_staff_user
 from core.ui import DateInput, error_to_form, is_htmx, render_page, safe_next, staff_required
 from timesheets.models import Employee
+from timesheets.pickers import EmployeePickerField
 from timesheets.selectors import (
     allocation_list,
     attendance_list,
@@ -57,11 +58,6 @@ from timesheets.views_review import review_context
 
 LIST_PAGE_SIZE = 50
 ZERO = Decimal(0)
-
-
-class EmployeeChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
-    def label_from_instance(self, obj: Any) -> str:
-        return str(obj.name)
 
 
 def _employee_choices(user: Any, *, active: bool | None = None) -> QuerySet[Employee]:
@@ -107,12 +103,12 @@ def iso_week(day: date) -> str:
 
 
 class GridForm(forms.Form):
-    employee = EmployeeChoiceField(queryset=Employee.objects.none(), required=False, empty_label=None)
+    employee = EmployeePickerField(required=False)
     week = WeekField(required=False, widget=forms.TextInput(attrs={"type": "week"}))
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["employee"].queryset = _employee_choices(user)  # type: ignore[attr-defined]
+        self.fields["employee"].user = user  # type: ignore[attr-defined]
 
 
 @dataclass
