@@ -134,6 +134,11 @@ class GridDay:
         return "gap" if self.gap > 0 else "over" if self.gap < 0 else ""
 
     @property
+    def excess(self) -> Decimal:
+        """Hours allocated beyond attendance (0 when the day is not over)."""
+        return max(-self.gap, ZERO)
+
+    @property
     def weekend(self) -> bool:
         return self.day.weekday() >= 5
 
@@ -172,6 +177,14 @@ class WeekGrid:
     @property
     def next_week(self) -> str:
         return iso_week(self.monday + timedelta(days=7))
+
+    @property
+    def by_day(self) -> list[tuple[GridDay, list[tuple[str, Decimal]]]]:
+        """The week as a phone shows it: one block per day with that day's projects and hours."""
+        return [
+            (day, [(row.code, cell) for row in self.rows if (cell := row.cells[index]) is not None])
+            for index, day in enumerate(self.days)
+        ]
 
     @property
     def csv_url(self) -> str:

@@ -99,8 +99,15 @@ def test_the_dashboard_review_and_grid_render_from_demo_data_and_fit_a_phone(
 
     # On a phone the page never scrolls sideways: wide tables scroll inside their own region.
     page.set_viewport_size(PHONE)
-    for path in (*screens.values(), "/my-week", "/employees", "/projects", "/generate", "/jira", "/model", "/audit"):
+    for name, path in screens.items():
+        page.goto(live_site.url(site, path))
+        page.screenshot(path=str(screenshots / f"{name}-phone.png"), full_page=False)
+    phone_pages = ("/my-week", "/employees", "/projects", "/generate", "/jira", "/model", "/audit", "/attention")
+    for path in (*screens.values(), *phone_pages):
         page.goto(live_site.url(site, path))
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         wide = page.evaluate(_WIDER_THAN_VIEWPORT) if overflow > 0 else []
         assert overflow <= 0, f"{path} is {overflow}px wider than the phone: {wide}"
+    # A page of 50 audit events stays a page a thumb can get through (the full record is in the API).
+    page.goto(live_site.url(site, "/audit"))
+    assert page.evaluate("document.documentElement.scrollHeight") < 8000
