@@ -209,6 +209,19 @@ def _share(hours: FloatArray, X: FloatArray) -> FloatArray:
     return np.clip(out, 0.0, 1.0)
 
 
+class ConstantClassifier:
+    """The acceptance "classifier" of a history where every candidate was accepted (or every one refused)."""
+
+    def __init__(self, probability: float) -> None:
+        self.probability = probability
+
+    def predict_proba(self, X: FloatArray) -> FloatArray:
+        out = np.empty((len(X), 2), dtype=np.float32)
+        out[:, 1] = self.probability
+        out[:, 0] = 1.0 - self.probability
+        return out
+
+
 def model_fit(train: Part, *, calibration_from_day: int, seed: int = 0) -> ModelBundle:
     """Fit the hours regressor and the calibrated acceptance classifier on the training part."""
     with ml_threads():
@@ -238,7 +251,9 @@ def _fit(train: Part, *, calibration_from_day: int, seed: int) -> ModelBundle:
         and len(np.unique(accepted[fit_rows])) == 2
     )
     classifier: Any
-    if enough:
+    if len(np.unique(accepted)) < 2:  # every candidate went the same way: nothing to discriminate
+        classifier = ConstantClassifier(float(accepted.mean()) if len(accepted) else 0.0)
+    elif enough:
         base.fit(X[fit_rows], accepted[fit_rows])
         classifier = CalibratedClassifierCV(FrozenEstimator(base), method="isotonic")
         classifier.fit(X[calibration_rows], accepted[calibration_rows])
