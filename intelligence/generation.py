@@ -47,7 +47,9 @@ from timesheets.models import (
     SuggestionSource,
     SuggestionStatus,
 )
+from timesheets.selectors import tenant_today
 from timesheets.services import GeneratedRows, suggestions_generated_replace, work_patterns_recompute
+from worktime.selectors import days_off
 
 logger = logging.getLogger(__name__)
 
@@ -64,9 +66,11 @@ class GenerationTotals:
     employees_processed: int = 0
     employee_days: int = 0
     suggestions_created: int = 0
+    suggestions_reviewable: int = 0  # pending and open for review (created minus auto-accepted)
     auto_accepted: int = 0
     hours_suggested: str = "0"
     unallocated_days: int = 0
+    days_off_attended: int = 0  # attendance on a holiday or during leave: flagged for HR, never split
     employees_without_attendance: int = 0
     chunks: int = 0
     patterns_refreshed: int = 0
@@ -108,6 +112,7 @@ class ChunkRows:
     hours: Decimal
     model_days: int = 0
     model_failed: bool = False
+    days_off_attended: int = 0
 
 
 def _employee_chunks(params: GenerationParameters) -> Iterator[list[uuid.UUID]]:
@@ -234,6 +239,10 @@ def _compute_chunk(
     new_ids = _random_ids()
     now = timezone.now()
     rows = ChunkRows(job_id, [], [], [], 0, 0, Decimal(0))
+    # A suggestion lives SUGGESTION_TTL_DAYS from when it is made (or from its day, when that is later), so a
+    # period generated long after the fact is as reviewable as this week's.
+    made = tenant_today()
+    made_expiry = made + timedelta(days=SUGGESTION_TTL_DAYS)
     model_splits: dict[tuple[str, date], list[Split]] = {}
     if model is not None:
         try:
@@ -245,10 +254,19 @@ def _compute_chunk(
             found = None
         rows.model_failed = found is None
         model_splits = found or {}
+    # Holidays and leave are what they are: no suggestion is made for them, and attendance on one is flagged.
+    off = days_off(employee_ids=employee_ids, date_from=params.start, date_to=params.end)
     attended_employees = {employee_id for employee_id, _ in signals.attendance}
     rows.employees_without_attendance = sum(1 for e in employee_ids if str(e) not in attended_employees)
     for employee_id, day in signals.attendance:
         rows.employee_days += 1
+        what = off.get((employee_id, day))
+        if what is not None:
+            left = signals.attendance[(employee_id, day)] - sum(signals.allocated.get((employee_id, day), {}).values())
+            if left > 0:
+                rows.days_off_attended += 1
+                rows.unallocated.append((uuid.uuid4(), employee_id, day, left, _day_off_reason(what), job_id, now))
+            continue
         learned = model_splits.get((employee_id, day))
         if learned:
             rows.model_days += 1
@@ -261,7 +279,7 @@ def _compute_chunk(
                     (uuid.uuid4(), employee_id, day, outcome.unallocated_hours, outcome.reason, job_id, now)
                 )
             splits, source = outcome.splits, SuggestionSource.RULES
-        expiry = day + timedelta(days=SUGGESTION_TTL_DAYS)
+        expiry = max(made_expiry, day + timedelta(days=SUGGESTION_TTL_DAYS))
         for split in splits:
             suggestion_id = next(new_ids)
             accepted = threshold is not None and split.confidence >= threshold
@@ -289,6 +307,11 @@ def _compute_chunk(
                     (uuid.uuid4(), employee_id, split.project, day, split.hours, suggestion_id, True, now, now)
                 )
     return rows
+
+
+def _day_off_reason(what: str) -> str:
+    """'holiday (Christmas Day): attended on a day off, not split; enter the hours by hand if they were worked'."""
+    return f"{what}: attended on a day off, not split; enter the hours by hand if they were worked"[:200]
 
 
 def _write_chunk(
@@ -352,7 +375,9 @@ def _run(job: BackgroundJob, lease: Lease, on_progress: ProgressCallback | None)
         totals.employee_days += rows.employee_days
         totals.suggestions_created += created
         totals.auto_accepted += accepted
+        totals.suggestions_reviewable += created - accepted
         totals.unallocated_days += len(rows.unallocated)
+        totals.days_off_attended += rows.days_off_attended
         totals.model_days += rows.model_days
         totals.model_failures += rows.model_failed
         totals.employees_without_attendance += rows.employees_without_attendance

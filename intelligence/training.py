@@ -251,7 +251,7 @@ def _fit(train: Part, *, calibration_from_day: int, seed: int) -> ModelBundle:
         and len(np.unique(accepted[fit_rows])) == 2
     )
     classifier: Any
-    if len(np.unique(accepted)) < 2:  # every candidate went the same way: nothing to discriminate
+    if min(int(accepted.sum()), int(len(accepted) - accepted.sum())) < 3:  # (nearly) all went one way
         classifier = ConstantClassifier(float(accepted.mean()) if len(accepted) else 0.0)
     elif enough:
         base.fit(X[fit_rows], accepted[fit_rows])
