@@ -190,7 +190,7 @@ def _model_splits(
     hundredths = suggestion_hours(
         day_group=np.asarray(groups, dtype=np.int64),
         hours=prediction.hours[rows],
-        confidence=prediction.confidence[rows],
+        confidence=prediction.keep_score[rows],
         remaining_c=np.maximum(np.asarray(remaining, dtype=np.int64), 0),
         granularity_c=int((params.granularity * 100).to_integral_value()),
     )

@@ -72,6 +72,9 @@ class ModelBundle:
     importance: FloatArray  # permutation importance of each feature for the hours model (>= 0)
     version: int = 0
     trained_at: str = ""
+    # Maps the classifier's probability to P(the suggestion lands within a quarter hour of the confirmed
+    # hours), fitted on the holdout (an IsotonicRegression); None for bundles stored before it existed.
+    calibrator: Any = None
 
     def check(self, X: FloatArray) -> None:
         if X.ndim != 2 or X.shape[1] != len(self.feature_names):
@@ -85,9 +88,16 @@ class ModelBundle:
 @dataclass
 class Prediction:
     hours: FloatArray  # per candidate: share x attended hours
-    confidence: FloatArray  # per candidate, calibrated probability
+    confidence: FloatArray  # per candidate: P(the suggestion lands within a quarter hour), when calibrated
     top_features: IntArray  # (rows x TOP_FEATURES) feature indices, strongest first
     seconds: float = 0.0
+    # Per candidate: P(the project is in the day's confirmed timesheet), which decides what is suggested.
+    presence: FloatArray | None = None
+
+    @property
+    def keep_score(self) -> FloatArray:
+        """What `suggestion_hours` keeps candidates by: presence when known, else the confidence."""
+        return self.presence if self.presence is not None else self.confidence
 
 
 def ml_threads() -> threadpool_limits:
@@ -107,14 +117,20 @@ def predict_bundle(bundle: ModelBundle, X: FloatArray) -> Prediction:
         )
     with ml_threads():
         share = np.clip(np.asarray(bundle.regressor.predict(X), dtype=np.float32), 0.0, 1.0)
-        confidence = np.asarray(bundle.classifier.predict_proba(X)[:, 1], dtype=np.float32)
+        presence = np.clip(np.asarray(bundle.classifier.predict_proba(X)[:, 1], dtype=np.float32), 0.0, 1.0)
+        calibrator = getattr(bundle, "calibrator", None)
+        confidence = presence
+        if calibrator is not None:
+            confidence = np.asarray(calibrator.predict(presence), dtype=np.float32)
     # Which features pushed this row furthest from the typical one, weighted by how much the model relies on them.
     strength = np.abs((X - bundle.feature_mean) / bundle.feature_scale) * bundle.importance
     top = np.argpartition(-strength, TOP_FEATURES - 1, axis=1)[:, :TOP_FEATURES]
     order = np.argsort(-np.take_along_axis(strength, top, axis=1), axis=1)
     top = np.take_along_axis(top, order, axis=1)
     hours = share * X[:, F["attended_hours"]]
-    return Prediction(hours, np.clip(confidence, 0.0, 1.0), top.astype(np.int64), time.perf_counter() - began)
+    return Prediction(
+        hours, np.clip(confidence, 0.0, 1.0), top.astype(np.int64), time.perf_counter() - began, presence=presence
+    )
 
 
 # The breaker -------------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ Pure functions on plain data, so a whole chunk of employee-days is computed with
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -29,8 +30,16 @@ _MAX_COUNTED_ISSUES = 4
 
 @dataclass(frozen=True, slots=True)
 class PatternSignal:
+    """The employee's usual hours on the project on this weekday.
+
+    With `share_sd` (intelligence/history.py: recency-weighted, lifecycle-aware) the hours are the expectation
+    itself and the spread says how far a day strays from it; without it (an older, plain weekday average) the
+    weight ramps up with the weeks observed.
+    """
+
     average_hours: float
     weeks_observed: int
+    share_sd: float | None = None
 
 
 @dataclass(slots=True)
@@ -89,7 +98,7 @@ def _raw_shares(signals: DaySignals, candidates: list[ProjectKey], remaining: fl
         weight = 0.0
         pattern = signals.patterns.get(project)
         if pattern is not None:
-            weight += pattern.average_hours * min(1.0, pattern.weeks_observed / _PATTERN_FULL_WEEKS)
+            weight += pattern.average_hours * _ramp(pattern)
         weight += _HOURS_PER_OPEN_ISSUE * min(signals.open_issues.get(project, 0), _MAX_COUNTED_ISSUES)
         weights[project] = weight
     total_weight = sum(weights.values())
@@ -118,8 +127,31 @@ def _quantize(raw: Mapping[ProjectKey, float], remaining_c: int, granularity_c: 
     return {p: h for p, h in hundredths.items() if h > 0}
 
 
-def _confidence(signals: DaySignals, project: ProjectKey, hours: float, over_logged: float) -> float:
+def _ramp(pattern: PatternSignal) -> float:
+    if pattern.share_sd is not None:
+        return 1.0
+    return min(1.0, pattern.weeks_observed / _PATTERN_FULL_WEEKS)
+
+
+# A suggestion is right when it lands within a quarter hour of what is confirmed; both sides are rounded to
+# quarter hours, so an unrounded error of up to about 3/8 h still rounds into it.
+_RIGHT_WITHIN_HOURS = 0.375
+
+
+def _spread_confidence(share_sd: float, day_hours: float) -> float:
+    """P(|error| <= 3/8 h) for a normal error of sd share_sd x the day's hours."""
+    sd = max(share_sd * day_hours, 1e-6)
+    return math.erf(_RIGHT_WITHIN_HOURS / (sd * math.sqrt(2)))
+
+
+def _confidence(
+    signals: DaySignals, project: ProjectKey, hours: float, over_logged: float, day_hours: float = 0.0
+) -> float:
     logged = signals.logged_seconds.get(project, 0) / 3600
+    pattern = signals.patterns.get(project)
+    if logged == 0 and pattern is not None and pattern.share_sd is not None:
+        # Only the employee's own recent mix speaks for this project: its spread says how sure that is.
+        return round(max(0.0, min(1.0, _spread_confidence(pattern.share_sd, day_hours) * over_logged)), 3)
     log_cover = min(1.0, logged / hours) if hours > 0 else 0.0
     pattern = signals.patterns.get(project)
     pattern_strength = 0.0
@@ -170,7 +202,7 @@ def allocate_day(signals: DaySignals, *, granularity: Decimal = DEFAULT_GRANULAR
         Split(
             project=project,
             hours=_hundredths(hours_c),
-            confidence=_confidence(signals, project, hours_c / 100, over_logged),
+            confidence=_confidence(signals, project, hours_c / 100, over_logged, remaining_c / 100),
             explanation=explanation_of(signals, project),
         )
         for project, hours_c in sorted(_quantize(raw, remaining_c, granularity_c).items())

@@ -31,7 +31,6 @@ def _run(alpha: TenantHandle, family: str) -> WorldResult:
     return result
 
 
-@pytest.mark.xfail(strict=True, reason="the engine does not meet the targets yet")
 @pytest.mark.parametrize("family", ["stable", "weekday_switches"])
 def test_suggestions_are_no_worse_than_the_best_baseline(alpha: TenantHandle, family: str) -> None:
     result = _run(alpha, family)

@@ -76,7 +76,7 @@ def test_a_model_that_does_not_beat_the_rules_is_kept_rejected_with_its_reason(
         monkeypatch.setattr(training, "model_fit", _ignorant_fit)
         artifact = model_train()
         assert artifact.status == ArtifactStatus.REJECTED
-        assert artifact.reason.startswith("Does not beat the rules engine on hours MAE")
+        assert artifact.reason.startswith("The rules engine answers: the model is not 2% better")
         assert artifact.metrics["model"]["hours_mae"] >= artifact.metrics["rules"]["hours_mae"]
         assert not ModelArtifact.objects.filter(status=ArtifactStatus.ACTIVE).exists()
         assert artifact.artifact_bytes == 0  # nothing that will never run is stored
