@@ -33,6 +33,7 @@ from core.schema import current_schema
 from core.ttlcache import TtlCache
 from intelligence.features import FEATURE_NAMES, F, FloatArray, IntArray
 from intelligence.registry import ArtifactRef, ArtifactUnavailable, LoadedModel, active_ref, model_load
+from intelligence.rules import split_groups
 
 logger = logging.getLogger(__name__)
 
@@ -278,41 +279,6 @@ def predictor_active() -> ActivePredictor | None:
 
 
 # From predictions to suggestions ----------------------------------------------------------------------------
-
-
-def split_groups(
-    group: IntArray, weight: FloatArray, total_c: IntArray, *, granularity_c: int
-) -> npt.NDArray[np.int64]:
-    """Split each group's `total_c` hundredths by weight into whole granules, exactly, all groups at once.
-
-    Largest-remainder rounding within each group; the sub-granule residue goes to the group's largest
-    share (the rules engine's convention). `total_c` is per row (the same for every row of a group).
-    """
-    n = len(group)
-    out = np.zeros(n, dtype=np.int64)
-    if n == 0:
-        return out
-    order = np.lexsort((-weight, group))
-    g, w, total = group[order], weight[order].astype(np.float64), total_c[order]
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    sizes = np.diff(np.r_[starts, n])
-    group_of_row = np.repeat(np.arange(len(starts)), sizes)
-    w_sum = np.add.reduceat(w, starts)
-    units_total = total[starts] // granularity_c
-    residue = total[starts] % granularity_c
-    ideal = w / w_sum[group_of_row] * units_total[group_of_row]
-    units = np.floor(ideal).astype(np.int64)
-    leftover = units_total - np.add.reduceat(units, starts)
-    fraction = ideal - units
-    by_fraction = np.lexsort((-fraction, group_of_row))
-    rank = np.empty(n, dtype=np.int64)
-    rank[by_fraction] = np.arange(n) - starts[group_of_row[by_fraction]]
-    units += rank < leftover[group_of_row]
-    hundredths = units * granularity_c
-    first_of_group = starts  # weight-descending: the first row of each group holds the largest share
-    hundredths[first_of_group] += residue
-    out[order] = hundredths
-    return out
 
 
 def suggestion_hours(

@@ -16,6 +16,9 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, TypeAlias
 
+import numpy as np
+import numpy.typing as npt
+
 # A project id: UUIDs in production, anything hashable in tests.
 ProjectKey: TypeAlias = Any
 
@@ -88,80 +91,131 @@ def _fmt_hours(hours: float) -> str:
     return text or "0"
 
 
-def _raw_shares(signals: DaySignals, candidates: list[ProjectKey], remaining: float) -> dict[ProjectKey, float]:
-    logged = {p: signals.logged_seconds.get(p, 0) / 3600 for p in candidates}
-    total_logged = sum(logged.values())
-    if total_logged >= remaining > 0:
-        return {p: logged[p] * remaining / total_logged for p in candidates}
-    weights: dict[ProjectKey, float] = {}
-    for project in candidates:
-        weight = 0.0
-        pattern = signals.patterns.get(project)
-        if pattern is not None:
-            weight += pattern.average_hours * _ramp(pattern)
-        weight += _HOURS_PER_OPEN_ISSUE * min(signals.open_issues.get(project, 0), _MAX_COUNTED_ISSUES)
-        weights[project] = weight
-    total_weight = sum(weights.values())
-    rest = remaining - total_logged
-    if total_weight > 0:
-        return {p: logged[p] + rest * weights[p] / total_weight for p in candidates}
-    if total_logged > 0:
-        return {p: logged[p] * remaining / total_logged for p in candidates}
-    return {}
+@dataclass
+class CandidateArrays:
+    """A chunk's candidate rows (one per employee-day and project), as columns; `group` numbers the employee-day.
+
+    Pattern columns are NaN where the row has no pattern; `pattern_sd` is NaN for a plain weekday average.
+    """
+
+    group: npt.NDArray[np.int64]
+    logged_hours: npt.NDArray[np.float64]
+    open_issues: npt.NDArray[np.float64]
+    pattern_hours: npt.NDArray[np.float64]
+    pattern_weeks: npt.NDArray[np.float64]
+    pattern_sd: npt.NDArray[np.float64]
+
+    def __len__(self) -> int:
+        return len(self.group)
 
 
-def _quantize(raw: Mapping[ProjectKey, float], remaining_c: int, granularity_c: int) -> dict[ProjectKey, int]:
-    """Largest-remainder rounding to whole granules; the residue below one granule goes to the largest share."""
-    total_units, residue = divmod(remaining_c, granularity_c)
-    raw_total = sum(raw.values())
-    ideal = {p: (share / raw_total) * total_units for p, share in raw.items()}
-    units = {p: int(value) for p, value in ideal.items()}
-    leftover = total_units - sum(units.values())
-    by_fraction = sorted(raw, key=lambda p: (ideal[p] - units[p], raw[p]), reverse=True)
-    for project in by_fraction[:leftover]:
-        units[project] += 1
-    hundredths = {p: u * granularity_c for p, u in units.items()}
-    if residue:
-        biggest = max(raw, key=lambda p: (hundredths[p], raw[p]))
-        hundredths[biggest] += residue
-    return {p: h for p, h in hundredths.items() if h > 0}
+def split_groups(
+    group: npt.NDArray[np.int64], weight: npt.NDArray[np.float64], total_c: npt.NDArray[np.int64], *, granularity_c: int
+) -> npt.NDArray[np.int64]:
+    """Split each group's `total_c` hundredths by weight into whole granules, exactly, all groups at once.
+
+    Largest-remainder rounding within each group; the sub-granule residue goes to the group's largest
+    share. `total_c` is per row (the same for every row of a group); every weight must be positive.
+    """
+    n = len(group)
+    out = np.zeros(n, dtype=np.int64)
+    if n == 0:
+        return out
+    order = np.lexsort((-weight, group))
+    g, w, total = group[order], weight[order].astype(np.float64), total_c[order]
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    sizes = np.diff(np.r_[starts, n])
+    group_of_row = np.repeat(np.arange(len(starts)), sizes)
+    w_sum = np.add.reduceat(w, starts)
+    units_total = total[starts] // granularity_c
+    residue = total[starts] % granularity_c
+    ideal = w / w_sum[group_of_row] * units_total[group_of_row]
+    units = np.floor(ideal).astype(np.int64)
+    leftover = units_total - np.add.reduceat(units, starts)
+    fraction = ideal - units
+    by_fraction = np.lexsort((-fraction, group_of_row))
+    rank = np.empty(n, dtype=np.int64)
+    rank[by_fraction] = np.arange(n) - starts[group_of_row[by_fraction]]
+    units += rank < leftover[group_of_row]
+    hundredths = units * granularity_c
+    hundredths[starts] += residue  # weight-descending: the first row of each group holds the largest share
+    out[order] = hundredths
+    return out
 
 
-def _ramp(pattern: PatternSignal) -> float:
-    if pattern.share_sd is not None:
-        return 1.0
-    return min(1.0, pattern.weeks_observed / _PATTERN_FULL_WEEKS)
+def allocate_arrays(
+    rows: CandidateArrays, remaining_c: npt.NDArray[np.int64], *, granularity_c: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Hours (hundredths) and confidence per candidate row; a group's rows sum exactly to its `remaining_c`.
+
+    `remaining_c` is per group. Evidence, strongest first: hours logged that day keep their hours (scaled down
+    when they exceed the day); the rest follows the pattern hours and open issues; with neither, the logs take
+    it all. A group whose rows all get 0 has no evidence: the caller flags it.
+    """
+    n_groups = len(remaining_c)
+    group = rows.group
+    remaining = remaining_c.astype(np.float64) / 100
+    logged = rows.logged_hours
+    total_logged = np.bincount(group, weights=logged, minlength=n_groups)
+    has_pattern = ~np.isnan(rows.pattern_hours)
+    plain = has_pattern & np.isnan(rows.pattern_sd)
+    ramp = np.where(plain, np.minimum(1.0, rows.pattern_weeks / _PATTERN_FULL_WEEKS), 1.0)
+    weight = np.where(has_pattern, rows.pattern_hours * ramp, 0.0)
+    weight = weight + _HOURS_PER_OPEN_ISSUE * np.minimum(rows.open_issues, _MAX_COUNTED_ISSUES)
+    total_weight = np.bincount(group, weights=weight, minlength=n_groups)
+    day_remaining, day_logged, day_weight = remaining[group], total_logged[group], total_weight[group]
+    by_logs = np.divide(logged * day_remaining, day_logged, out=np.zeros(len(group)), where=day_logged > 0)
+    by_weight = logged + (day_remaining - day_logged) * np.divide(
+        weight, day_weight, out=np.zeros(len(group)), where=day_weight > 0
+    )
+    logs_cover = (day_logged >= day_remaining) & (day_remaining > 0)
+    raw = np.where(logs_cover, by_logs, np.where(day_weight > 0, by_weight, by_logs))
+    raw = np.where(raw > 0, raw, 0.0)
+    hundredths = np.zeros(len(group), dtype=np.int64)
+    kept = np.flatnonzero(raw > 0)
+    hundredths[kept] = split_groups(
+        group[kept], raw[kept], remaining_c[group[kept]].astype(np.int64), granularity_c=granularity_c
+    )
+    hours = hundredths / 100
+    over_logged = np.where(day_logged > day_remaining, np.divide(day_remaining, np.maximum(day_logged, 1e-9)), 1.0)
+    over_logged = np.minimum(over_logged, 1.0)
+    return hundredths, _confidence_arrays(rows, hours, over_logged, day_remaining, has_pattern, ramp)
+
+
+def _confidence_arrays(
+    rows: CandidateArrays,
+    hours: npt.NDArray[np.float64],
+    over_logged: npt.NDArray[np.float64],
+    day_hours: npt.NDArray[np.float64],
+    has_pattern: npt.NDArray[np.bool_],
+    ramp: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    logged = rows.logged_hours
+    log_cover = np.where(hours > 0, np.minimum(1.0, np.divide(logged, np.maximum(hours, 1e-9))), 0.0)
+    average = np.where(has_pattern, rows.pattern_hours, 0.0)
+    agreement = 1.0 - np.minimum(1.0, np.abs(average - hours) / np.maximum(np.maximum(average, hours), 1e-9))
+    strength = np.where(has_pattern & (average > 0), ramp * agreement, 0.0)
+    assign = np.minimum(rows.open_issues, 3) / 3
+    doubt = (1 - _W_LOG * log_cover) * (1 - _W_PATTERN * strength) * (1 - _W_ASSIGN * assign)
+    evidence = (1 - doubt) * over_logged
+    # Only the employee's own recent mix speaks for the project: its spread says how sure that is.
+    spread = np.maximum(np.nan_to_num(rows.pattern_sd, nan=1.0) * day_hours, 1e-6)
+    by_spread = _erf(_RIGHT_WITHIN_HOURS / (spread * math.sqrt(2))) * over_logged
+    mixed = (logged == 0) & has_pattern & ~np.isnan(rows.pattern_sd)
+    return np.round(np.clip(np.where(mixed, by_spread, evidence), 0.0, 1.0), 3)
+
+
+def _erf(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """The error function, vectorized (Abramowitz and Stegun 7.1.26, |error| < 1.5e-7); x >= 0."""
+    t = 1.0 / (1.0 + 0.3275911 * x)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    result: npt.NDArray[np.float64] = 1.0 - poly * np.exp(-x * x)
+    return result
 
 
 # A suggestion is right when it lands within a quarter hour of what is confirmed; both sides are rounded to
 # quarter hours, so an unrounded error of up to about 3/8 h still rounds into it.
 _RIGHT_WITHIN_HOURS = 0.375
-
-
-def _spread_confidence(share_sd: float, day_hours: float) -> float:
-    """P(|error| <= 3/8 h) for a normal error of sd share_sd x the day's hours."""
-    sd = max(share_sd * day_hours, 1e-6)
-    return math.erf(_RIGHT_WITHIN_HOURS / (sd * math.sqrt(2)))
-
-
-def _confidence(
-    signals: DaySignals, project: ProjectKey, hours: float, over_logged: float, day_hours: float = 0.0
-) -> float:
-    logged = signals.logged_seconds.get(project, 0) / 3600
-    pattern = signals.patterns.get(project)
-    if logged == 0 and pattern is not None and pattern.share_sd is not None:
-        # Only the employee's own recent mix speaks for this project: its spread says how sure that is.
-        return round(max(0.0, min(1.0, _spread_confidence(pattern.share_sd, day_hours) * over_logged)), 3)
-    log_cover = min(1.0, logged / hours) if hours > 0 else 0.0
-    pattern = signals.patterns.get(project)
-    pattern_strength = 0.0
-    if pattern is not None and pattern.average_hours > 0:
-        agreement = 1.0 - min(1.0, abs(pattern.average_hours - hours) / max(pattern.average_hours, hours))
-        pattern_strength = min(1.0, pattern.weeks_observed / _PATTERN_FULL_WEEKS) * agreement
-    assign = min(signals.open_issues.get(project, 0), 3) / 3
-    doubt = (1 - _W_LOG * log_cover) * (1 - _W_PATTERN * pattern_strength) * (1 - _W_ASSIGN * assign)
-    # More hours logged than attended: the logs themselves are in question.
-    return round(max(0.0, min(1.0, (1 - doubt) * over_logged)), 3)
 
 
 def explanation_of(signals: DaySignals, project: ProjectKey) -> str:
@@ -192,19 +246,30 @@ def allocate_day(signals: DaySignals, *, granularity: Decimal = DEFAULT_GRANULAR
         return DayOutcome(splits=())
     evidence = set(signals.logged_seconds) | set(signals.patterns) | set(signals.open_issues)
     candidates = sorted(p for p in evidence if p not in signals.excluded and p not in signals.allocated)
-    raw = _raw_shares(signals, candidates, remaining_c / 100) if candidates else {}
-    raw = {p: share for p, share in raw.items() if share > 0}
-    if not raw:
-        return DayOutcome(splits=(), unallocated_hours=_hundredths(remaining_c), reason=NO_SIGNAL_REASON)
-    total_logged = sum(signals.logged_seconds.get(p, 0) for p in candidates) / 3600
-    over_logged = min(1.0, (remaining_c / 100) / total_logged) if total_logged > remaining_c / 100 else 1.0
-    splits = tuple(
-        Split(
-            project=project,
-            hours=_hundredths(hours_c),
-            confidence=_confidence(signals, project, hours_c / 100, over_logged, remaining_c / 100),
-            explanation=explanation_of(signals, project),
-        )
-        for project, hours_c in sorted(_quantize(raw, remaining_c, granularity_c).items())
+    nan = float("nan")
+    patterns = [signals.patterns.get(p) for p in candidates]
+    rows = CandidateArrays(
+        group=np.zeros(len(candidates), dtype=np.int64),
+        logged_hours=np.array([signals.logged_seconds.get(p, 0) / 3600 for p in candidates], dtype=np.float64),
+        open_issues=np.array([signals.open_issues.get(p, 0) for p in candidates], dtype=np.float64),
+        pattern_hours=np.array([nan if q is None else q.average_hours for q in patterns], dtype=np.float64),
+        pattern_weeks=np.array([0 if q is None else q.weeks_observed for q in patterns], dtype=np.float64),
+        pattern_sd=np.array(
+            [nan if q is None or q.share_sd is None else q.share_sd for q in patterns], dtype=np.float64
+        ),
     )
-    return DayOutcome(splits=splits)
+    hundredths, confidence = allocate_arrays(rows, np.array([remaining_c], dtype=np.int64), granularity_c=granularity_c)
+    if not hundredths.any():
+        return DayOutcome(splits=(), unallocated_hours=_hundredths(remaining_c), reason=NO_SIGNAL_REASON)
+    return DayOutcome(
+        splits=tuple(
+            Split(
+                project=project,
+                hours=_hundredths(int(hours_c)),
+                confidence=float(conf),
+                explanation=explanation_of(signals, project),
+            )
+            for project, hours_c, conf in zip(candidates, hundredths.tolist(), confidence.tolist(), strict=True)
+            if hours_c > 0
+        )
+    )

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intelligence.rules import NO_SIGNAL_REASON, DaySignals, PatternSignal, allocate_day
+from intelligence.rules import (
+    NO_SIGNAL_REASON,
+    CandidateArrays,
+    DaySignals,
+    PatternSignal,
+    allocate_arrays,
+    allocate_day,
+)
 
 PROJECTS = ["P1", "P2", "P3", "P4", "P5"]
 hours = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("16"), places=2)
@@ -114,3 +122,47 @@ def test_the_sub_granule_residue_lands_on_one_share() -> None:
     )
     assert sum(s.hours for s in outcome.splits) == Decimal("7.33")
     assert sorted(s.hours % Decimal("0.25") for s in outcome.splits) == [Decimal("0"), Decimal("0.08")]
+
+
+@st.composite
+def _chunks(draw: st.DrawFn) -> tuple[CandidateArrays, np.ndarray, int]:
+    n_groups = draw(st.integers(1, 12))
+    sizes = draw(st.lists(st.integers(0, 6), min_size=n_groups, max_size=n_groups))
+    n = sum(sizes)
+    group = np.repeat(np.arange(n_groups), sizes).astype(np.int64)
+
+    def column(elements: st.SearchStrategy[float]) -> np.ndarray:
+        return np.array(draw(st.lists(elements, min_size=n, max_size=n)), dtype=np.float64)
+
+    maybe = st.one_of(st.just(0.0), st.floats(0.0, 12.0, allow_nan=False))
+    has_pattern = column(st.sampled_from([0.0, 1.0])) > 0
+    rows = CandidateArrays(
+        group=group,
+        logged_hours=column(maybe),
+        open_issues=column(st.sampled_from([0.0, 0.0, 1.0, 3.0, 9.0])),
+        pattern_hours=np.where(has_pattern, column(st.floats(0.0, 10.0, allow_nan=False)), np.nan),
+        pattern_weeks=column(st.sampled_from([0.0, 1.0, 4.0, 8.0])),
+        pattern_sd=np.where(column(st.sampled_from([0.0, 1.0])) > 0, column(st.floats(0.0, 1.0)), np.nan),
+    )
+    remaining = np.array(draw(st.lists(st.integers(0, 1600), min_size=n_groups, max_size=n_groups)), dtype=np.int64)
+    granularity = draw(st.sampled_from([1, 5, 10, 25, 50, 100]))
+    return rows, remaining, granularity
+
+
+@settings(max_examples=300, deadline=None)
+@given(_chunks())
+def test_a_chunk_split_sums_exactly_per_employee_day_and_no_share_is_negative(
+    chunk: tuple[CandidateArrays, np.ndarray, int],
+) -> None:
+    rows, remaining, granularity = chunk
+    hundredths, confidence = allocate_arrays(rows, remaining, granularity_c=granularity)
+    assert (hundredths >= 0).all()
+    assert ((confidence >= 0) & (confidence <= 1)).all()
+    per_group = np.bincount(rows.group, weights=hundredths, minlength=len(remaining)).astype(np.int64)
+    answered = np.bincount(rows.group, weights=(hundredths > 0), minlength=len(remaining)) > 0
+    # Every employee-day with evidence is split to the hundredth; one without gets nothing (it is flagged).
+    assert (per_group[answered] == remaining[answered]).all()
+    assert (per_group[~answered] == 0).all()
+    # At most one share per employee-day carries the residue below one granule.
+    off_grid = np.bincount(rows.group, weights=(hundredths % granularity) > 0, minlength=len(remaining))
+    assert (off_grid <= 1).all()
