@@ -10,11 +10,13 @@ a few numpy passes, no per-day Python), per employee, project and weekday:
   up a few days ago weighs what it has weighed since, not a fraction diluted by the weeks before it existed.
   A project that was worked on most of its days and then not at all for the last `ENDED_AFTER_WORKED_DAYS`
   worked days has ended: its weight is 0.
-- **Weekday habit.** The ratio of the project's share on that weekday to its share on all days, shrunk
-  towards 1 by `HABIT_PRIOR_DAYS` pseudo-days so that one odd Tuesday is not a habit.
-- **Spread.** The standard deviation of the project's daily share around that expectation (with the
-  uncertainty of the estimate itself): the rules engine turns it into the probability that a suggestion lands
-  within a quarter hour of what the employee confirms.
+- **Weekday habit.** The project's mean share on that weekday, shrunk towards its mean on all days as far as
+  the weekdays' means differ by more than day-to-day noise explains (empirical Bayes), so one odd Tuesday is
+  not a habit and a real one is kept.
+- **Spread.** The standard deviation of the project's daily share around that expectation, pooled towards the
+  chunk's median spread by `SPREAD_PRIOR_DAYS` pseudo-days (a new joiner's two weeks say little about it) and
+  widened by the uncertainty of the estimate itself: the rules engine turns it into the probability that a
+  suggestion lands within a quarter hour of what the employee confirms.
 """
 
 # ruff: noqa: S608 - table names come from model metadata; every value is a bound parameter.
@@ -33,10 +35,11 @@ from psycopg.types.string import TextLoader
 from timesheets.models import TimesheetProjectAllocation
 
 WINDOW_DAYS = 56
-HALF_LIFE_WORKED_DAYS = 10.0
+HALF_LIFE_WORKED_DAYS = 20.0
 ENDED_AFTER_WORKED_DAYS = 3
 ENDED_MIN_PRESENCE = 0.6  # a project worked on at least this share of its days before the gap counts as ended
-HABIT_PRIOR_DAYS = 2.0
+SPREAD_PRIOR_DAYS = 5.0
+HABIT_MIN_REPEATS = 5
 SHARE_SD_FLOOR = 0.01
 
 
@@ -131,23 +134,40 @@ def mixes_from_rows(
 
     weekday_of_day = (first.weekday() + day_numbers) % 7
     out: dict[MixKey, dict[str, Mix]] = {}
-    residual_sq = np.zeros(n_pairs)
-    ratios = np.ones((n_pairs, 7))
-    counts = np.zeros((n_pairs, 7), dtype=np.int64)
-    for weekday in range(7):
-        on = live & (weekday_of_day[None, :] == weekday)
-        n_wd = on.sum(axis=1)
-        s_wd = (share * on).sum(axis=1)
-        prior = HABIT_PRIOR_DAYS * mean_share
-        ratios[:, weekday] = np.divide(
-            s_wd + prior, (n_wd + HABIT_PRIOR_DAYS) * mean_share, out=np.ones(n_pairs), where=mean_share > 0
-        )
-        counts[:, weekday] = (present & on).sum(axis=1)
-        expected = (mean_share * ratios[:, weekday])[:, None]
-        residual_sq += (((share - expected) ** 2) * on).sum(axis=1)
-    share_sd = np.sqrt(np.divide(residual_sq, np.maximum(live_days - 1, 1)) * (1 + 1 / np.maximum(live_days, 1)))
+    # Per weekday: days, share sum and mean; the spread within weekdays; the spread between their means.
+    on = live[:, :, None] & (weekday_of_day[None, :, None] == np.arange(7)[None, None, :])  # pair x day x weekday
+    n_wd = on.sum(axis=1)
+    mean_wd = np.divide((share[:, :, None] * on).sum(axis=1), n_wd, out=np.zeros((n_pairs, 7)), where=n_wd > 0)
+    expected_by_day = (mean_wd[:, None, :] * on).sum(axis=2)  # each live day's own weekday mean
+    within = ((share - expected_by_day) ** 2 * live).sum(axis=1)
+    within_dof = live_days - (n_wd > 0).sum(axis=1)
+    within_var = np.divide(within, np.maximum(within_dof, 1))
+    # Empirical Bayes: a weekday's own mean counts as far as the weekdays really differ beyond day-to-day noise.
+    # A habit needs each weekday seen twice and enough repeats to tell it from noise.
+    seen = (n_wd >= 2) & (within_dof >= HABIT_MIN_REPEATS)[:, None]
+    k = np.maximum(seen.sum(axis=1), 1)
+    grand = np.divide((mean_wd * seen).sum(axis=1), k)
+    between_raw = np.divide((((mean_wd - grand[:, None]) ** 2) * seen).sum(axis=1), np.maximum(k - 1, 1))
+    noise_of_mean = np.divide((within_var[:, None] / np.maximum(n_wd, 1) * seen).sum(axis=1), k)
+    between = np.maximum(between_raw - noise_of_mean, 0.0)
+    weight_wd = np.divide(
+        between[:, None], between[:, None] + within_var[:, None] / np.maximum(n_wd, 1),
+        out=np.zeros((n_pairs, 7)), where=seen & (between[:, None] > 0),
+    )  # fmt: skip
+    habit = mean_share[:, None] + weight_wd * (mean_wd - mean_share[:, None])
+    ratios = np.divide(habit, mean_share[:, None], out=np.ones((n_pairs, 7)), where=mean_share[:, None] > 0)
+    ratios = np.maximum(ratios, 0.0)
+    counts = (present[:, :, None] & on).sum(axis=1)
+    # The spread of a day's share around its expectation, pooled towards the chunk's typical spread when a
+    # project has few days (a new joiner's two weeks say little about how much a day strays).
+    residual = (share - mean_share[:, None] * ratios[np.arange(n_pairs)[:, None], weekday_of_day[None, :]]) ** 2
+    residual_sq = (residual * live).sum(axis=1)
+    dof = np.maximum(live_days - 1, 0)
+    established = live_days >= 10
+    pooled = float(np.median(residual_sq[established] / dof[established])) if established.any() else 0.01
+    variance = (residual_sq + SPREAD_PRIOR_DAYS * pooled) / (dof + SPREAD_PRIOR_DAYS)
+    share_sd = np.sqrt(variance * (1 + 1 / np.maximum(live_days, 1)))
     share_sd = np.maximum(share_sd, SHARE_SD_FLOOR)
-    share_sd[live_days < 2] = 0.5  # one day says nothing about the spread
 
     keep = np.flatnonzero(level > 0)
     for index in keep.tolist():
