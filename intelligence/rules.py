@@ -110,7 +110,11 @@ class CandidateArrays:
 
 
 def split_groups(
-    group: npt.NDArray[np.int64], weight: npt.NDArray[np.float64], total_c: npt.NDArray[np.int64], *, granularity_c: int
+    group: npt.NDArray[np.int64],
+    weight: npt.NDArray[np.floating[Any]],
+    total_c: npt.NDArray[np.int64],
+    *,
+    granularity_c: int,
 ) -> npt.NDArray[np.int64]:
     """Split each group's `total_c` hundredths by weight into whole granules, exactly, all groups at once.
 
