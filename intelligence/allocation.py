@@ -9,6 +9,7 @@ employee-day), and only the suggestions that come out are turned into Python obj
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -21,6 +22,7 @@ from intelligence.rules import (
     PatternSignal,
     allocate_arrays,
     explanation_of,
+    logged_words,
 )
 from intelligence.signals import ChunkSignals, EmployeeDay
 
@@ -75,6 +77,43 @@ def _columns(signals: DaySignals) -> _Columns:
     return columns
 
 
+def _with_logs(base: _Columns, logged: Mapping[str, int], issues: Mapping[str, tuple[str, ...]]) -> _Columns:
+    """The employee-weekday's shared columns plus the day's own Jira logs (nothing allocated or rejected)."""
+    columns = _Columns(
+        list(base.projects),
+        list(base.logged),
+        base.open_issues,
+        base.pattern_hours,
+        base.pattern_weeks,
+        base.pattern_sd,
+        list(base.explanations),
+    )
+    position = {project: index for index, project in enumerate(base.projects)}
+    extra = False
+    for project, seconds in logged.items():
+        logged_part = logged_words(seconds, issues.get(project, ()))
+        index = position.get(project)
+        if index is None:
+            if not extra:
+                columns.open_issues = list(base.open_issues)
+                columns.pattern_hours = list(base.pattern_hours)
+                columns.pattern_weeks = list(base.pattern_weeks)
+                columns.pattern_sd = list(base.pattern_sd)
+                extra = True
+            columns.projects.append(project)
+            columns.logged.append(seconds / 3600)
+            columns.open_issues.append(0.0)
+            columns.pattern_hours.append(_NAN)
+            columns.pattern_weeks.append(0.0)
+            columns.pattern_sd.append(_NAN)
+            columns.explanations.append(logged_part)
+        else:
+            columns.logged[index] = seconds / 3600
+            rest = base.explanations[index]
+            columns.explanations[index] = f"{logged_part} · {rest}" if rest else logged_part
+    return columns
+
+
 def _hundredths(value: Decimal) -> int:
     return int((value * 100).to_integral_value())
 
@@ -103,13 +142,17 @@ def rules_chunk(signals: ChunkSignals, keys: list[EmployeeDay], *, granularity: 
         remaining.append(left)
         if left <= 0:
             continue
-        if allocated or key in signals.logged_seconds or key in signals.rejected:
+        if allocated or key in signals.rejected:
             columns = _columns(signals.day(employee_id, day))
         else:
             weekday = day.weekday()
-            columns = shared.get((employee_id, weekday))  # type: ignore[assignment]
-            if columns is None:
-                columns = shared[(employee_id, weekday)] = _columns(signals.day(employee_id, day))
+            base = shared.get((employee_id, weekday))
+            if base is None:
+                plain = signals.day(employee_id, day)
+                plain.logged_seconds, plain.logged_issues = {}, {}
+                base = shared[(employee_id, weekday)] = _columns(plain)
+            logs = signals.logged_seconds.get(key)
+            columns = _with_logs(base, logs, signals.logged_issues.get(key, {})) if logs else base
         group.extend([index] * len(columns.projects))
         projects.extend(columns.projects)
         logged.extend(columns.logged)

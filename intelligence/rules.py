@@ -222,15 +222,19 @@ def _erf(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 _RIGHT_WITHIN_HOURS = 0.375
 
 
+def logged_words(seconds: int, issues: tuple[str, ...]) -> str:
+    """'3h logged on PROJ-12 +1'."""
+    where = issues[0] if issues else "Jira"
+    more = f" +{len(issues) - 1}" if len(issues) > 1 else ""
+    return f"{_fmt_hours(seconds / 3600)}h logged on {where}{more}"
+
+
 def explanation_of(signals: DaySignals, project: ProjectKey) -> str:
     """The evidence for `project` that day, in words: '3h logged on PROJ-12 · 2 open issues · weekday pattern 4 wks'."""
     parts: list[str] = []
     seconds = signals.logged_seconds.get(project, 0)
     if seconds:
-        issues = signals.logged_issues.get(project, ())
-        where = issues[0] if issues else "Jira"
-        more = f" +{len(issues) - 1}" if len(issues) > 1 else ""
-        parts.append(f"{_fmt_hours(seconds / 3600)}h logged on {where}{more}")
+        parts.append(logged_words(seconds, signals.logged_issues.get(project, ())))
     open_count = signals.open_issues.get(project, 0)
     if open_count:
         parts.append(f"{open_count} open issue{'s' if open_count != 1 else ''}")
