@@ -31,7 +31,7 @@ def _run(alpha: TenantHandle, family: str) -> WorldResult:
     return result
 
 
-@pytest.mark.parametrize("family", ["stable", "weekday_switches"])
+@pytest.mark.parametrize("family", ["stable", "weekday_switches", "jira_partial"])
 def test_suggestions_are_no_worse_than_the_best_baseline(alpha: TenantHandle, family: str) -> None:
     result = _run(alpha, family)
     best = min(score.mae for score in result.baselines.values())
