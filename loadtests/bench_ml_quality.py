@@ -674,6 +674,7 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--people", type=int, default=40)
     parser.add_argument("--database", default="hrms_bench_quality")
+    parser.add_argument("--slug", default="quality", help="the benchmark tenant's slug")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
@@ -687,7 +688,7 @@ def main() -> int:
     results: list[WorldResult] = []
     try:
         manage("migrate_tenants", env=env, echo=False)
-        bench_tenant_create("quality", env=env)
+        bench_tenant_create(args.slug, env=env)
         import django
 
         django.setup()
@@ -699,7 +700,7 @@ def main() -> int:
 
         from tenants.models import Tenant
 
-        tenant = Tenant.objects.get(slug="quality")
+        tenant = Tenant.objects.get(slug=args.slug)
         host = tenant.domains.first().domain
         start = monday_before(date.today(), 3)
         for name in args.families.split(","):
@@ -711,7 +712,7 @@ def main() -> int:
                     user.groups.add(Group.objects.get(name="Admin"))
                     headers = {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=user).key}"}
                     result = world_run(
-                        world, client=Client(HTTP_HOST=host), headers=headers, slug="quality", tag=f"s{seed}"
+                        world, client=Client(HTTP_HOST=host), headers=headers, slug=args.slug, tag=f"s{seed}"
                     )
                     transaction.set_rollback(True)
                 results.append(result)
