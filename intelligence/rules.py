@@ -244,8 +244,56 @@ def explanation_of(signals: DaySignals, project: ProjectKey) -> str:
     return " · ".join(parts)
 
 
+def _split_one(weights: list[float], total_c: int, granularity_c: int) -> list[int]:
+    """`split_groups` for one group, in plain Python (the same order of operations, so the same answer)."""
+    order = sorted(range(len(weights)), key=lambda i: -weights[i])
+    w_sum = 0.0
+    for i in order:
+        w_sum += weights[i]
+    units_total, residue = divmod(total_c, granularity_c)
+    ideal = [weights[i] / w_sum * units_total for i in order]
+    units = [math.floor(v) for v in ideal]
+    leftover = units_total - sum(units)
+    by_fraction = sorted(range(len(order)), key=lambda k: -(ideal[k] - units[k]))
+    for k in by_fraction[:leftover]:
+        units[k] += 1
+    out = [0] * len(weights)
+    for k, i in enumerate(order):
+        out[i] = units[k] * granularity_c
+    out[order[0]] += residue
+    return out
+
+
+def _erf_scalar(x: float) -> float:
+    t = 1.0 / (1.0 + 0.3275911 * x)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    return 1.0 - poly * math.exp(-x * x)
+
+
+def _day_confidence(
+    signals: DaySignals, project: ProjectKey, hours: float, over_logged: float, day_hours: float
+) -> float:
+    """`_confidence_arrays` for one row."""
+    logged = signals.logged_seconds.get(project, 0) / 3600
+    pattern = signals.patterns.get(project)
+    if logged == 0 and pattern is not None and pattern.share_sd is not None:
+        spread = max(pattern.share_sd * day_hours, 1e-6)
+        return round(min(1.0, max(0.0, _erf_scalar(_RIGHT_WITHIN_HOURS / (spread * math.sqrt(2))) * over_logged)), 3)
+    log_cover = min(1.0, logged / max(hours, 1e-9)) if hours > 0 else 0.0
+    strength = 0.0
+    if pattern is not None and pattern.average_hours > 0:
+        average = pattern.average_hours
+        agreement = 1.0 - min(1.0, abs(average - hours) / max(average, hours, 1e-9))
+        ramp = 1.0 if pattern.share_sd is not None else min(1.0, pattern.weeks_observed / _PATTERN_FULL_WEEKS)
+        strength = ramp * agreement
+    assign = min(signals.open_issues.get(project, 0), 3) / 3
+    doubt = (1 - _W_LOG * log_cover) * (1 - _W_PATTERN * strength) * (1 - _W_ASSIGN * assign)
+    return round(min(1.0, max(0.0, (1 - doubt) * over_logged)), 3)
+
+
 def allocate_day(signals: DaySignals, *, granularity: Decimal = DEFAULT_GRANULARITY) -> DayOutcome:
-    """Split the day's unallocated attended hours across projects; see the module docstring."""
+    """Split one day's unallocated attended hours across projects: `allocate_arrays` for a single employee-day
+    in plain Python (a day at a time, array set-up would cost more than the split)."""
     granularity_c = _to_hundredths(granularity)
     if granularity_c <= 0:
         raise ValueError("granularity must be at least 0.01 h")
@@ -254,30 +302,48 @@ def allocate_day(signals: DaySignals, *, granularity: Decimal = DEFAULT_GRANULAR
         return DayOutcome(splits=())
     evidence = set(signals.logged_seconds) | set(signals.patterns) | set(signals.open_issues)
     candidates = sorted(p for p in evidence if p not in signals.excluded and p not in signals.allocated)
-    nan = float("nan")
-    patterns = [signals.patterns.get(p) for p in candidates]
-    rows = CandidateArrays(
-        group=np.zeros(len(candidates), dtype=np.int64),
-        logged_hours=np.array([signals.logged_seconds.get(p, 0) / 3600 for p in candidates], dtype=np.float64),
-        open_issues=np.array([signals.open_issues.get(p, 0) for p in candidates], dtype=np.float64),
-        pattern_hours=np.array([nan if q is None else q.average_hours for q in patterns], dtype=np.float64),
-        pattern_weeks=np.array([0 if q is None else q.weeks_observed for q in patterns], dtype=np.float64),
-        pattern_sd=np.array(
-            [nan if q is None or q.share_sd is None else q.share_sd for q in patterns], dtype=np.float64
-        ),
-    )
-    hundredths, confidence = allocate_arrays(rows, np.array([remaining_c], dtype=np.int64), granularity_c=granularity_c)
-    if not hundredths.any():
+    remaining = remaining_c / 100
+    logged = [signals.logged_seconds.get(p, 0) / 3600 for p in candidates]
+    total_logged = 0.0
+    for value in logged:
+        total_logged += value
+    weights: list[float] = []
+    for project in candidates:
+        pattern = signals.patterns.get(project)
+        weight = 0.0
+        if pattern is not None:
+            ramp = 1.0 if pattern.share_sd is not None else min(1.0, pattern.weeks_observed / _PATTERN_FULL_WEEKS)
+            weight = pattern.average_hours * ramp
+        weights.append(weight + _HOURS_PER_OPEN_ISSUE * min(signals.open_issues.get(project, 0), _MAX_COUNTED_ISSUES))
+    total_weight = 0.0
+    for value in weights:
+        total_weight += value
+    raw: list[float] = []
+    for own, weight in zip(logged, weights, strict=True):
+        by_logs = own * remaining / total_logged if total_logged > 0 else 0.0
+        if total_logged >= remaining > 0:
+            share = by_logs
+        elif total_weight > 0:
+            share = own + (remaining - total_logged) * (weight / total_weight)
+        else:
+            share = by_logs
+        raw.append(share if share > 0 else 0.0)
+    kept = [i for i, share in enumerate(raw) if share > 0]
+    if not kept:
         return DayOutcome(splits=(), unallocated_hours=_hundredths(remaining_c), reason=NO_SIGNAL_REASON)
-    return DayOutcome(
-        splits=tuple(
+    hundredths = _split_one([raw[i] for i in kept], remaining_c, granularity_c)
+    over_logged = min(remaining / max(total_logged, 1e-9), 1.0) if total_logged > remaining else 1.0
+    splits = []
+    for i, hours_c in zip(kept, hundredths, strict=True):
+        if hours_c <= 0:
+            continue
+        project = candidates[i]
+        splits.append(
             Split(
                 project=project,
-                hours=_hundredths(int(hours_c)),
-                confidence=float(conf),
+                hours=_hundredths(hours_c),
+                confidence=_day_confidence(signals, project, hours_c / 100, over_logged, remaining),
                 explanation=explanation_of(signals, project),
             )
-            for project, hours_c, conf in zip(candidates, hundredths.tolist(), confidence.tolist(), strict=True)
-            if hours_c > 0
         )
-    )
+    return DayOutcome(splits=tuple(splits))

@@ -42,6 +42,7 @@ def day_signals(draw: st.DrawFn) -> DaySignals:
                     PatternSignal,
                     average_hours=st.floats(min_value=0, max_value=10, allow_nan=False),
                     weeks_observed=st.integers(min_value=0, max_value=12),
+                    share_sd=st.one_of(st.none(), st.floats(min_value=0.005, max_value=0.8)),
                 ),
                 max_size=4,
             )
@@ -166,3 +167,34 @@ def test_a_chunk_split_sums_exactly_per_employee_day_and_no_share_is_negative(
     # At most one share per employee-day carries the residue below one granule.
     off_grid = np.bincount(rows.group, weights=(hundredths % granularity) > 0, minlength=len(remaining))
     assert (off_grid <= 1).all()
+
+
+@settings(max_examples=300, deadline=None)
+@given(day_signals(), st.sampled_from([Decimal("0.25"), Decimal("0.5"), Decimal("0.01")]))
+def test_one_day_split_in_python_is_the_chunk_split_of_that_day(signals: DaySignals, granularity: Decimal) -> None:
+    """allocate_day (one day, plain Python) and allocate_arrays (a chunk, numpy) give the same answer."""
+    outcome = allocate_day(signals, granularity=granularity)
+    remaining_c = round(signals.attended_hours * 100) - sum(round(h * 100) for h in signals.allocated.values())
+    evidence = set(signals.logged_seconds) | set(signals.patterns) | set(signals.open_issues)
+    candidates = sorted(p for p in evidence if p not in signals.excluded and p not in signals.allocated)
+    patterns = [signals.patterns.get(p) for p in candidates]
+    nan = float("nan")
+    rows = CandidateArrays(
+        group=np.zeros(len(candidates), dtype=np.int64),
+        logged_hours=np.array([signals.logged_seconds.get(p, 0) / 3600 for p in candidates], dtype=np.float64),
+        open_issues=np.array([signals.open_issues.get(p, 0) for p in candidates], dtype=np.float64),
+        pattern_hours=np.array([nan if q is None else q.average_hours for q in patterns], dtype=np.float64),
+        pattern_weeks=np.array([0 if q is None else q.weeks_observed for q in patterns], dtype=np.float64),
+        pattern_sd=np.array([nan if q is None or q.share_sd is None else q.share_sd for q in patterns]),
+    )
+    hundredths, confidence = allocate_arrays(
+        rows, np.array([max(remaining_c, 0)], dtype=np.int64), granularity_c=round(granularity * 100)
+    )
+    from_arrays = {p: (int(h), float(c)) for p, h, c in zip(candidates, hundredths, confidence, strict=True) if h > 0}
+    if remaining_c <= 0:
+        assert outcome.splits == ()
+        return
+    from_day = {s.project: (round(s.hours * 100), s.confidence) for s in outcome.splits}
+    assert {p: h for p, (h, _) in from_day.items()} == {p: h for p, (h, _) in from_arrays.items()}
+    for project, (_, conf) in from_day.items():
+        assert abs(conf - from_arrays[project][1]) <= 0.001
