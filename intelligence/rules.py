@@ -206,7 +206,11 @@ def _confidence_arrays(
     spread = np.maximum(np.nan_to_num(rows.pattern_sd, nan=1.0) * day_hours, 1e-6)
     by_spread = _erf(_RIGHT_WITHIN_HOURS / (spread * math.sqrt(2))) * over_logged
     mixed = (logged == 0) & has_pattern & ~np.isnan(rows.pattern_sd)
-    return np.round(np.clip(np.where(mixed, by_spread, evidence), 0.0, 1.0), 3)
+    # Backed by its own Jira logs: what can be wrong is the part of the suggestion no log of its own backs.
+    unbacked = np.maximum(hours - logged, 0.0) * _UNBACKED_SD_PER_HOUR + _LOGGED_SD_HOURS
+    by_logs = _erf(_RIGHT_WITHIN_HOURS / (unbacked * math.sqrt(2))) * over_logged
+    chosen = np.where(logged > 0, by_logs, np.where(mixed, by_spread, evidence))
+    return np.round(np.clip(chosen, 0.0, 1.0), 3)
 
 
 def _erf(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -220,6 +224,9 @@ def _erf(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 # A suggestion is right when it lands within a quarter hour of what is confirmed; both sides are rounded to
 # quarter hours, so an unrounded error of up to about 3/8 h still rounds into it.
 _RIGHT_WITHIN_HOURS = 0.375
+# A Jira-backed suggestion strays by about half the hours its own logs do not back, plus the logs' rounding.
+_UNBACKED_SD_PER_HOUR = 0.5
+_LOGGED_SD_HOURS = 0.1
 
 
 def logged_words(seconds: int, issues: tuple[str, ...]) -> str:
@@ -276,7 +283,10 @@ def _day_confidence(
     """`_confidence_arrays` for one row."""
     logged = signals.logged_seconds.get(project, 0) / 3600
     pattern = signals.patterns.get(project)
-    if logged == 0 and pattern is not None and pattern.share_sd is not None:
+    if logged > 0:
+        unbacked = max(hours - logged, 0.0) * _UNBACKED_SD_PER_HOUR + _LOGGED_SD_HOURS
+        return round(min(1.0, max(0.0, _erf_scalar(_RIGHT_WITHIN_HOURS / (unbacked * math.sqrt(2))) * over_logged)), 3)
+    if pattern is not None and pattern.share_sd is not None:
         spread = max(pattern.share_sd * day_hours, 1e-6)
         return round(min(1.0, max(0.0, _erf_scalar(_RIGHT_WITHIN_HOURS / (spread * math.sqrt(2))) * over_logged)), 3)
     log_cover = min(1.0, logged / max(hours, 1e-9)) if hours > 0 else 0.0
