@@ -110,6 +110,11 @@ def test_train_model_and_evaluate_model_print_the_comparison(alpha: TenantHandle
     assert f"Model v{active.version} vs rules engine" in lines
     assert f"{active.metrics['model']['hours_mae']:.4f}" in lines  # the same holdout, the same figures
     assert f"{active.metrics['rules']['hours_mae']:.4f}" in lines
+    out = io.StringIO()
+    call_command("train_model", "--tenant", alpha.tenant.slug, "--if-untrained", stdout=out)
+    assert "already has a training run" in out.getvalue()
+    with tenant_context(alpha.tenant):
+        assert ModelArtifact.objects.count() == 1
 
 
 def test_evaluate_model_without_an_active_model_says_the_rules_answer(alpha: TenantHandle) -> None:
