@@ -33,7 +33,10 @@ def model_status() -> dict[str, Any]:
     breaker = breaker_state()
     usable = active is not None and health.state == "ok" and breaker.state != "open"
     if active is None:
-        why = "No model beat the rules engine yet." if latest is not None else "No model has been trained yet."
+        if latest is None:
+            why = "No model has been trained yet."
+        else:  # the latest run's verdict: the winner on the holdout and by how much
+            why = latest.reason or "No model beat the rules engine yet."
     elif health.state != "ok":
         why = f"The active model's artifact is {health.state}: {health.error}"
     elif breaker.state == "open":
