@@ -36,6 +36,7 @@ demo: migrate
 	$(WITH_ENV) $(PY) manage.py ensure_demo_tenant --slug $(DEMO_SLUG) --domain $(DEMO_DOMAIN) \
 		--admin-email $(DEMO_EMAIL) --admin-password $(DEMO_PASSWORD)
 	$(WITH_ENV) $(PY) manage.py seed_demo --tenant $(DEMO_SLUG) --employees 200 --days 60 --if-empty
+	$(WITH_ENV) $(PY) manage.py train_model --tenant $(DEMO_SLUG) --if-untrained
 	$(WITH_ENV) $(PY) manage.py collectstatic --noinput --verbosity 0
 
 run: demo

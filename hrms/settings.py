@@ -302,11 +302,14 @@ CELERY_BEAT_SCHEDULE = {
     "expire-pending-suggestions": {"task": "timesheets.suggestions_expire_all", "schedule": crontab(minute=5)},
     # Every tenant's model retrained nightly; the fan-out staggers the tenants' jobs.
     "train-models-nightly": {"task": "intelligence.models_train_nightly", "schedule": crontab(hour=2, minute=30)},
+    # ... and during the day for a tenant with ML_RETRAIN_MIN_DECISIONS new decisions since its last run.
+    "train-models-when-due": {"task": "intelligence.models_train_when_due", "schedule": crontab(minute=40)},
     # Working-time violations of the last two weeks, recomputed from attendance (worktime/tasks.py).
     "check-compliance-nightly": {"task": "worktime.compliance_check_nightly", "schedule": crontab(hour=3, minute=15)},
 }
 # The learned predictor (intelligence/predictor.py): breaker shared through Redis, per tenant.
 ML_BREAKER_FAIL_MAX = env_int("ML_BREAKER_FAIL_MAX", 5)
+ML_RETRAIN_MIN_DECISIONS = env_int("ML_RETRAIN_MIN_DECISIONS", 500)
 ML_BREAKER_RESET_SECONDS = env_int("ML_BREAKER_RESET_SECONDS", 60)
 ML_PREDICT_BUDGET_SECONDS = env_int("ML_PREDICT_BUDGET_MS", 5000) / 1000
 ML_TRAIN_STAGGER_SECONDS = env_int("ML_TRAIN_STAGGER_SECONDS", 30)

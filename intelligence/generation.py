@@ -31,9 +31,10 @@ from django.utils import timezone
 
 from audit.services import Actor
 from core.schema import current_schema
+from intelligence.allocation import rules_chunk
 from intelligence.features import ProjectTable, chunk_features
 from intelligence.predictor import ActivePredictor, explain, predictor_active, suggestion_hours
-from intelligence.rules import DEFAULT_GRANULARITY, Split, allocate_day, explanation_of
+from intelligence.rules import DEFAULT_GRANULARITY, Split, explanation_of
 from intelligence.signals import ChunkSignals, signals_load
 from jobs.models import BackgroundJob
 from jobs.runner import job_run
@@ -47,8 +48,9 @@ from timesheets.models import (
     SuggestionSource,
     SuggestionStatus,
 )
-from timesheets.selectors import locked_dates
+from timesheets.selectors import locked_dates, tenant_today
 from timesheets.services import GeneratedRows, suggestions_generated_replace, work_patterns_recompute
+from worktime.selectors import days_off
 
 logger = logging.getLogger(__name__)
 
@@ -65,9 +67,11 @@ class GenerationTotals:
     employees_processed: int = 0
     employee_days: int = 0
     suggestions_created: int = 0
+    suggestions_reviewable: int = 0  # pending and open for review (created minus auto-accepted)
     auto_accepted: int = 0
     hours_suggested: str = "0"
     unallocated_days: int = 0
+    days_off_attended: int = 0  # attendance on a holiday or during leave: flagged for HR, never split
     employees_without_attendance: int = 0
     chunks: int = 0
     patterns_refreshed: int = 0
@@ -111,6 +115,7 @@ class ChunkRows:
     model_days: int = 0
     model_failed: bool = False
     locked_days: int = 0
+    days_off_attended: int = 0
 
 
 def _employee_chunks(params: GenerationParameters) -> Iterator[list[uuid.UUID]]:
@@ -188,7 +193,7 @@ def _model_splits(
     hundredths = suggestion_hours(
         day_group=np.asarray(groups, dtype=np.int64),
         hours=prediction.hours[rows],
-        confidence=prediction.confidence[rows],
+        confidence=prediction.keep_score[rows],
         remaining_c=np.maximum(np.asarray(remaining, dtype=np.int64), 0),
         granularity_c=int((params.granularity * 100).to_integral_value()),
     )
@@ -222,6 +227,56 @@ def _random_ids(batch: int = 4096) -> Iterator[str]:
         yield from (text[start : start + 32] for start in range(0, 32 * batch, 32))
 
 
+@dataclass
+class _Emitter:
+    """Turns splits into suggestion rows (and allocation rows for the auto-accepted ones)."""
+
+    job_id: uuid.UUID
+    threshold: float | None
+    now: Any
+    made_expiry: date
+    new_ids: Iterator[str]
+
+    def __call__(
+        self,
+        rows: ChunkRows,
+        key: tuple[str, date],
+        project: str,
+        hours: Decimal,
+        confidence: float,
+        explanation: str,
+        source: str,
+    ) -> None:
+        employee_id, day = key
+        suggestion_id = next(self.new_ids)
+        accepted = self.threshold is not None and confidence >= self.threshold
+        now = self.now
+        rows.hours += hours
+        rows.suggestions.append(
+            (
+                suggestion_id,
+                employee_id,
+                project,
+                day,
+                hours,
+                confidence,
+                source,
+                explanation[:500],
+                SuggestionStatus.AUTO_ACCEPTED if accepted else SuggestionStatus.PENDING,
+                max(self.made_expiry, day + _TTL),
+                hours if accepted else None,
+                now if accepted else None,
+                self.job_id,
+                now,
+            )
+        )
+        if accepted:
+            rows.allocations.append((uuid.uuid4(), employee_id, project, day, hours, suggestion_id, True, now, now))
+
+
+_TTL = timedelta(days=SUGGESTION_TTL_DAYS)
+
+
 def _compute_chunk(
     *,
     employee_ids: list[uuid.UUID],
@@ -237,6 +292,11 @@ def _compute_chunk(
     new_ids = _random_ids()
     now = timezone.now()
     rows = ChunkRows(job_id, [], [], [], 0, 0, Decimal(0))
+    # A suggestion lives SUGGESTION_TTL_DAYS from when it is made (or from its day, when that is later), so a
+    # period generated long after the fact is as reviewable as this week's.
+    made = tenant_today()
+    made_expiry = made + timedelta(days=SUGGESTION_TTL_DAYS)
+    _emit = _Emitter(job_id=job_id, threshold=threshold, now=now, made_expiry=made_expiry, new_ids=new_ids)
     model_splits: dict[tuple[str, date], list[Split]] = {}
     if model is not None:
         try:
@@ -248,54 +308,50 @@ def _compute_chunk(
             found = None
         rows.model_failed = found is None
         model_splits = found or {}
+    # Holidays and leave are what they are: no suggestion is made for them, and attendance on one is flagged.
+    off = days_off(employee_ids=employee_ids, date_from=params.start, date_to=params.end)
     attended_employees = {employee_id for employee_id, _ in signals.attendance}
     rows.employees_without_attendance = sum(1 for e in employee_ids if str(e) not in attended_employees)
     locked = locked_dates(params.start, params.end)
-    for employee_id, day in signals.attendance:
-        if day in locked:  # a closed pay period: nothing is suggested or accepted for the day
+    rules_keys: list[tuple[str, date]] = []
+    for key in signals.attendance:
+        if key[1] in locked:  # a closed pay period: nothing is suggested or accepted for the day
             rows.locked_days += 1
             continue
         rows.employee_days += 1
-        learned = model_splits.get((employee_id, day))
-        if learned:
-            rows.model_days += 1
-            splits: tuple[Split, ...] | list[Split] = learned
-            source = SuggestionSource.ML
-        else:
-            outcome = allocate_day(signals.day(employee_id, day), granularity=params.granularity)
-            if outcome.unallocated_hours:
-                rows.unallocated.append(
-                    (uuid.uuid4(), employee_id, day, outcome.unallocated_hours, outcome.reason, job_id, now)
-                )
-            splits, source = outcome.splits, SuggestionSource.RULES
-        expiry = day + timedelta(days=SUGGESTION_TTL_DAYS)
-        for split in splits:
-            suggestion_id = next(new_ids)
-            accepted = threshold is not None and split.confidence >= threshold
-            rows.hours += split.hours
-            rows.suggestions.append(
-                (
-                    suggestion_id,
-                    employee_id,
-                    split.project,
-                    day,
-                    split.hours,
-                    split.confidence,
-                    source,
-                    split.explanation[:500],
-                    SuggestionStatus.AUTO_ACCEPTED if accepted else SuggestionStatus.PENDING,
-                    expiry,
-                    split.hours if accepted else None,
-                    now if accepted else None,
-                    job_id,
-                    now,
-                )
-            )
-            if accepted:
-                rows.allocations.append(
-                    (uuid.uuid4(), employee_id, split.project, day, split.hours, suggestion_id, True, now, now)
-                )
+        what = off.get(key)
+        if what is not None:
+            left = signals.attendance[key] - sum(signals.allocated.get(key, {}).values())
+            if left > 0:
+                rows.days_off_attended += 1
+                rows.unallocated.append((uuid.uuid4(), key[0], key[1], left, _day_off_reason(what), job_id, now))
+            continue
+        learned = model_splits.get(key)
+        if not learned:
+            rules_keys.append(key)
+            continue
+        rows.model_days += 1
+        for split in learned:
+            _emit(rows, key, split.project, split.hours, split.confidence, split.explanation, SuggestionSource.ML)
+    outcome = rules_chunk(signals, rules_keys, granularity=params.granularity)
+    for (employee_id, day), hours, reason in outcome.unallocated:
+        rows.unallocated.append((uuid.uuid4(), employee_id, day, hours, reason, job_id, now))
+    for made_split in outcome.splits:
+        _emit(
+            rows,
+            made_split.key,
+            made_split.project,
+            made_split.hours,
+            made_split.confidence,
+            made_split.explanation,
+            SuggestionSource.RULES,
+        )
     return rows
+
+
+def _day_off_reason(what: str) -> str:
+    """'holiday (Christmas Day): attended on a day off, not split; enter the hours by hand if they were worked'."""
+    return f"{what}: attended on a day off, not split; enter the hours by hand if they were worked"[:200]
 
 
 def _write_chunk(
@@ -359,7 +415,9 @@ def _run(job: BackgroundJob, lease: Lease, on_progress: ProgressCallback | None)
         totals.employee_days += rows.employee_days
         totals.suggestions_created += created
         totals.auto_accepted += accepted
+        totals.suggestions_reviewable += created - accepted
         totals.unallocated_days += len(rows.unallocated)
+        totals.days_off_attended += rows.days_off_attended
         totals.model_days += rows.model_days
         totals.model_failures += rows.model_failed
         totals.locked_days_skipped += rows.locked_days

@@ -33,6 +33,7 @@ from core.schema import current_schema
 from core.ttlcache import TtlCache
 from intelligence.features import FEATURE_NAMES, F, FloatArray, IntArray
 from intelligence.registry import ArtifactRef, ArtifactUnavailable, LoadedModel, active_ref, model_load
+from intelligence.rules import split_groups
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,9 @@ class ModelBundle:
     importance: FloatArray  # permutation importance of each feature for the hours model (>= 0)
     version: int = 0
     trained_at: str = ""
+    # Maps the classifier's probability to P(the suggestion lands within a quarter hour of the confirmed
+    # hours), fitted on the holdout (an IsotonicRegression); None for bundles stored before it existed.
+    calibrator: Any = None
 
     def check(self, X: FloatArray) -> None:
         if X.ndim != 2 or X.shape[1] != len(self.feature_names):
@@ -85,9 +89,16 @@ class ModelBundle:
 @dataclass
 class Prediction:
     hours: FloatArray  # per candidate: share x attended hours
-    confidence: FloatArray  # per candidate, calibrated probability
+    confidence: FloatArray  # per candidate: P(the suggestion lands within a quarter hour), when calibrated
     top_features: IntArray  # (rows x TOP_FEATURES) feature indices, strongest first
     seconds: float = 0.0
+    # Per candidate: P(the project is in the day's confirmed timesheet), which decides what is suggested.
+    presence: FloatArray | None = None
+
+    @property
+    def keep_score(self) -> FloatArray:
+        """What `suggestion_hours` keeps candidates by: presence when known, else the confidence."""
+        return self.presence if self.presence is not None else self.confidence
 
 
 def ml_threads() -> threadpool_limits:
@@ -107,14 +118,20 @@ def predict_bundle(bundle: ModelBundle, X: FloatArray) -> Prediction:
         )
     with ml_threads():
         share = np.clip(np.asarray(bundle.regressor.predict(X), dtype=np.float32), 0.0, 1.0)
-        confidence = np.asarray(bundle.classifier.predict_proba(X)[:, 1], dtype=np.float32)
+        presence = np.clip(np.asarray(bundle.classifier.predict_proba(X)[:, 1], dtype=np.float32), 0.0, 1.0)
+        calibrator = getattr(bundle, "calibrator", None)
+        confidence = presence
+        if calibrator is not None:
+            confidence = np.asarray(calibrator.predict(presence), dtype=np.float32)
     # Which features pushed this row furthest from the typical one, weighted by how much the model relies on them.
     strength = np.abs((X - bundle.feature_mean) / bundle.feature_scale) * bundle.importance
     top = np.argpartition(-strength, TOP_FEATURES - 1, axis=1)[:, :TOP_FEATURES]
     order = np.argsort(-np.take_along_axis(strength, top, axis=1), axis=1)
     top = np.take_along_axis(top, order, axis=1)
     hours = share * X[:, F["attended_hours"]]
-    return Prediction(hours, np.clip(confidence, 0.0, 1.0), top.astype(np.int64), time.perf_counter() - began)
+    return Prediction(
+        hours, np.clip(confidence, 0.0, 1.0), top.astype(np.int64), time.perf_counter() - began, presence=presence
+    )
 
 
 # The breaker -------------------------------------------------------------------------------------------------
@@ -262,41 +279,6 @@ def predictor_active() -> ActivePredictor | None:
 
 
 # From predictions to suggestions ----------------------------------------------------------------------------
-
-
-def split_groups(
-    group: IntArray, weight: FloatArray, total_c: IntArray, *, granularity_c: int
-) -> npt.NDArray[np.int64]:
-    """Split each group's `total_c` hundredths by weight into whole granules, exactly, all groups at once.
-
-    Largest-remainder rounding within each group; the sub-granule residue goes to the group's largest
-    share (the rules engine's convention). `total_c` is per row (the same for every row of a group).
-    """
-    n = len(group)
-    out = np.zeros(n, dtype=np.int64)
-    if n == 0:
-        return out
-    order = np.lexsort((-weight, group))
-    g, w, total = group[order], weight[order].astype(np.float64), total_c[order]
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    sizes = np.diff(np.r_[starts, n])
-    group_of_row = np.repeat(np.arange(len(starts)), sizes)
-    w_sum = np.add.reduceat(w, starts)
-    units_total = total[starts] // granularity_c
-    residue = total[starts] % granularity_c
-    ideal = w / w_sum[group_of_row] * units_total[group_of_row]
-    units = np.floor(ideal).astype(np.int64)
-    leftover = units_total - np.add.reduceat(units, starts)
-    fraction = ideal - units
-    by_fraction = np.lexsort((-fraction, group_of_row))
-    rank = np.empty(n, dtype=np.int64)
-    rank[by_fraction] = np.arange(n) - starts[group_of_row[by_fraction]]
-    units += rank < leftover[group_of_row]
-    hundredths = units * granularity_c
-    first_of_group = starts  # weight-descending: the first row of each group holds the largest share
-    hundredths[first_of_group] += residue
-    out[order] = hundredths
-    return out
 
 
 def suggestion_hours(

@@ -6,9 +6,12 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from django.conf import settings
+
 from intelligence.models import ModelArtifact
 from intelligence.predictor import breaker_state
 from intelligence.registry import active_health
+from timesheets.models import ProjectAllocationSuggestion, SuggestionStatus, TimesheetProjectAllocation
 
 _SUMMARY_FIELDS = (
     "version", "status", "reason", "trained_at", "activated_at", "samples", "holdout_samples", "employee_days",
@@ -30,7 +33,10 @@ def model_status() -> dict[str, Any]:
     breaker = breaker_state()
     usable = active is not None and health.state == "ok" and breaker.state != "open"
     if active is None:
-        why = "No model beat the rules engine yet." if latest is not None else "No model has been trained yet."
+        if latest is None:
+            why = "No model has been trained yet."
+        else:  # the latest run's verdict: the winner on the holdout and by how much
+            why = latest.reason or "No model beat the rules engine yet."
     elif health.state != "ok":
         why = f"The active model's artifact is {health.state}: {health.error}"
     elif breaker.state == "open":
@@ -163,3 +169,19 @@ def holdout_chart(runs: list[TrainingRun], *, width: int = 640, height: int = 24
         gridlines=gridlines,
         x_labels=x_labels,
     )
+
+
+def decisions_since_training() -> int:
+    """Confirmed outcomes (allocations written or changed, suggestions rejected) since the latest training run."""
+    latest = ModelArtifact.objects.order_by("-trained_at").values_list("trained_at", flat=True).first()
+    allocations = TimesheetProjectAllocation.objects.all()
+    rejected = ProjectAllocationSuggestion.objects.filter(status=SuggestionStatus.REJECTED)
+    if latest is not None:
+        allocations = allocations.filter(updated_at__gt=latest)
+        rejected = rejected.filter(decided_at__gt=latest)
+    return allocations.count() + rejected.count()
+
+
+def training_due() -> bool:
+    """Enough new decisions to learn from since the last run (`ML_RETRAIN_MIN_DECISIONS`)."""
+    return decisions_since_training() >= settings.ML_RETRAIN_MIN_DECISIONS

@@ -83,6 +83,7 @@ TRAIN_LEASE_NAME = "model-training"
 TRAIN_LEASE_TTL_SECONDS = 1800
 TRAIN_ACTOR = Actor(kind="job", label="model training")
 NIGHTLY_ACTOR = Actor(kind="system", label="nightly model training")
+DUE_ACTOR = Actor(kind="system", label="model training after new decisions")
 
 
 @transaction.atomic

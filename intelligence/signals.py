@@ -1,7 +1,8 @@
 """Loads the evidence for a chunk of employees over a period with a fixed number of queries.
 
-Six queries per chunk whatever its size (attendance, allocations, rejections, work logs, assignments,
-patterns), returned as plain dictionaries keyed by employee and day for the rules engine.
+Six queries per chunk whatever its size (attendance, allocations, rejections, work logs, assignments, and the
+recent allocations from which intelligence/history.py computes each employee's project mix), returned as
+plain dictionaries keyed by employee and day for the rules engine.
 
 Employee and project ids are read as text, not `uuid.UUID`: a chunk makes millions of dictionary lookups,
 and a string caches its hash where a UUID computes it in Python on every lookup.
@@ -14,13 +15,14 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db import connection
 from psycopg.types.string import TextLoader
 
+from intelligence.history import recent_mixes
 from intelligence.rules import DaySignals, PatternSignal
 from jira_sync.models import JiraIssueAssignment, JiraWorkLog
 from timesheets.models import (
@@ -28,7 +30,6 @@ from timesheets.models import (
     ProjectAllocationSuggestion,
     SuggestionStatus,
     TimesheetProjectAllocation,
-    WorkPattern,
 )
 
 EmployeeDay = tuple[str, date]
@@ -126,10 +127,9 @@ def _load_into(
     ):
         if project_id in active_projects:
             signals.open_issues[employee_id][project_id] = int(count)
-    for employee_id, project_id, weekday, average, weeks in _rows(
-        "SELECT employee_id, project_id, day_of_week, average_hours, weeks_observed "
-        f"FROM {WorkPattern._meta.db_table} WHERE employee_id = ANY(%s) AND is_active",
-        [ids],
-    ):
-        if project_id in active_projects:
-            signals.patterns[(employee_id, weekday)][project_id] = PatternSignal(float(average), int(weeks))
+    for key, mixes in recent_mixes(employee_ids=ids, as_of=period[1] - timedelta(days=1), rows=_rows).items():
+        signals.patterns[key] = {
+            project_id: PatternSignal(mix.hours, mix.weeks_observed, mix.share_sd)
+            for project_id, mix in mixes.items()
+            if project_id in active_projects
+        }

@@ -11,7 +11,8 @@ from django.conf import settings
 from core.schema import current_schema
 from core.tasks import FanOutTask
 from intelligence.generation import timesheets_generate
-from intelligence.services import NIGHTLY_ACTOR, model_train_job, training_request
+from intelligence.selectors import training_due
+from intelligence.services import DUE_ACTOR, NIGHTLY_ACTOR, model_train_job, training_request
 from jobs.fanout import tenants_fan_out
 from jobs.services import JobAlreadyRunning
 from tenants.selectors import tenant_list
@@ -48,4 +49,28 @@ def models_train_nightly_task() -> int:
         return True
 
     tenants_fan_out(NIGHTLY_TASK, queue_one, tenants=[tenant for tenant in tenant_list() if tenant.is_active])
+    return queued
+
+
+DUE_TASK = "intelligence.models_train_when_due"
+
+
+@shared_task(name=DUE_TASK, base=FanOutTask)
+def models_train_when_due_task() -> int:
+    """Queue training for each active tenant with enough new decisions since its last run (hourly), so a busy
+    tenant's model follows its people's decisions during the day and not only at night."""
+    queued = 0
+
+    def queue_one() -> bool:
+        nonlocal queued
+        if not training_due():
+            return False
+        try:
+            training_request(actor=DUE_ACTOR, countdown_seconds=queued * settings.ML_TRAIN_STAGGER_SECONDS)
+        except JobAlreadyRunning:
+            return False
+        queued += 1
+        return True
+
+    tenants_fan_out(DUE_TASK, queue_one, tenants=[tenant for tenant in tenant_list() if tenant.is_active])
     return queued

@@ -46,6 +46,7 @@ RESULT_LABELS = (
     ("employees_processed", "Employees processed"),
     ("employee_days", "Employee-days with attendance"),
     ("suggestions_created", "Suggestions created"),
+    ("suggestions_reviewable", "Suggestions to review"),
     ("auto_accepted", "Auto-accepted"),
     ("hours_suggested", "Hours suggested"),
     ("unallocated_days", "Days without evidence (left to HR)"),

@@ -10,7 +10,8 @@ from django.conf import settings
 from django.test import override_settings
 from django_tenants.utils import tenant_context
 
-from intelligence.services import TRAIN_JOB_TYPE
+from intelligence.services import TRAIN_JOB_TYPE, model_record
+from intelligence.training import TrainingRun
 from jobs.models import BackgroundJob, JobStatus
 from tenants.models import Tenant
 from tests.conftest import TenantHandle, make_user, token_for
@@ -155,3 +156,21 @@ def test_with_redis_down_the_rate_limiter_fails_open(alpha: TenantHandle) -> Non
     with override_settings(CACHES=caches):
         responses = _flood(alpha, auth, 6)
     assert [r.status_code for r in responses] == [200] * 6
+
+
+def test_model_status_names_the_winner_of_the_latest_run_and_why(alpha: TenantHandle) -> None:
+    scores = {"acceptance_log_loss": 0.4, "ece": 0.03, "suggested_rows": 10}
+    run = TrainingRun(
+        window=None,
+        bundle=tiny_bundle(),
+        metrics={"model": {"hours_mae": 0.5, **scores}, "rules": {"hours_mae": 0.4, **scores}},
+        usable=True,
+    )
+    with tenant_context(alpha.tenant):
+        artifact = model_record(run=run, actor=None)
+    body = model_status_for(alpha)
+    assert body["source"] == "rules"
+    assert body["latest"]["status"] == "rejected"
+    assert body["reason"] == artifact.reason
+    assert body["reason"].startswith("The rules engine answers: the model is not 2% better on the holdout's hours MAE")
+    assert "hours MAE 0.500 vs rules 0.400" in body["reason"]

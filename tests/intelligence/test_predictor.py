@@ -27,10 +27,10 @@ from intelligence.predictor import (
     breaker_state,
     predict_guarded,
     predictor_active,
-    split_groups,
     suggestion_hours,
 )
 from intelligence.registry import model_load
+from intelligence.rules import split_groups
 from jobs.models import BackgroundJob, JobStatus
 from jobs.services import job_create
 from tests.conftest import TenantHandle

@@ -8,6 +8,7 @@ from datetime import date
 import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import override_settings
 from django_tenants.utils import tenant_context
 from sklearn.dummy import DummyClassifier, DummyRegressor
 
@@ -16,8 +17,9 @@ from intelligence import training
 from intelligence.features import FEATURE_NAMES
 from intelligence.models import ArtifactStatus, ModelArtifact
 from intelligence.predictor import ModelBundle, predictor_active
+from intelligence.selectors import decisions_since_training, training_due
 from intelligence.services import TRAIN_JOB_TYPE, TRAIN_LEASE_NAME, model_train, model_train_job, training_request
-from intelligence.tasks import models_train_nightly_task
+from intelligence.tasks import models_train_nightly_task, models_train_when_due_task
 from intelligence.training import Part
 from jobs.models import BackgroundJob, JobStatus
 from locks.services import lease_acquire, lease_release
@@ -76,7 +78,7 @@ def test_a_model_that_does_not_beat_the_rules_is_kept_rejected_with_its_reason(
         monkeypatch.setattr(training, "model_fit", _ignorant_fit)
         artifact = model_train()
         assert artifact.status == ArtifactStatus.REJECTED
-        assert artifact.reason.startswith("Does not beat the rules engine on hours MAE")
+        assert artifact.reason.startswith("The rules engine answers: the model is not 2% better")
         assert artifact.metrics["model"]["hours_mae"] >= artifact.metrics["rules"]["hours_mae"]
         assert not ModelArtifact.objects.filter(status=ArtifactStatus.ACTIVE).exists()
         assert artifact.artifact_bytes == 0  # nothing that will never run is stored
@@ -108,6 +110,11 @@ def test_train_model_and_evaluate_model_print_the_comparison(alpha: TenantHandle
     assert f"Model v{active.version} vs rules engine" in lines
     assert f"{active.metrics['model']['hours_mae']:.4f}" in lines  # the same holdout, the same figures
     assert f"{active.metrics['rules']['hours_mae']:.4f}" in lines
+    out = io.StringIO()
+    call_command("train_model", "--tenant", alpha.tenant.slug, "--if-untrained", stdout=out)
+    assert "already has a training run" in out.getvalue()
+    with tenant_context(alpha.tenant):
+        assert ModelArtifact.objects.count() == 1
 
 
 def test_evaluate_model_without_an_active_model_says_the_rules_answer(alpha: TenantHandle) -> None:
@@ -162,3 +169,24 @@ def test_the_nightly_schedule_queues_one_training_job_per_tenant(alpha: TenantHa
         with tenant_context(handle.tenant):
             assert BackgroundJob.objects.filter(job_type=TRAIN_JOB_TYPE, status=JobStatus.QUEUED).count() == 1
     assert models_train_nightly_task() == 0  # already queued everywhere: nothing new
+
+
+def test_a_tenant_with_enough_new_decisions_trains_during_the_day(alpha: TenantHandle) -> None:
+    with tenant_context(alpha.tenant):
+        build_world(employees=2, days=5)  # six weeks of accepted history for each: 60 allocations
+        new = decisions_since_training()
+        assert new >= 60
+    with override_settings(ML_RETRAIN_MIN_DECISIONS=new + 1):
+        models_train_when_due_task()
+        with tenant_context(alpha.tenant):
+            assert not BackgroundJob.objects.filter(job_type=TRAIN_JOB_TYPE).exists()
+    with override_settings(ML_RETRAIN_MIN_DECISIONS=new):
+        assert models_train_when_due_task() >= 1
+        with tenant_context(alpha.tenant):
+            job = BackgroundJob.objects.get(job_type=TRAIN_JOB_TYPE, status=JobStatus.QUEUED)
+            finished = model_train_job(job_id=job.id)
+            assert finished is not None
+            assert finished.status == JobStatus.SUCCEEDED, finished.error
+            # Counted from the run just recorded: nothing new since.
+            assert decisions_since_training() == 0
+            assert not training_due()

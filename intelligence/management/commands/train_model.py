@@ -12,7 +12,7 @@ from tqdm import tqdm
 from audit.services import Actor
 from core.errors import ApplicationError
 from intelligence.management.commands.evaluate_model import comparison_lines
-from intelligence.models import ArtifactStatus
+from intelligence.models import ArtifactStatus, ModelArtifact
 from intelligence.services import model_train
 from tenants.commands import command_tenant
 
@@ -22,6 +22,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--tenant", required=True, help="tenant slug")
+        parser.add_argument(
+            "--if-untrained", action="store_true", help="do nothing when the tenant already has a training run"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         tenant = command_tenant(options["tenant"])
@@ -34,6 +37,10 @@ class Command(BaseCommand):
                 self.stdout.write(f"  features: {done}/{total} employees")
 
         with tenant_context(tenant):
+            if options["if_untrained"] and ModelArtifact.objects.exists():
+                bar.close()
+                self.stdout.write("The tenant already has a training run: nothing to do.")
+                return
             try:
                 artifact = model_train(actor=Actor(kind="system", label="manage.py train_model"), on_progress=progress)
             except ApplicationError as exc:

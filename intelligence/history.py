@@ -1,0 +1,182 @@
+"""Each employee's recent project mix, in bulk: what the rules engine expects a day to look like.
+
+From the confirmed allocations of the `WINDOW_DAYS` before a date, for a chunk of employees at once (one query,
+a few numpy passes, no per-day Python), per employee, project and weekday:
+
+- **Recency.** A project's level is its share of the day, averaged over the employee's *worked* days with
+  weights halving every `HALF_LIFE_WORKED_DAYS` worked days back. Counting worked days rather than calendar
+  days, a week of leave or a holiday neither ages the mix nor reads as a week without work.
+- **Lifecycle.** A project is averaged only over the days since it first appeared in the window, so one taken
+  up a few days ago weighs what it has weighed since, not a fraction diluted by the weeks before it existed.
+  A project that was worked on most of its days and then not at all for the last `ENDED_AFTER_WORKED_DAYS`
+  worked days has ended: its weight is 0.
+- **Weekday habit.** The project's mean share on that weekday, shrunk towards its mean on all days as far as
+  the weekdays' means differ by more than day-to-day noise explains (empirical Bayes), so one odd Tuesday is
+  not a habit and a real one is kept.
+- **Spread.** The standard deviation of the project's daily share around that expectation, pooled towards the
+  chunk's median spread by `SPREAD_PRIOR_DAYS` pseudo-days (a new joiner's two weeks say little about it) and
+  widened by the uncertainty of the estimate itself: the rules engine turns it into the probability that a
+  suggestion lands within a quarter hour of what the employee confirms.
+"""
+
+# ruff: noqa: S608 - table names come from model metadata; every value is a bound parameter.
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+from django.db import connection
+from psycopg.types.string import TextLoader
+
+from timesheets.models import TimesheetProjectAllocation
+
+WINDOW_DAYS = 56
+HALF_LIFE_WORKED_DAYS = 20.0
+ENDED_AFTER_WORKED_DAYS = 3
+ENDED_MIN_PRESENCE = 0.6  # a project worked on at least this share of its days before the gap counts as ended
+SPREAD_PRIOR_DAYS = 5.0
+HABIT_MIN_REPEATS = 5
+SHARE_SD_FLOOR = 0.01
+
+
+@dataclass(frozen=True, slots=True)
+class Mix:
+    """One employee-project-weekday: expected hours on a typical day, weeks seen, share sd (None: unknown)."""
+
+    hours: float
+    weeks_observed: int
+    share_sd: float
+
+
+MixKey = tuple[str, int]  # (employee id as text, weekday 0 = Monday)
+
+
+HISTORY_SQL = (
+    f"SELECT employee_id, project_id, date, hours::float8 FROM {TimesheetProjectAllocation._meta.db_table} "
+    "WHERE employee_id = ANY(%s) AND date BETWEEN %s AND %s AND hours > 0"
+)
+
+Rows = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
+
+
+def recent_mixes(
+    *, employee_ids: list[uuid.UUID], as_of: date, rows: Rows | None = None
+) -> dict[MixKey, dict[str, Mix]]:
+    """The mixes of `employee_ids` from the allocations of the WINDOW_DAYS ending on `as_of` (inclusive).
+
+    One query, through `rows` when the caller has a cursor open (ids must then load as text).
+    """
+    first = as_of - timedelta(days=WINDOW_DAYS - 1)
+    params: list[Any] = [list(employee_ids), first, as_of]
+    if rows is not None:
+        found = rows(HISTORY_SQL, params)
+    else:
+        with connection.cursor() as cursor:
+            cursor.cursor.adapters.register_loader("uuid", TextLoader)  # this cursor only
+            cursor.execute(HISTORY_SQL, params)
+            found = list(cursor.fetchall())
+    return mixes_from_rows(found, first=first, days=WINDOW_DAYS)
+
+
+def mixes_from_rows(
+    rows: list[tuple[str, str, date, float]], *, first: date, days: int
+) -> dict[MixKey, dict[str, Mix]]:
+    """The computation of `recent_mixes` on plain rows (employee, project, date, hours), for tests and backtests."""
+    if not rows:
+        return {}
+    employees = sorted({row[0] for row in rows})
+    projects = sorted({row[1] for row in rows})
+    e_index = {e: i for i, e in enumerate(employees)}
+    p_index = {p: i for i, p in enumerate(projects)}
+    n_projects = len(projects)
+    emp = np.fromiter((e_index[r[0]] for r in rows), dtype=np.int64, count=len(rows))
+    proj = np.fromiter((p_index[r[1]] for r in rows), dtype=np.int64, count=len(rows))
+    day = np.fromiter(((r[2] - first).days for r in rows), dtype=np.int64, count=len(rows))
+    hours = np.fromiter((r[3] for r in rows), dtype=np.float64, count=len(rows))
+    codes, pair = np.unique(emp * n_projects + proj, return_inverse=True)
+    pair_emp, pair_proj = codes // n_projects, codes % n_projects
+    n_pairs = len(codes)
+
+    pair_hours = np.zeros((n_pairs, days))
+    np.add.at(pair_hours, (pair, day), hours)
+    day_total = np.zeros((len(employees), days))
+    np.add.at(day_total, (emp, day), hours)
+    worked = day_total > 0
+    # Worked days counted back from the window's end: 0 on the employee's latest worked day.
+    back: np.ndarray = np.cumsum(worked[:, ::-1], axis=1)[:, ::-1] - worked
+    recency = np.where(worked, 0.5 ** (back / HALF_LIFE_WORKED_DAYS), 0.0)
+    share = np.divide(pair_hours, day_total[pair_emp], out=np.zeros_like(pair_hours), where=worked[pair_emp])
+    present = pair_hours > 0
+
+    # Lifecycle: the days since the project first appeared; ended after a gap of worked days.
+    day_numbers = np.arange(days)
+    first_seen = np.where(present.any(axis=1), np.argmax(present, axis=1), days)
+    live = worked[pair_emp] & (day_numbers[None, :] >= first_seen[:, None])
+    gap = np.where(present, back[pair_emp], np.iinfo(np.int64).max).min(axis=1)  # worked days since last seen
+    live_days = live.sum(axis=1)
+    presence = present.sum(axis=1) / np.maximum(live_days - np.minimum(gap, live_days), 1)
+    ended = (gap >= ENDED_AFTER_WORKED_DAYS) & (presence >= ENDED_MIN_PRESENCE)
+
+    weights = recency[pair_emp] * live
+    level = np.divide(
+        (weights * share).sum(axis=1), weights.sum(axis=1), out=np.zeros(n_pairs), where=weights.sum(axis=1) > 0
+    )
+    level[ended] = 0.0
+    mean_share = np.divide((share * live).sum(axis=1), live_days, out=np.zeros(n_pairs), where=live_days > 0)
+    typical_hours = np.divide(
+        (day_total * recency).sum(axis=1), recency.sum(axis=1), out=np.zeros(len(employees)),
+        where=recency.sum(axis=1) > 0,
+    )  # fmt: skip
+
+    weekday_of_day = (first.weekday() + day_numbers) % 7
+    out: dict[MixKey, dict[str, Mix]] = {}
+    # Per weekday: days, share sum and mean; the spread within weekdays; the spread between their means.
+    on = live[:, :, None] & (weekday_of_day[None, :, None] == np.arange(7)[None, None, :])  # pair x day x weekday
+    n_wd = on.sum(axis=1)
+    mean_wd = np.divide((share[:, :, None] * on).sum(axis=1), n_wd, out=np.zeros((n_pairs, 7)), where=n_wd > 0)
+    expected_by_day = (mean_wd[:, None, :] * on).sum(axis=2)  # each live day's own weekday mean
+    within = ((share - expected_by_day) ** 2 * live).sum(axis=1)
+    within_dof = live_days - (n_wd > 0).sum(axis=1)
+    within_var = np.divide(within, np.maximum(within_dof, 1))
+    # Empirical Bayes: a weekday's own mean counts as far as the weekdays really differ beyond day-to-day noise.
+    # A habit needs each weekday seen twice and enough repeats to tell it from noise.
+    seen = (n_wd >= 2) & (within_dof >= HABIT_MIN_REPEATS)[:, None]
+    k = np.maximum(seen.sum(axis=1), 1)
+    grand = np.divide((mean_wd * seen).sum(axis=1), k)
+    between_raw = np.divide((((mean_wd - grand[:, None]) ** 2) * seen).sum(axis=1), np.maximum(k - 1, 1))
+    noise_of_mean = np.divide((within_var[:, None] / np.maximum(n_wd, 1) * seen).sum(axis=1), k)
+    between = np.maximum(between_raw - noise_of_mean, 0.0)
+    weight_wd = np.divide(
+        between[:, None], between[:, None] + within_var[:, None] / np.maximum(n_wd, 1),
+        out=np.zeros((n_pairs, 7)), where=seen & (between[:, None] > 0),
+    )  # fmt: skip
+    habit = mean_share[:, None] + weight_wd * (mean_wd - mean_share[:, None])
+    ratios = np.divide(habit, mean_share[:, None], out=np.ones((n_pairs, 7)), where=mean_share[:, None] > 0)
+    ratios = np.maximum(ratios, 0.0)
+    counts = (present[:, :, None] & on).sum(axis=1)
+    # The spread of a day's share around its expectation, pooled towards the chunk's typical spread when a
+    # project has few days (a new joiner's two weeks say little about how much a day strays).
+    residual = (share - mean_share[:, None] * ratios[np.arange(n_pairs)[:, None], weekday_of_day[None, :]]) ** 2
+    residual_sq = (residual * live).sum(axis=1)
+    dof = np.maximum(live_days - 1, 0)
+    established = live_days >= 10
+    pooled = float(np.median(residual_sq[established] / dof[established])) if established.any() else 0.01
+    variance = (residual_sq + SPREAD_PRIOR_DAYS * pooled) / (dof + SPREAD_PRIOR_DAYS)
+    share_sd = np.sqrt(variance * (1 + 1 / np.maximum(live_days, 1)))
+    share_sd = np.maximum(share_sd, SHARE_SD_FLOOR)
+
+    keep = np.flatnonzero(level > 0)
+    for index in keep.tolist():
+        employee = employees[int(pair_emp[index])]
+        project = projects[int(pair_proj[index])]
+        base = float(level[index] * typical_hours[int(pair_emp[index])])
+        sd = float(share_sd[index])
+        for weekday in range(7):
+            out.setdefault((employee, weekday), {})[project] = Mix(
+                hours=base * float(ratios[index, weekday]), weeks_observed=int(counts[index, weekday]), share_sd=sd
+            )
+    return out
