@@ -71,10 +71,12 @@ _CONFLICT_OPERATIONS = {
     ("/api/jira/connection", "put"),
     # Undoing a confident accept that was already undone.
     ("/api/timesheet-intelligence/suggestions/batches/{batch_id}/undo", "post"),
-    # Working time: a day off or leave type that exists, overlapping leave or contracts, a decision already made.
+    # Working time: a day off or leave type that exists, overlapping leave or contracts, a decision already made,
+    # leave in a closed pay period.
     ("/api/worktime/days-off", "post"),
     ("/api/leave-types", "post"),
     ("/api/leave", "post"),
+    ("/api/leave/import", "post"),
     ("/api/leave/{leave_id}/decide", "post"),
     ("/api/leave/{leave_id}/cancel", "post"),
     ("/api/contracts", "post"),

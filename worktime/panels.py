@@ -22,9 +22,9 @@ from worktime.selectors import flexitime_balance, violation_list
 # The review page lists many people: the panel shows the most recent violations and links to the rest.
 MAX_VIOLATIONS_SHOWN = 20
 DEFAULT_DAYS = 14
-# Pages of timesheets with an extension point; "week-approval" is the page where a week is approved.
-TIMESHEET_PAGES = ("my-week", "timesheet-grid", "week-approval", "suggestions")
-WEEK_PAGES = ("my-week", "timesheet-grid", "week-approval")
+# Pages of timesheets with an extension point. A week is approved on the timesheet grid, beside these panels.
+TIMESHEET_PAGES = ("my-week", "timesheet-grid", "suggestions")
+WEEK_PAGES = ("my-week", "timesheet-grid")
 
 
 def _scope(request: HttpRequest, employee: Any) -> tuple[bool, list[Employee] | None]:

@@ -13,7 +13,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.services import ActorLike, acting_user, audit_append
-from core.errors import Conflict, NotFound, ValidationFailed
+from core.errors import Conflict, NotFound, PeriodLocked, ValidationFailed
+from timesheets.lifecycle import closed_periods
 from timesheets.models import Employee
 from worktime.compliance import ComplianceRun, affected_until, violations_compute
 from worktime.models import (
@@ -159,6 +160,33 @@ def _leave_errors(entry: LeaveInput) -> dict[str, list[str]]:
     return errors
 
 
+def _closed_period_check(spans: Sequence[tuple[date, date, int | None]]) -> None:
+    """409 `period_locked` when leave would change the hours of a closed pay period (expected and leave hours go
+    to payroll), naming the period and the field, and the row of an import."""
+    if not spans:
+        return
+    periods = list(
+        closed_periods(date_from=min(span[0] for span in spans), date_to=max(span[1] for span in spans)).order_by(
+            "start_date"
+        )
+    )
+    for start, end, index in spans:
+        for period in periods:
+            if period.start_date <= end and period.end_date >= start:
+                problem = {"start_date": [f"In the closed pay period {period.start_date} to {period.end_date}."]}
+                raise PeriodLocked(
+                    f"The pay period {period.start_date} to {period.end_date} is closed: its leave cannot change.",
+                    fields=problem if index is None else {"rows": {str(index): problem}},
+                    extra={
+                        "period": {
+                            "id": str(period.id),
+                            "start_date": period.start_date.isoformat(),
+                            "end_date": period.end_date.isoformat(),
+                        }
+                    },
+                )
+
+
 def _lock_employees(ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Employee]:
     """Lock the employees in a fixed order so that two overlapping requests cannot both pass the overlap check."""
     return {
@@ -196,6 +224,7 @@ def _leave_write(*, actor: ActorLike, entries: Sequence[LeaveInput], as_request:
         batch.append(entry)
     if errors:
         raise ValidationFailed("Some leave entries are invalid; nothing was written.", fields=errors)
+    _closed_period_check([(entry.start_date, entry.end_date, entry.index) for entry in entries])
     now = timezone.now()
     user = acting_user(actor)
     records = []
@@ -254,6 +283,8 @@ def leave_decide(*, actor: ActorLike, record: LeaveRecord, approve: bool, commen
         raise NotFound("No such leave.")
     if locked.status != LeaveStatus.REQUESTED:
         raise LeaveNotPending(f"This leave is {locked.status}, not waiting for a decision.")
+    if approve:
+        _closed_period_check([(locked.start_date, locked.end_date, None)])
     locked.status = LeaveStatus.APPROVED if approve else LeaveStatus.REJECTED
     locked.decided_by = acting_user(actor)
     locked.decided_at = timezone.now()
@@ -274,6 +305,8 @@ def leave_cancel(*, actor: ActorLike, record: LeaveRecord) -> LeaveRecord:
     locked = LeaveRecord.objects.select_for_update().get(pk=record.pk)
     if locked.status not in ACTIVE_LEAVE:
         raise LeaveNotPending(f"This leave is {locked.status} already.")
+    if locked.status == LeaveStatus.APPROVED:
+        _closed_period_check([(locked.start_date, locked.end_date, None)])
     locked.status = LeaveStatus.CANCELLED
     locked.save(update_fields=["status", "updated_at"])
     audit_append(actor=actor, action="leave.cancel", object_type="leave", object_id=locked.id, data={})
