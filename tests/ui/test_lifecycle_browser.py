@@ -157,7 +157,13 @@ def test_a_week_goes_from_correction_to_payroll_and_the_closed_period_refuses_ev
             == 40
         )
 
-    for page, path in ((hr_page, "/pay-periods"), (hr_page, "/weeks"), (employee_page, "/unallocated")):
+    for page, path in (
+        (hr_page, "/pay-periods"),
+        (hr_page, "/weeks"),
+        (hr_page, f"/timesheets?employee={ann.id}&week={MONDAY.isoformat()}"),
+        (employee_page, "/unallocated"),
+        (employee_page, "/my-week?week=2026-04-06"),  # an open period: the day editors are shown
+    ):
         page.set_viewport_size(PHONE)
         page.goto(live_site.url(site, path))
         assert page.evaluate(_OVERFLOW) <= 0, path
