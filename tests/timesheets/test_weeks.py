@@ -218,3 +218,17 @@ def test_the_unallocated_worklist_is_resolved_by_a_manual_split(alpha: TenantHan
     split = [{"project": str(apollo.id), "hours": "8"}]
     assert _day(alpha, hr, ann, {"date": "2026-03-02", "allocations": split}).status_code == 200
     assert alpha.client().get("/api/unallocated-days", **auth(token)).json()["count"] == 0
+
+
+def test_an_employee_changing_a_submitted_week_takes_it_back_to_draft_but_hr_corrections_do_not(
+    alpha: TenantHandle,
+) -> None:
+    _, ann, token = employee_user(alpha)
+    hr = staff_token(alpha)
+    apollo = make_project(alpha)
+    assert _submit(alpha, token, ann).json()["status"] == "submitted"
+    split = {"date": "2026-03-03", "allocations": [{"project": str(apollo.id), "hours": "3"}]}
+    assert _day(alpha, hr, ann, split).status_code == 200
+    assert _week(alpha, token, ann).json()["status"] == "submitted"
+    assert _day(alpha, token, ann, split | {"note": "Changed my mind"}).status_code == 200
+    assert _week(alpha, token, ann).json()["status"] == "draft"

@@ -152,9 +152,18 @@ def test_a_week_goes_from_correction_to_payroll_and_the_closed_period_refuses_ev
     assert status == 200  # back on the week page, with the refusal as its message
     with tenant_context(site.tenant):
         assert TimesheetProjectAllocation.objects.filter(employee=ann).count() == 5
-        assert sum(a.hours for a in TimesheetProjectAllocation.objects.filter(employee=ann)) == Decimal(40)
+        assert (
+            sum((a.hours or Decimal(0) for a in TimesheetProjectAllocation.objects.filter(employee=ann)), Decimal(0))
+            == 40
+        )
 
-    for page, path in ((hr_page, "/pay-periods"), (hr_page, "/weeks"), (employee_page, "/unallocated")):
+    for page, path in (
+        (hr_page, "/pay-periods"),
+        (hr_page, "/weeks"),
+        (hr_page, f"/timesheets?employee={ann.id}&week={MONDAY.isoformat()}"),
+        (employee_page, "/unallocated"),
+        (employee_page, "/my-week?week=2026-04-06"),  # an open period: the day editors are shown
+    ):
         page.set_viewport_size(PHONE)
         page.goto(live_site.url(site, path))
         assert page.evaluate(_OVERFLOW) <= 0, path

@@ -139,6 +139,13 @@ def day_split_save(
         else:
             DayNote.objects.filter(employee=employee, date=day).delete()
     resolved = UnallocatedDay.objects.filter(employee=employee, date=day).delete()[0]
+    # An employee changing a week already submitted takes it back: it is a draft again until resubmitted, so an
+    # approver never approves hours other than those submitted. HR's corrections leave the status as it is.
+    returned = 0
+    if actor is not None and not may_decide_week(user, employee):
+        returned = TimesheetWeek.objects.filter(
+            employee=employee, week_start=week_start_of(day), status=WeekStatus.SUBMITTED
+        ).update(status=WeekStatus.DRAFT)
     audit_append(
         actor=actor,
         action="timesheet.day_save",
@@ -151,6 +158,7 @@ def day_split_save(
             "deleted_allocations": [str(a.id) for a in removed],
             "note_changed": note is not None and (note.strip() or None) != note_before,
             "unallocated_resolved": bool(resolved),
+            "week_returned_to_draft": bool(returned),
         },
     )
     return DaySaved(
