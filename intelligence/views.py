@@ -15,7 +15,6 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -32,11 +31,10 @@ from jobs.models import BackgroundJob
 from jobs.selectors import job_active, jobs_recent
 from jobs.services import JobAlreadyRunning
 from jobs.views import job_context, job_page, job_progress
-from timesheets.models import Employee
+from timesheets.pickers import EmployeesPickerField
 from timesheets.selectors import (
     allocation_hours_by_project,
     attendance_days_unallocated_count,
-    employee_list,
     suggestion_pending_list,
     tenant_today,
 )
@@ -105,27 +103,20 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 # Generation --------------------------------------------------------------------------------------------------
 
 
-class EmployeesField(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
-    def label_from_instance(self, obj: Any) -> str:
-        return str(obj.name)
-
-
 class GenerateForm(forms.Form):
     start_date = DateFormField(label="From", widget=DateInput())
     end_date = DateFormField(label="To", widget=DateInput())
-    employees = EmployeesField(
-        queryset=Employee.objects.none(),
+    employees = EmployeesPickerField(
         required=False,
-        help_text="Leave empty for every active employee. Ctrl/⌘-click to pick several.",
-        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text="Leave empty for every active employee; otherwise one per line: an e-mail address, or a name.",
     )
     auto_accept = forms.BooleanField(
         required=False, label="Auto-accept suggestions at or above the tenant's confidence threshold"
     )
 
-    def __init__(self, *args: Any, employees: QuerySet[Employee], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["employees"].queryset = employees  # type: ignore[attr-defined]
+        self.fields["employees"].user = user  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -156,9 +147,8 @@ def _job_context(job: BackgroundJob) -> dict[str, Any]:
 @require_http_methods(["GET", "POST"])
 def generate(request: HttpRequest) -> HttpResponse:
     """The request form; while a generation runs for the tenant, its progress instead of a second form."""
-    employees = employee_list(user=request.user, active=True).only("id", "name")
     if request.method == "POST":
-        form = GenerateForm(request.POST, employees=employees)
+        form = GenerateForm(request.POST, user=request.user)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -180,7 +170,7 @@ def generate(request: HttpRequest) -> HttpResponse:
     else:
         today = tenant_today()
         monday = today - timedelta(days=today.weekday())
-        form = GenerateForm(employees=employees, initial={"start_date": monday, "end_date": today})
+        form = GenerateForm(user=request.user, initial={"start_date": monday, "end_date": today})
     running = job_active(job_type=JOB_TYPE)
     context: dict[str, Any] = {"form": form, "running": running, "recent": jobs_recent(limit=5, job_type=JOB_TYPE)}
     if running is not None:

@@ -93,3 +93,32 @@ def _uuid(value: Any) -> uuid.UUID | None:
         return uuid.UUID(str(value))
     except ValueError:
         return None
+
+
+class EmployeesPickerField(forms.Field):
+    """Several people, one per line (or separated by commas outside "<…>"): each resolved as the single picker does."""
+
+    widget = forms.Textarea
+
+    def __init__(self, *, user: Any = None, **kwargs: Any) -> None:
+        kwargs.setdefault("label", "Employees")
+        super().__init__(**kwargs)
+        self.user = user
+        self.widget.attrs.update({"rows": "3", "placeholder": "ada@example.com\nGrace Hopper <grace@example.com>"})
+
+    def to_python(self, value: Any) -> list[Employee]:
+        entries = [part.strip() for part in re.split(r"[\n;]|,(?![^<]*>)", str(value or "")) if part.strip()]
+        single = EmployeePickerField(user=self.user)
+        found: list[Employee] = []
+        problems: list[str] = []
+        for entry in entries[:500]:
+            try:
+                employee = single.to_python(entry)
+            except ValidationError as exc:
+                problems.extend(exc.messages)
+                continue
+            if employee is not None and employee not in found:
+                found.append(employee)
+        if problems:
+            raise ValidationError(problems)
+        return found

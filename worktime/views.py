@@ -21,6 +21,7 @@ from core.fields import DATE_MAX, DATE_MIN, DateFormField
 from core.roles import is_staff_user
 from core.ui import DateInput, error_to_form, render_page, safe_next, staff_required
 from timesheets.models import Employee
+from timesheets.pickers import EmployeePickerField
 from timesheets.selectors import employee_for_user, employee_list, tenant_today
 from worktime import services
 from worktime.models import LeavePortion, LeaveRecord, LeaveStatus, LeaveType
@@ -31,7 +32,7 @@ EMPLOYEES_PER_PAGE = 25
 
 
 class LeaveForm(forms.Form):
-    employee = forms.ModelChoiceField(queryset=Employee.objects.none(), required=False)
+    employee = EmployeePickerField(required=False)
     leave_type = forms.ModelChoiceField(queryset=LeaveType.objects.filter(active=True), to_field_name="code")
     start_date = DateFormField(widget=DateInput(), label="From")
     end_date = DateFormField(widget=DateInput(), label="To")
@@ -39,10 +40,10 @@ class LeaveForm(forms.Form):
     hours = forms.DecimalField(required=False, max_digits=5, decimal_places=2, min_value=0, max_value=24)
     note = forms.CharField(required=False, max_length=500)
 
-    def __init__(self, *args: Any, staff: bool, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, staff: bool, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if staff:
-            self.fields["employee"].queryset = Employee.objects.filter(active=True).order_by("name")  # type: ignore[attr-defined]
+            self.fields["employee"].user = user  # type: ignore[attr-defined]
             self.fields["employee"].required = True
         else:
             del self.fields["employee"]
@@ -98,7 +99,7 @@ def _calendar_rows(employees: list[Employee], start: date, end: date) -> tuple[l
 def leave_index(request: HttpRequest) -> HttpResponse:
     """The month's leave and holidays per employee, the form to record (HR) or request leave, and open requests."""
     staff = is_staff_user(request.user)
-    form = LeaveForm(request.POST or None, staff=staff)
+    form = LeaveForm(request.POST or None, staff=staff, user=request.user)
     if request.method == "POST" and form.is_valid():
         values = form.cleaned_data
         employee = values.get("employee") if staff else employee_for_user(user=request.user)

@@ -15,6 +15,7 @@ from jira_sync.models import JiraConnection
 from jobs.models import BackgroundJob, JobStatus
 from tests.conftest import PASSWORD, TenantHandle, make_user
 from tests.support.jira_standin import JiraStandin
+from tests.timesheets.factories import make_employee
 
 
 def _client(handle: TenantHandle, *roles: str) -> Client:
@@ -216,3 +217,25 @@ def test_bad_review_input_is_a_message_never_a_server_error(alpha: TenantHandle)
     response = client.post("/suggestions/decide", {"action": "accept"}, follow=True)
     assert "Select at least one suggestion first." in _text(response)
     assert client.get("/timesheets?week=2026-W99").status_code == 200
+
+
+def test_generation_for_some_people_names_them_by_email_or_name_instead_of_a_select(alpha: TenantHandle) -> None:
+    ada = make_employee(alpha, name="Ada Lovelace", email="ada@alpha.test")
+    grace = make_employee(alpha, name="Grace Hopper", email="grace@alpha.test")
+    make_employee(alpha, name="Alan Fischer", email="alan1@alpha.test")
+    make_employee(alpha, name="Alan Fischer", email="alan2@alpha.test")
+    client = _client(alpha, "HR")
+    page = _text(client.get("/generate"))
+    assert '<textarea name="employees"' in page
+    assert "Ada Lovelace" not in page  # no list of every name on the page
+    refused = _text(
+        client.post("/generate", {"start_date": "2026-03-02", "end_date": "2026-03-06", "employees": "Alan Fischer"})
+    )
+    assert "More than one employee is called" in refused
+    client.post(
+        "/generate",
+        {"start_date": "2026-03-02", "end_date": "2026-03-06", "employees": "ada@alpha.test\nGrace Hopper"},
+    )
+    with tenant_context(alpha.tenant):
+        job = BackgroundJob.objects.get(job_type="timesheet_generation")
+    assert sorted(job.parameters["employee_ids"]) == sorted([str(ada.id), str(grace.id)])
