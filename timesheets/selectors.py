@@ -6,15 +6,15 @@ import functools
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce, Trunc
 from django.utils import timezone
 
 from core.errors import NotFound
@@ -405,3 +405,73 @@ def suggestion_day_contexts(
 # The lifecycle reads live in timesheets/lifecycle.py; these two are the ones other apps call.
 from timesheets.lifecycle import locked_dates as locked_dates  # noqa: E402
 from timesheets.lifecycle import may_decide_week as may_decide_week  # noqa: E402
+
+# Suggestions grouped by employee and week ---------------------------------------------------------------------
+
+
+@dataclass
+class WeekGroupDay:
+    date: date
+    context: DayContext
+    suggestions: list[ProjectAllocationSuggestion] = field(default_factory=list)
+
+
+@dataclass
+class WeekGroup:
+    """One employee's pending week: each day's whole split (allocated and suggested) against attended hours."""
+
+    employee_id: uuid.UUID
+    employee_name: str
+    monday: date
+    pending: int
+    lowest: Decimal
+    days: list[WeekGroupDay] = field(default_factory=list)
+
+    @property
+    def sunday(self) -> date:
+        return self.monday + timedelta(days=6)
+
+
+def suggestion_week_groups(
+    *, suggestions: QuerySet[ProjectAllocationSuggestion], user: Any, offset: int, limit: int, today: date
+) -> tuple[int, list[WeekGroup]]:
+    """The employee-weeks of `suggestions` (the review's filtered pending list), least confident week first.
+
+    One GROUP BY counts and orders the weeks; the page's weeks are then read with their days around them.
+    """
+    weeks = (
+        suggestions.order_by()
+        .annotate(monday=Trunc("date", "week"))
+        .values("employee_id", "monday")
+        .annotate(pending=Count("id"), lowest=Min("confidence"), name=Min("employee__name"))
+    )
+    total = weeks.count()
+    chosen = list(weeks.order_by("lowest", "name", "employee_id", "monday")[offset : offset + limit])
+    groups = [
+        WeekGroup(
+            employee_id=row["employee_id"],
+            employee_name=row["name"],
+            monday=row["monday"],
+            pending=row["pending"],
+            lowest=row["lowest"],
+        )
+        for row in chosen
+    ]
+    if not groups:
+        return total, groups
+    keys = [(group.employee_id, group.monday + timedelta(days=offset)) for group in groups for offset in range(7)]
+    contexts = suggestion_day_contexts(user=user, days=keys, today=today)
+    by_day: dict[tuple[uuid.UUID, date], list[ProjectAllocationSuggestion]] = {}
+    wanted = Q()
+    for group in groups:
+        wanted |= Q(employee_id=group.employee_id, date__range=(group.monday, group.sunday))
+    for suggestion in suggestions.filter(wanted).order_by("date", "project__code"):
+        by_day.setdefault((suggestion.employee_id, suggestion.date), []).append(suggestion)
+    for group in groups:
+        for offset in range(7):
+            day = group.monday + timedelta(days=offset)
+            found = by_day.get((group.employee_id, day), [])
+            context = contexts[(group.employee_id, day)]
+            if found or context.attended:
+                group.days.append(WeekGroupDay(date=day, context=context, suggestions=found))
+    return total, groups

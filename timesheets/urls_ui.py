@@ -9,6 +9,7 @@ from timesheets import views, views_lifecycle, views_review
 urlpatterns = [
     path("suggestions", views_review.suggestion_review, name="suggestions"),
     path("suggestions/decide", views_review.suggestion_decide, name="suggestions-decide"),
+    path("suggestions/accept-week", views_review.suggestion_accept_week, name="suggestions-accept-week"),
     path("suggestions/accept-confident", views_review.suggestion_accept_confident, name="suggestions-accept-confident"),
     path("suggestions/batches/<uuid:batch_id>/undo", views_review.suggestion_batch_undo, name="suggestions-batch-undo"),
     path("employees/options", views_review.employee_options, name="employee-options"),

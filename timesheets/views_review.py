@@ -39,6 +39,7 @@ from timesheets.selectors import (
     project_list,
     suggestion_day_contexts,
     suggestion_pending_list,
+    suggestion_week_groups,
     tenant_auto_accept_threshold,
     tenant_today,
 )
@@ -264,10 +265,75 @@ def review_context(
     )
     if filters.min_confidence is not None:
         suggestions = suggestions.filter(confidence__gte=Decimal(filters.min_confidence) / HUNDRED)
+    context["by_week"] = query.get("view") == "weeks"
+    context["view_links"] = {
+        "lines": f"{path}?{_query_without(query, 'page', 'batch', 'view')}",
+        "weeks": f"{path}?{_query_without(query, 'page', 'batch', 'view')}&view=weeks",
+    }
+    context["next_url"] = f"{path}?{_query_without(query, 'batch')}"
+    if context["by_week"]:
+        _week_groups_into(context, request=request, query=query, suggestions=suggestions, threshold=threshold)
+    else:
+        _rows_into(
+            context,
+            request=request,
+            query=query,
+            suggestions=suggestions,
+            threshold=threshold,
+            typed=typed or {},
+            ticked=set(ticked),
+        )
+    if is_staff_user(request.user):
+        criteria = filters.criteria(threshold)
+        context["confident"] = suggestions_confident_summary(user=request.user, criteria=criteria)
+        context["confident_percent"] = int(criteria.min_confidence * HUNDRED)
+        context["batch"] = _batch_shown(query.get("batch"))
+    return context
+
+
+WEEKS_PER_PAGE = 20
+
+
+def _week_groups_into(
+    context: dict[str, Any], *, request: HttpRequest, query: QueryDict, suggestions: Any, threshold: Decimal
+) -> None:
+    """The filtered suggestions as employee-weeks: each day's whole split, doubtful rows marked."""
+    try:
+        number = max(1, int(str(query.get("page") or 1)))
+    except ValueError:
+        number = 1
+    total, groups = suggestion_week_groups(
+        suggestions=suggestions,
+        user=request.user,
+        offset=(number - 1) * WEEKS_PER_PAGE,
+        limit=WEEKS_PER_PAGE,
+        today=tenant_today(),
+    )
+    context["groups"] = groups
+    context["group_total"] = total
+    context["group_page"] = number
+    context["group_pages"] = max(1, -(-total // WEEKS_PER_PAGE))
+    context["threshold"] = threshold
+    context["low_confidence"] = LOW_CONFIDENCE
+    context["page_query"] = _query_without(query, "page")
+
+
+def _rows_into(
+    context: dict[str, Any],
+    *,
+    request: HttpRequest,
+    query: QueryDict,
+    suggestions: Any,
+    threshold: Decimal,
+    typed: Mapping[str, str],
+    ticked: set[str],
+) -> None:
+    """The filtered suggestions as line items, a page of them, each with its day; what was typed kept."""
     page = Paginator(suggestions, REVIEW_PAGE_SIZE).get_page(query.get("page"))
     shown = list(page.object_list)
-    days = suggestion_day_contexts(user=request.user, days=[(s.employee_id, s.date) for s in shown], today=today)
-    typed = typed or {}
+    days = suggestion_day_contexts(
+        user=request.user, days=[(s.employee_id, s.date) for s in shown], today=tenant_today()
+    )
     context["rows"] = [
         ReviewRow(
             suggestion=s,
@@ -281,13 +347,6 @@ def review_context(
     ]
     context["page_obj"] = page
     context["page_query"] = _query_without(query, "page")
-    context["next_url"] = f"{path}?{_query_without(query, 'batch')}"
-    if is_staff_user(request.user):
-        criteria = filters.criteria(threshold)
-        context["confident"] = suggestions_confident_summary(user=request.user, criteria=criteria)
-        context["confident_percent"] = int(criteria.min_confidence * HUNDRED)
-        context["batch"] = _batch_shown(query.get("batch"))
-    return context
 
 
 def _batch_shown(value: str | None) -> AcceptanceBatch | None:
@@ -489,3 +548,43 @@ def employee_options(request: HttpRequest) -> HttpResponse:
     text = str(request.GET.get("employee") or request.GET.get("q") or "")[:100]
     employees = employee_list(user=request.user, search=text, active=True).only("name", "email")[:PICKER_OPTIONS]
     return render_page(request, "timesheets/_employee_options.html", {"labels": [picker_label(e) for e in employees]})
+
+
+class WeekAcceptForm(forms.Form):
+    employee = forms.UUIDField()
+    monday = DateFormField()
+
+    def clean_monday(self) -> date:
+        monday: date = self.cleaned_data["monday"]
+        if monday.weekday() != 0:
+            raise ValidationError("A week starts on a Monday.")
+        return monday
+
+
+@staff_required
+@require_POST
+def suggestion_accept_week(request: HttpRequest) -> HttpResponse:
+    """Accept every pending suggestion of one employee's week as they stand, as one undoable batch."""
+    back = safe_next(request, "/suggestions?view=weeks")
+    form = WeekAcceptForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The request was not understood; nothing was changed.")
+        return redirect(back)
+    monday = form.cleaned_data["monday"]
+    criteria = ConfidentCriteria(
+        min_confidence=ZERO,
+        employee_id=form.cleaned_data["employee"],
+        date_from=monday,
+        date_to=monday + timedelta(days=6),
+    )
+    try:
+        batch = suggestions_accept_confident(actor=request.user, criteria=criteria)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect(back)
+    messages.success(
+        request,
+        f"Accepted the week: {batch.accepted} suggestion{'s' if batch.accepted != 1 else ''} ({batch.hours} h).",
+    )
+    separator = "&" if "?" in back else "?"
+    return redirect(f"{back}{separator}{urlencode({'batch': str(batch.id)})}")
