@@ -29,7 +29,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.errors import ApplicationError
 from core.fields import DateFormField, date_in_range, finite_decimal
 from core.replica import reads_from_replica
-from core.roles import is_staff_user
+from core.roles import is_reviewer_user, is_staff_user
 from core.ui import DateInput, error_to_form, render_page, safe_next, staff_required
 from timesheets.models import Employee, Project, ProjectAllocationSuggestion
 from timesheets.selectors import (
@@ -123,7 +123,7 @@ class SuggestionFilterForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if is_staff_user(user):
+        if is_reviewer_user(user):
             self.fields["employee"].queryset = _employee_choices(user)  # type: ignore[attr-defined]
         else:
             del self.fields["employee"]  # others see only their own suggestions anyway
@@ -191,7 +191,7 @@ def suggestion_review(request: HttpRequest) -> HttpResponse:
     context = _review_context(request, suggestions, next_url=request.get_full_path())
     context.update(
         form=form,
-        show_employee=is_staff_user(request.user),
+        show_employee=is_reviewer_user(request.user),
         quick_filter="low" if below == context["low_confidence_percent"] and above is None else "",
         has_filters=any(value not in (None, "") for value in filters.values()),
     )
@@ -412,8 +412,9 @@ def week_grid(*, user: Any, employee: Employee, monday: date) -> WeekGrid:
 @require_GET
 @reads_from_replica
 def timesheet_grid(request: HttpRequest) -> HttpResponse:
-    """One employee's week; HR and Admin choose the employee, anyone else sees their own."""
-    staff = is_staff_user(request.user)
+    """One employee's week; HR and Admin choose the employee, a Manager among their team, anyone else sees their
+    own."""
+    staff = is_reviewer_user(request.user)
     asked = GridForm(request.GET, user=request.user)
     asked.is_valid()
     cleaned: dict[str, Any] = asked.cleaned_data  # the fields that are valid, even when another one is not

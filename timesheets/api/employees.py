@@ -36,6 +36,7 @@ class _EmployeeOutput(serializers.Serializer[Employee]):
     active = serializers.BooleanField()
     weekly_hours = serializers.DecimalField(max_digits=4, decimal_places=1)
     user = serializers.IntegerField(source="user_id", allow_null=True)
+    manager = serializers.UUIDField(source="manager_id", allow_null=True)
     national_id = serializers.SerializerMethodField()
     bank_account = serializers.SerializerMethodField()
     salary = serializers.SerializerMethodField()
@@ -72,6 +73,12 @@ class _EmployeeInput(serializers.Serializer[dict[str, Any]]):
         max_digits=4, decimal_places=1, min_value=Decimal(0), max_value=Decimal(168), required=False
     )
     user = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), allow_null=True, required=False)
+    manager = serializers.PrimaryKeyRelatedField(
+        queryset=Employee.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="The employee record of this employee's manager (a login with the Manager role sees their team).",
+    )
     national_id = Text(max_length=64, allow_null=True, allow_blank=True, required=False)
     bank_account = Text(max_length=64, allow_null=True, allow_blank=True, required=False)
     salary = serializers.DecimalField(
