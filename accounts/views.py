@@ -9,12 +9,29 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView, LogoutView
 from django.http import HttpRequest, HttpResponse
 
+from accounts.protection import login_failed, login_refusal
 from accounts.services import auth_login_record
 
 
 class TenantLoginView(LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Past the failure limits of the address or the account: refused before the password is hashed.
+        refusal = login_refusal(request, str(request.POST.get("username", "")))
+        if refusal is None:
+            return super().post(request, *args, **kwargs)
+        form = self.get_form()
+        response = self.render_to_response(self.get_context_data(form=form, refusal=refusal.message))
+        response.status_code = 429
+        response["Retry-After"] = str(refusal.retry_after)
+        return response
+
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
+        if any(error.code == "invalid_login" for error in form.errors.as_data().get("__all__", [])):
+            login_failed(self.request, str(self.request.POST.get("username", "")))
+        return super().form_invalid(form)
 
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_valid(form)

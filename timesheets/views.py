@@ -26,6 +26,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.links import tenant_link_base
 from core.errors import ApplicationError
 from core.fields import DateFormField, date_in_range, finite_decimal
 from core.replica import reads_from_replica
@@ -54,6 +55,7 @@ from timesheets.services import (
     ProjectChanges,
     employee_create,
     employee_update,
+    employees_invite,
     project_create,
     project_update,
     suggestions_accept,
@@ -633,3 +635,21 @@ def my_week(request: HttpRequest) -> HttpResponse:
             show_employee=False,
         )
     return render_page(request, "timesheets/my_week.html", context)
+
+
+@staff_required
+@require_POST
+def employee_invite_all(request: HttpRequest) -> HttpResponse:
+    """E-mail an invitation to every active employee without a login; each is linked on acceptance."""
+    try:
+        result = employees_invite(actor=request.user, link_base=tenant_link_base(request))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            f"{result.invited} invitation(s) sent."
+            if result.invited
+            else "Every active employee already has a login or an open invitation.",
+        )
+    return redirect("employees")

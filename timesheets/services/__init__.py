@@ -17,6 +17,7 @@ from timesheets.services.bulk import (
     suggestions_generated_replace,
     unallocated_days_copy,
 )
+from timesheets.services.logins import EmployeesInvited, employees_invite
 from timesheets.services.pending import SUGGESTIONS_CACHE_NAMESPACE, suggestions_cache_invalidate
 from timesheets.services.records import (
     MAX_ALLOCATION_ROWS,
@@ -65,6 +66,7 @@ __all__ = [
     "DecisionOutcome",
     "DecisionResult",
     "EmployeeChanges",
+    "EmployeesInvited",
     "GeneratedRows",
     "GeneratedWritten",
     "ProjectChanges",
@@ -78,6 +80,7 @@ __all__ = [
     "employee_create",
     "employee_delete",
     "employee_update",
+    "employees_invite",
     "project_create",
     "project_delete",
     "project_update",
