@@ -33,6 +33,9 @@ SHARED_APPS = [
     "django.contrib.auth",
     "django.contrib.staticfiles",
     "django.contrib.messages",
+    # The operator console (hrms/operator_console.py) on the public host: its sessions and log in public.
+    "django.contrib.sessions",
+    "django.contrib.admin",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -341,6 +344,7 @@ RATELIMIT_FAIL_OPEN = True  # Redis unreachable: sign-ins are not refused for it
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
 LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 20)
 LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 5)
+LOGIN_HASH_CONCURRENCY = env_int("LOGIN_HASH_CONCURRENCY", 1)
 CELERY_BEAT_SCHEDULE = {
     "reap-stalled-jobs": {"task": "jobs.reap_stalled", "schedule": 60.0},
     "sign-audit-chain-heads": {"task": "audit.checkpoint_all", "schedule": 300.0},

@@ -66,6 +66,15 @@ def _employee_context(request: Request) -> dict[str, Any]:
     return {"show_pii": is_staff_user(request.user)}
 
 
+class _WrittenDecimal(serializers.DecimalField):
+    """A decimal that arrives as a JSON string, as the schema states it (DRF would take a JSON number too)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 _CANONICAL_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -83,7 +92,7 @@ class _EmployeeInput(serializers.Serializer[dict[str, Any]]):
     email = serializers.EmailField(max_length=254)
     jira_account_id = Text(max_length=128, required=False, allow_blank=True)
     active = serializers.BooleanField(required=False)
-    weekly_hours = serializers.DecimalField(
+    weekly_hours = _WrittenDecimal(
         max_digits=4, decimal_places=1, min_value=Decimal(0), max_value=Decimal(168), required=False
     )
     user = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), allow_null=True, required=False)
@@ -95,9 +104,7 @@ class _EmployeeInput(serializers.Serializer[dict[str, Any]]):
     )
     national_id = Text(max_length=64, allow_null=True, allow_blank=True, required=False)
     bank_account = Text(max_length=64, allow_null=True, allow_blank=True, required=False)
-    salary = serializers.DecimalField(
-        max_digits=12, decimal_places=2, min_value=Decimal(0), allow_null=True, required=False
-    )
+    salary = _WrittenDecimal(max_digits=12, decimal_places=2, min_value=Decimal(0), allow_null=True, required=False)
 
 
 class EmployeeListApi(APIView):
