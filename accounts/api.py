@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -10,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.protection import login_attempt
 from accounts.services import auth_token_issue
 from core.errors import ApplicationError
 from core.fields import Text
@@ -34,14 +37,19 @@ class AuthTokenApi(APIView):
 
     @extend_schema(request=AuthTokenInputSerializer, responses={200: AuthTokenOutputSerializer}, auth=[])
     def post(self, request: Request) -> Response:
+        """A login token for a username and password. After a few failures from one address or for one account
+        the answer is 429 with `Retry-After`, until the window passes."""
         data = self.AuthTokenInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(
-            request._request,
-            username=data.validated_data["username"],
-            password=data.validated_data["password"],
-        )
-        if user is None or not user.is_active:
+        username, password = data.validated_data["username"], data.validated_data["password"]
+
+        def attempt() -> Any:
+            user = authenticate(request._request, username=username, password=password)
+            return user if user is not None and user.is_active else None
+
+        # Past the failure limits of the address or the account: 429 before any hash (accounts/protection.py).
+        user = login_attempt(request._request, username, attempt)
+        if user is None:
             raise InvalidCredentials("Unable to log in with these credentials.")
         return Response(self.AuthTokenOutputSerializer({"token": auth_token_issue(user=user)}).data)
 

@@ -37,6 +37,7 @@ from rest_framework.views import APIView
 
 from accounts.api import AuthTokenApi, InvalidCredentials
 from accounts.authentication import CachedTokenAuthentication
+from accounts.protection import login_attempt
 from core.errors import json_404
 from core.schema import use_public_schema
 from tenants.middleware import API_HOST_PUBLIC_PATHS, TENANTLESS_PREFIXES
@@ -74,7 +75,11 @@ class _NoUsersAuthTokenApi(AuthTokenApi):
     def post(self, request: Request) -> Response:
         data = self.AuthTokenInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        make_password(data.validated_data["password"])
+
+        def attempt() -> None:
+            make_password(data.validated_data["password"])
+
+        login_attempt(request._request, data.validated_data["username"], attempt)
         raise InvalidCredentials("Unable to log in with these credentials.")
 
 

@@ -9,6 +9,14 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView, LogoutView
 from django.http import HttpRequest, HttpResponse
 
+from accounts.protection import (
+    BUSY,
+    LoginRateLimited,
+    hash_slot_release,
+    hash_slot_take,
+    login_begin,
+    login_succeeded,
+)
 from accounts.services import auth_login_record
 
 
@@ -16,7 +24,28 @@ class TenantLoginView(LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
 
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Past the failure limits of the address or the account: refused before the password is hashed.
+        username = str(request.POST.get("username", ""))
+        refusal = login_begin(request, username)
+        slot = hash_slot_take() if refusal is None else None
+        if refusal is None and slot is None:
+            login_succeeded(request, username)  # not tried: it does not count against the account
+            refusal = LoginRateLimited(BUSY, retry_after=1)
+        if refusal is None and slot is not None:
+            try:
+                return super().post(request, *args, **kwargs)
+            finally:
+                hash_slot_release(slot)
+        assert refusal is not None
+        form = self.get_form()
+        response = self.render_to_response(self.get_context_data(form=form, refusal=refusal.message))
+        response.status_code = 429
+        response["Retry-After"] = str(refusal.retry_after)
+        return response
+
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        login_succeeded(self.request, str(self.request.POST.get("username", "")))
         response = super().form_valid(form)
         auth_login_record(user=form.get_user())
         messages.success(self.request, f"Signed in as {form.get_user().get_username()}.")

@@ -14,22 +14,41 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from core.errors import ApplicationError
-from core.roles import is_staff_user
+from core.roles import (
+    REVIEWER_ROLES,
+    ROLE_ADMIN,
+    STAFF_ROLES,
+    has_any_role,
+    is_admin_user,
+    is_reviewer_user,
+    is_staff_user,
+)
 
 View = Callable[..., HttpResponseBase]
 
 
-def staff_required(view: View) -> View:
-    """Log in first; then HR or Admin only. Anyone else is sent to the dashboard with a message, never a 403 page."""
+def roles_required(roles: frozenset[str], label: str) -> Callable[[View], View]:
+    """Log in first; then one of these roles. Anyone else is sent to the dashboard with a message, never a 403
+    page. The roles stay on the view (`hrms_roles`) for the role-access test."""
 
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not is_staff_user(request.user):
-            messages.error(request, "That page needs the HR or Admin role.")
-            return redirect("home")
-        return view(request, *args, **kwargs)
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if not has_any_role(request.user, roles):
+                messages.error(request, f"That page needs the {label} role.")
+                return redirect("home")
+            return view(request, *args, **kwargs)
 
-    return login_required(wrapper)
+        guarded = login_required(wrapper)
+        guarded.hrms_roles = roles  # type: ignore[attr-defined]
+        return guarded
+
+    return decorate
+
+
+staff_required = roles_required(STAFF_ROLES, "HR or Admin")
+admin_required = roles_required(frozenset({ROLE_ADMIN}), "Admin")
+reviewer_required = roles_required(REVIEWER_ROLES, "HR, Admin or Manager")
 
 
 def is_htmx(request: HttpRequest) -> bool:
@@ -60,7 +79,9 @@ def render_page(
     request: HttpRequest, template: str, context: dict[str, Any] | None = None, *, status: int = 200
 ) -> HttpResponse:
     """Render a UI page with what the layout needs: the navigation depends on the role."""
-    return render(request, template, {"is_staff": is_staff_user(request.user), **(context or {})}, status=status)
+    user = request.user
+    roles = {"is_staff": is_staff_user(user), "is_admin": is_admin_user(user), "is_reviewer": is_reviewer_user(user)}
+    return render(request, template, {**roles, **(context or {})}, status=status)
 
 
 class DateInput(forms.DateInput):

@@ -61,7 +61,8 @@ _DESCRIPTIONS = {
     "403": "The caller's role may not do this.",
     "404": "No such object in this tenant (or not visible to the caller), or a page past the last one.",
     "409": "A conflicting job is already active, or a concurrent write won; retry or follow `status_url`.",
-    "429": "The tenant's ML request budget is spent; retry after `Retry-After` seconds.",
+    "429": "Too many requests (the tenant's ML request budget is spent, or too many failed sign-ins); retry "
+    "after `Retry-After` seconds.",
 }
 
 # Operations that can refuse with 409 besides the ML ones: a job of the same type already active, or a write
@@ -95,7 +96,18 @@ _CONFLICT_OPERATIONS = {
     # The payroll export of a period that is not closed.
     ("/api/reports/payroll/{pay_period_id}", "get"),
     ("/api/reports/payroll/{pay_period_id}/manifest", "get"),
+    # People and access: an address that has a login, an invitation already accepted or revoked, the last
+    # active Admin, a token already revoked.
+    ("/api/invitations", "post"),
+    ("/api/invitations/accept", "post"),
+    ("/api/invitations/{invitation_id}/resend", "post"),
+    ("/api/invitations/{invitation_id}/revoke", "post"),
+    ("/api/users/{user_id}/deactivate", "post"),
+    ("/api/users/{user_id}/role", "put"),
+    ("/api/tokens/{token_id}/revoke", "post"),
 }
+# Sign-in: refused with 429 after a few failures from one address or for one account (accounts/protection.py).
+_LOGIN_OPERATIONS = {("/api/auth/token", "post")}
 # Operations without input that still refuse with 400 when the tenant is not set up for them.
 _STATE_REFUSALS = {("/api/jira/sync", "post")}
 
@@ -180,7 +192,7 @@ def _error_statuses(path: str, method: str, operation: dict[str, Any]) -> list[s
     ml = path.startswith(ML_PATH_PREFIXES)
     if (ml and method == "post" and path.endswith(("/generate", "/train"))) or (path, method) in _CONFLICT_OPERATIONS:
         statuses.append("409")
-    if ml:
+    if ml or (path, method) in _LOGIN_OPERATIONS:
         statuses.append("429")
     return statuses
 
@@ -223,7 +235,10 @@ def postprocess_schema(result: dict[str, Any], generator: Any, request: Any, pub
     for path, methods in result.get("paths", {}).items():
         for method, operation in methods.items():
             for parameter in operation.get("parameters", []):
-                if parameter["in"] == "path":
+                if parameter["in"] == "path" and parameter.get("schema", {}).get("type") == "integer":
+                    # Tenant logins (Django's users) are the one object with an integer id.
+                    parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+                elif parameter["in"] == "path":
                     parameter["schema"] = {"type": "string", "format": "uuid"}
                 else:
                     _text_input(parameter.get("schema", {}), required=True)

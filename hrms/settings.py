@@ -33,6 +33,9 @@ SHARED_APPS = [
     "django.contrib.auth",
     "django.contrib.staticfiles",
     "django.contrib.messages",
+    # The operator console (hrms/operator_console.py) on the public host: its sessions and log in public.
+    "django.contrib.sessions",
+    "django.contrib.admin",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -47,6 +50,7 @@ TENANT_APPS = [
     "accounts",
     "locks",
     "jobs",
+    "notifications",
     "timesheets",
     "worktime",
     "jira_sync",
@@ -76,7 +80,18 @@ READ_YOUR_WRITES_SECONDS = env_int("READ_YOUR_WRITES_SECONDS", 10)
 REPLICA_RETRY_SECONDS = env_int("REPLICA_RETRY_SECONDS", 15)
 MIGRATION_MODULES = {
     app: f"migrations.{app}"
-    for app in ("tenants", "audit", "locks", "jobs", "timesheets", "worktime", "jira_sync", "intelligence")
+    for app in (
+        "tenants",
+        "audit",
+        "locks",
+        "jobs",
+        "notifications",
+        "accounts",
+        "timesheets",
+        "worktime",
+        "jira_sync",
+        "intelligence",
+    )
 }
 
 MIDDLEWARE = [
@@ -258,6 +273,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets used by several serializers, named once.
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "core.roles.ROLES",
+        "InvitedEmployeeRoleEnum": [("Employee", "Employee"), ("Manager", "Manager")],
+        "InvitationStatusEnum": "accounts.api_users.INVITATION_STATUSES",
+        "ApiTokenStatusEnum": "accounts.api_tokens.TOKEN_STATUSES",
+        "EmailStatusEnum": "notifications.models.EmailStatus",
+    },
     # Error responses, UUID path ids and text rules shared by every operation (hrms/openapi.py).
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "hrms.openapi.postprocess_schema"],
 }
@@ -283,6 +306,24 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# E-mail (notifications/ is the only code that sends): SMTP by default; `make run` writes files to .data/mail.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / ".data" / "mail"))
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "HRMS <no-reply@localhost>")
+# A message that cannot be handed to the SMTP server is tried again this many times, backing off from
+# EMAIL_RETRY_SECONDS, then marked failed (visible in the API and on the e-mail page).
+EMAIL_SEND_RETRIES = env_int("EMAIL_SEND_RETRIES", 5)
+EMAIL_RETRY_SECONDS = env_int("EMAIL_RETRY_SECONDS", 30)
+# Links in messages use the tenant's own host with this scheme (and port, when not the default one).
+EMAIL_LINK_SCHEME = env_str("EMAIL_LINK_SCHEME", "https")
+
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "redis://127.0.0.1:6379/1")
 CELERY_RESULT_BACKEND: str | None = None
 CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
@@ -294,6 +335,18 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 JOB_HEARTBEAT_TIMEOUT_SECONDS = env_int("JOB_HEARTBEAT_TIMEOUT_SECONDS", 300)
 # How long a process remembers an API token's user and roles (tenants/authentication.py); 0 = every request.
 AUTH_TOKEN_CACHE_SECONDS = env_int("AUTH_TOKEN_CACHE_SECONDS", 30)
+# How often a process re-reads the tenant's credential generation (accounts/revocation.py): the longest a
+# deactivated login, a role change or a revoked token keeps working in a process that had it cached.
+AUTH_REVOCATION_CHECK_SECONDS = float(env_str("AUTH_REVOCATION_CHECK_SECONDS", "0.5"))
+INVITATION_VALID_HOURS = env_int("INVITATION_VALID_HOURS", 72)
+# Login protection (accounts/protection.py, django-ratelimit): failed sign-ins counted in fixed windows per
+# client address and per account; past a limit the answer is 429 without hashing the password.
+RATELIMIT_USE_CACHE = "ratelimit"
+RATELIMIT_FAIL_OPEN = True  # Redis unreachable: sign-ins are not refused for it
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
+LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 20)
+LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 5)
+LOGIN_HASH_CONCURRENCY = env_int("LOGIN_HASH_CONCURRENCY", 1)
 CELERY_BEAT_SCHEDULE = {
     "reap-stalled-jobs": {"task": "jobs.reap_stalled", "schedule": 60.0},
     "sign-audit-chain-heads": {"task": "audit.checkpoint_all", "schedule": 300.0},

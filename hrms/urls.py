@@ -26,6 +26,8 @@ urlpatterns = [
     path("api/", include("audit.urls")),
     path("api/", include("jira_sync.urls")),
     path("api/", include("worktime.urls")),
+    path("api/", include("accounts.urls")),
+    path("api/", include("notifications.urls")),
     path("api/", include("reports.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Split: the Swagger UI's start-up script is served as a file (`?script`), so the page needs no inline script.
@@ -36,6 +38,7 @@ urlpatterns = [
     ),
     path("login", TenantLoginView.as_view(), name="login"),
     path("logout", TenantLogoutView.as_view(), name="logout"),
+    path("", include("accounts.urls_ui")),
     path("", include("timesheets.urls_ui")),
     path("", include("intelligence.urls_ui")),
     path("", include("jira_sync.urls_ui")),

@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.metrics import metrics_view
 from hrms import health
+from hrms.operator_console import console
 
 handler400 = "core.errors.json_400"
 handler403 = "core.errors.json_403"
@@ -31,5 +32,6 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("api/schema/", SpectacularAPIView.as_view(urlconf="hrms.urls"), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("admin/", console.urls),
     path("", index, name="index"),
 ]

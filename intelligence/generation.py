@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.services import Actor
@@ -42,6 +42,7 @@ from jobs.services import job_progress
 from jobs.writer import ChunkWriter
 from locks.services import Lease, lease_guard, lease_renew
 from tenants.models import Tenant
+from tenants.settings_service import tenant_settings_of
 from timesheets.models import (
     Employee,
     Project,
@@ -81,6 +82,14 @@ class GenerationTotals:
     locked_days_skipped: int = 0  # employee-days inside a closed pay period: left exactly as they were
 
 
+def _tenant_granularity() -> Decimal:
+    """The tenant's suggestion granularity setting (tenant settings page), else the engine's default."""
+    tenant = getattr(connection, "tenant", None)
+    if tenant is None or not hasattr(tenant, "settings"):
+        return DEFAULT_GRANULARITY
+    return tenant_settings_of(tenant).suggestion_granularity
+
+
 @dataclass(frozen=True)
 class GenerationParameters:
     start: date
@@ -99,7 +108,7 @@ class GenerationParameters:
             employee_ids=[uuid.UUID(i) for i in ids] if ids else None,
             generate_suggestions=bool(parameters.get("generate_suggestions", True)),
             auto_accept=bool(parameters.get("auto_accept_high_confidence", False)),
-            granularity=Decimal(str(parameters.get("granularity", DEFAULT_GRANULARITY))),
+            granularity=Decimal(str(parameters.get("granularity") or _tenant_granularity())),
         )
 
 

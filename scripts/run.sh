@@ -57,6 +57,12 @@ if [[ "${JIRA_STANDIN:-0}" == 1 ]]; then
     export JIRA_ALLOW_PRIVATE_HOSTS="${JIRA_ALLOW_PRIVATE_HOSTS:-1}"
 fi
 
+# Mail is written to files a developer can read (one file per message) unless an SMTP server is configured.
+export EMAIL_BACKEND="${EMAIL_BACKEND:-django.core.mail.backends.filebased.EmailBackend}"
+export EMAIL_FILE_PATH="${EMAIL_FILE_PATH:-$PWD/.data/mail}"
+export EMAIL_LINK_SCHEME="${EMAIL_LINK_SCHEME:-http}"
+mkdir -p "$EMAIL_FILE_PATH"
+
 # Web and worker processes write their metrics here; /metrics merges them. Emptied on every start.
 export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-$PWD/.data/metrics}"
 rm -rf "$PROMETHEUS_MULTIPROC_DIR"

@@ -8,3 +8,9 @@ from django.apps import AppConfig
 class TimesheetsConfig(AppConfig):
     name = "timesheets"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from accounts.signals import invitation_accepted
+        from timesheets.services.logins import employee_link_on_acceptance
+
+        invitation_accepted.connect(employee_link_on_acceptance, dispatch_uid="timesheets-employee-link")

@@ -26,6 +26,10 @@ class Employee(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="employee"
     )
+    # The Manager role sees and decides the records of the employees whose manager is their own record.
+    manager = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports", db_index=True
+    )
     weekly_hours = models.DecimalField(max_digits=4, decimal_places=1, default=Decimal("40.0"))
     # PII, encrypted at rest with the tenant's data key; blind indexes allow exact lookup without decrypting.
     national_id = EncryptedTextField(null=True, blank=True)

@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce, Trunc
 from django.utils import timezone
 
 from core.errors import NotFound
-from core.roles import is_staff_user
+from core.roles import is_manager_user, is_staff_user
 from tenants.crypto import blind_index_candidates
 from timesheets.models import (
     AttendanceRecord,
@@ -70,13 +70,31 @@ def uuid_or_none(value: object) -> uuid.UUID | None:
         return None
 
 
+def visible_employee_ids(user: Any) -> set[uuid.UUID] | None:
+    """The employees a user may see and decide for: None for HR and Admin (everyone); for a Manager their own
+    record and their team's (employees whose `manager` is the Manager's record); for anyone else their own."""
+    if is_staff_user(user):
+        return None
+    if user is None or not getattr(user, "is_authenticated", False):
+        return set()
+    own = Q(user=user)
+    if is_manager_user(user):
+        own |= Q(manager__user=user)
+    return set(Employee.objects.filter(own).values_list("id", flat=True))
+
+
 def _own_only(queryset: QuerySet[Any], user: Any, path: str = "employee__user") -> QuerySet[Any]:
-    """HR and Admin see every row; anyone else only rows of the employee record linked to them."""
+    """HR and Admin see every row; a Manager rows of their own record and their team's; anyone else only rows
+    of the employee record linked to them. (The same rule as `visible_employee_ids`, as one join.)"""
     if is_staff_user(user):
         return queryset
     if user is None or not getattr(user, "is_authenticated", False):
         return queryset.none()
-    return queryset.filter(**{path: user})
+    scope = Q(**{path: user})
+    if is_manager_user(user):
+        employee = path.removesuffix("user")  # "employee__" or "" (the Employee table itself)
+        scope |= Q(**{f"{employee}manager__user": user})
+    return queryset.filter(scope)
 
 
 # Employees ---------------------------------------------------------------------------------------------------

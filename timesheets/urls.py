@@ -6,7 +6,7 @@ from django.urls import path
 
 from timesheets.api.allocations import AllocationRoute
 from timesheets.api.attendance import AttendanceRoute
-from timesheets.api.employees import EmployeeCollectionRoute, EmployeeItemRoute
+from timesheets.api.employees import EmployeeCollectionRoute, EmployeeInviteApi, EmployeeItemRoute
 from timesheets.api.periods import PayPeriodCloseApi, PayPeriodListApi, PayPeriodReopenApi, PayPolicyRoute
 from timesheets.api.projects import ProjectCollectionRoute, ProjectItemRoute
 from timesheets.api.suggestions import (
@@ -31,6 +31,7 @@ from timesheets.api.work_patterns import WorkPatternListApi
 
 urlpatterns = [
     path("employees", EmployeeCollectionRoute.as_view(), name="employees"),
+    path("employees/invitations", EmployeeInviteApi.as_view(), name="employees-invite"),
     path("employees/<str:employee_id>", EmployeeItemRoute.as_view(), name="employee"),
     path("projects", ProjectCollectionRoute.as_view(), name="projects"),
     path("projects/<str:project_id>", ProjectItemRoute.as_view(), name="project"),

@@ -28,6 +28,7 @@ urlpatterns = [
     path("employees", views.employee_index, name="employees"),
     path("employees/new", views.employee_new, name="employee-new"),
     path("employees/<uuid:employee_id>/reveal", views.employee_reveal, name="employee-reveal"),
+    path("employees/invite", views.employee_invite_all, name="employees-invite-page"),
     path("employees/<uuid:employee_id>/edit", views.employee_edit, name="employee-edit"),
     path("projects", views.project_index, name="projects"),
     path("projects/new", views.project_new, name="project-new"),

@@ -26,10 +26,11 @@ from django.shortcuts import redirect
 from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.links import tenant_link_base
 from core.errors import ApplicationError
 from core.fields import DateFormField, date_in_range
 from core.replica import reads_from_replica
-from core.roles import is_staff_user
+from core.roles import is_reviewer_user, is_staff_user
 from core.ui import DateInput, error_to_form, is_htmx, render_page, safe_next, staff_required
 from timesheets.models import Employee
 from timesheets.pickers import EmployeePickerField
@@ -50,6 +51,7 @@ from timesheets.services import (
     employee_create,
     employee_pii_reveal,
     employee_update,
+    employees_invite,
     project_create,
     project_update,
 )
@@ -220,8 +222,9 @@ def week_grid(*, user: Any, employee: Employee, monday: date) -> WeekGrid:
 @require_GET
 @reads_from_replica
 def timesheet_grid(request: HttpRequest) -> HttpResponse:
-    """One employee's week; HR and Admin choose the employee, anyone else sees their own."""
-    staff = is_staff_user(request.user)
+    """One employee's week; HR and Admin choose the employee, a Manager among their team, anyone else sees their
+    own."""
+    staff = is_reviewer_user(request.user)
     asked = GridForm(request.GET, user=request.user)
     asked.is_valid()
     cleaned: dict[str, Any] = asked.cleaned_data  # the fields that are valid, even when another one is not
@@ -489,3 +492,21 @@ def my_week(request: HttpRequest) -> HttpResponse:
             show_employee=False,
         )
     return render_page(request, "timesheets/my_week.html", context)
+
+
+@staff_required
+@require_POST
+def employee_invite_all(request: HttpRequest) -> HttpResponse:
+    """E-mail an invitation to every active employee without a login; each is linked on acceptance."""
+    try:
+        result = employees_invite(actor=request.user, link_base=tenant_link_base(request))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            f"{result.invited} invitation(s) sent."
+            if result.invited
+            else "Every active employee already has a login or an open invitation.",
+        )
+    return redirect("employees")

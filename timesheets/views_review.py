@@ -29,7 +29,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.errors import ApplicationError
 from core.fields import DateFormField, finite_decimal
 from core.replica import reads_from_replica
-from core.roles import is_staff_user
+from core.roles import is_reviewer_user, is_staff_user
 from core.ui import DateInput, render_page, safe_next, staff_required
 from timesheets.models import AcceptanceBatch, Employee, Project
 from timesheets.pickers import PICKER_OPTIONS, EmployeePickerField, picker_label
@@ -97,7 +97,7 @@ class SuggestionFilterForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if is_staff_user(user):
+        if is_reviewer_user(user):
             self.fields["employee"].user = user  # type: ignore[attr-defined]
         else:
             del self.fields["employee"]  # others see only their own suggestions anyway
@@ -243,7 +243,7 @@ def review_context(
     context: dict[str, Any] = {
         "form": form,
         "filters": filters,
-        "show_employee": is_staff_user(request.user),
+        "show_employee": is_reviewer_user(request.user),
         "threshold_percent": threshold_percent,
         "low_confidence_percent": int(LOW_CONFIDENCE * 100),
         "quick_links": _quick_links(query, today, threshold_percent),

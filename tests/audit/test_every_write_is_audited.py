@@ -6,16 +6,24 @@ make its service append its audit event.
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
+from django.contrib.auth.tokens import default_token_generator
 from django.test import Client
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django_tenants.utils import tenant_context
 from drf_spectacular.generators import SchemaGenerator
 
+from accounts.models import ApiToken, Invitation
 from audit.models import AuditEvent
 from tests.conftest import PASSWORD, TenantHandle, make_user
 from tests.support.jira_standin import DEFAULT_EMAIL, DEFAULT_TOKEN, JiraStandin, standin_connect
@@ -144,6 +152,49 @@ def _week_then(action: str, status: str, body: dict[str, Any]) -> Recipe:
         return c.post(path, payload, content_type="application/json", **a)
 
     return call
+def _invitation(h: TenantHandle, token: str | None = None) -> Invitation:
+    with tenant_context(h.tenant):
+        now = timezone.now()
+        return Invitation.objects.create(
+            email=f"invited-{uuid.uuid4().hex[:6]}@example.com",
+            role="Employee",
+            token_hash=hashlib.sha256((token or uuid.uuid4().hex).encode()).hexdigest(),
+            sent_at=now,
+            expires_at=now + timedelta(days=1),
+        )
+
+
+def _invitation_token(h: TenantHandle) -> str:
+    token = uuid.uuid4().hex
+    _invitation(h, token=token)
+    return token
+
+
+def _api_token(h: TenantHandle) -> ApiToken:
+    user = make_user(h, "token-owner@alpha.test", "Employee")
+    with tenant_context(h.tenant):
+        return ApiToken.objects.create(
+            user=user,
+            name="nightly",
+            key_hash=uuid.uuid4().hex,
+            prefix="x",
+            expires_at=timezone.now() + timedelta(days=1),
+        )
+
+
+def _inactive_user(h: TenantHandle) -> User:
+    user = make_user(h, "returning@alpha.test", "Employee")
+    with tenant_context(h.tenant):
+        User.objects.filter(pk=user.pk).update(is_active=False)
+    return user
+
+
+def _password_reset_confirm(h: TenantHandle, c: Client, a: dict[str, Any]) -> Any:
+    user = make_user(h, "resetting@alpha.test", "Employee")
+    with tenant_context(h.tenant):
+        token = default_token_generator.make_token(user)
+    body = {"uid": urlsafe_base64_encode(force_bytes(user.pk)), "token": token, "password": "a-long-new-passphrase-42"}
+    return c.post("/api/auth/password-reset/confirm", body, content_type="application/json")
 
 
 RECIPES: dict[tuple[str, str], Recipe] = {
@@ -263,6 +314,49 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("POST", "/api/weeks/{timesheet_week_id}/approve"): _week_then("approve", "submitted", {}),
     ("POST", "/api/weeks/{timesheet_week_id}/reject"): _week_then("reject", "submitted", {"comment": "Fix Tuesday"}),
     ("POST", "/api/weeks/{timesheet_week_id}/reopen"): _week_then("reopen", "approved", {"reason": "Correction"}),
+    # People and access.
+    ("POST", "/api/invitations"): _json_call("post", "/api/invitations", {"email": "new@example.com", "role": "HR"}),
+    ("POST", "/api/invitations/{invitation_id}/resend"): lambda h, c, a: c.post(
+        f"/api/invitations/{_invitation(h).id}/resend", **a
+    ),
+    ("POST", "/api/invitations/{invitation_id}/revoke"): lambda h, c, a: c.post(
+        f"/api/invitations/{_invitation(h).id}/revoke", **a
+    ),
+    ("POST", "/api/invitations/accept"): lambda h, c, a: c.post(
+        "/api/invitations/accept",
+        {"token": _invitation_token(h), "password": "a-long-new-passphrase-42"},
+        content_type="application/json",
+    ),
+    ("POST", "/api/employees/invitations"): lambda h, c, a: (
+        make_employee(h),
+        c.post("/api/employees/invitations", {}, content_type="application/json", **a),
+    )[1],
+    ("POST", "/api/users/{user_id}/deactivate"): lambda h, c, a: c.post(
+        f"/api/users/{make_user(h, 'leaver@alpha.test', 'Employee').pk}/deactivate", **a
+    ),
+    ("POST", "/api/users/{user_id}/reactivate"): lambda h, c, a: c.post(
+        f"/api/users/{_inactive_user(h).pk}/reactivate", **a
+    ),
+    ("PUT", "/api/users/{user_id}/role"): lambda h, c, a: c.put(
+        f"/api/users/{make_user(h, 'mover@alpha.test', 'Employee').pk}/role",
+        {"role": "Manager"},
+        content_type="application/json",
+        **a,
+    ),
+    ("POST", "/api/auth/password-reset"): lambda h, c, a: (
+        make_user(h, "forgetful@alpha.test", "Employee"),
+        c.post("/api/auth/password-reset", {"email": "forgetful@alpha.test"}, content_type="application/json"),
+    )[1],
+    ("POST", "/api/auth/password-reset/confirm"): _password_reset_confirm,
+    ("PATCH", "/api/tenant/settings"): _json_call("patch", "/api/tenant/settings", {"auto_accept_threshold": "0.75"}),
+    ("POST", "/api/tokens"): _json_call("post", "/api/tokens", {"name": "payroll export"}),
+    ("POST", "/api/tokens/{token_id}/revoke"): lambda h, c, a: c.post(f"/api/tokens/{_api_token(h).id}/revoke", **a),
+    ("POST", "/api/auth/password"): lambda h, c, a: c.post(
+        "/api/auth/password",
+        {"old_password": PASSWORD, "new_password": "a-long-new-passphrase-42"},
+        content_type="application/json",
+        **a,
+    ),
 }
 
 

@@ -92,8 +92,8 @@ _RULES_BEYOND_THE_SCHEMA: dict[str, set[str]] = {
     "GET /api/timesheet-intelligence/suggestions/pending": {"date_to"},
     "POST /api/allocations": {"employee", "project", "hours"},
     "POST /api/attendance": {"employee", "check_out", "date"},
-    "POST /api/employees": {"user", "email", "national_id"},
-    "PATCH /api/employees/{employee_id}": {"user", "email", "national_id"},
+    "POST /api/employees": {"user", "manager", "email", "national_id"},
+    "PATCH /api/employees/{employee_id}": {"user", "manager", "email", "national_id"},
     "POST /api/projects": {"code", "ends_on"},
     "PATCH /api/projects/{project_id}": {"code", "ends_on"},
     "POST /api/timesheet-intelligence/generate": {"start_date", "end_date", "employee_ids"},
@@ -139,6 +139,12 @@ _RULES_BEYOND_THE_SCHEMA: dict[str, set[str]] = {
     "PUT /api/timesheets/{employee_id}/day": {"allocations"},
     "GET /api/weeks": {"date_to"},
     "GET /api/unallocated-days": {"date_to"},
+    # People and access: a link's secret must be a live one, a password must pass Django's validators and the
+    # current password must be right; an address with a login is a 409, not a 400.
+    "POST /api/invitations/accept": {"token", "password"},
+    "POST /api/auth/password-reset/confirm": {"token", "password"},
+    "POST /api/auth/password": {"old_password", "new_password"},
+    "PATCH /api/tenant/settings": {"work_week", "name"},
 }
 # Unknown credentials are a 400 `invalid_credentials`; schemathesis accepts that from a token endpoint it
 # knows of, but an API-key scheme has no `tokenUrl` to name it.

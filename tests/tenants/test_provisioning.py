@@ -33,7 +33,7 @@ def test_it_provisions_a_tenant_with_roles_and_an_admin(alpha: TenantHandle) -> 
     assert result.admin_username == "boss@gamma.test"
     assert len(result.admin_password) >= 12
     with tenant_context(result.tenant):
-        assert sorted(Group.objects.values_list("name", flat=True)) == ["Admin", "Employee", "HR"]
+        assert sorted(Group.objects.values_list("name", flat=True)) == ["Admin", "Employee", "HR", "Manager"]
         admin = User.objects.get(username="boss@gamma.test")
         assert admin.check_password(result.admin_password)
         assert list(admin.groups.values_list("name", flat=True)) == ["Admin"]

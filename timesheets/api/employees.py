@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any, cast
 
@@ -12,14 +13,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.links import tenant_link_base
 from core.fields import Text
 from core.pagination import DefaultPagination
 from core.query import query_validate
-from core.roles import is_staff_user
+from core.roles import ROLE_EMPLOYEE, ROLE_MANAGER, is_staff_user
 from timesheets.api.common import STAFF_ONLY, MethodRoute, paginated, path_uuid
 from timesheets.models import Employee
 from timesheets.selectors import employee_get, employee_list
-from timesheets.services import EmployeeChanges, employee_create, employee_delete, employee_update
+from timesheets.services import EmployeeChanges, employee_create, employee_delete, employee_update, employees_invite
 
 
 class _EmployeeOutput(serializers.Serializer[Employee]):
@@ -36,6 +38,7 @@ class _EmployeeOutput(serializers.Serializer[Employee]):
     active = serializers.BooleanField()
     weekly_hours = serializers.DecimalField(max_digits=4, decimal_places=1)
     user = serializers.IntegerField(source="user_id", allow_null=True)
+    manager = serializers.UUIDField(source="manager_id", allow_null=True)
     national_id = serializers.SerializerMethodField()
     bank_account = serializers.SerializerMethodField()
     salary = serializers.SerializerMethodField()
@@ -63,20 +66,45 @@ def _employee_context(request: Request) -> dict[str, Any]:
     return {"show_pii": is_staff_user(request.user)}
 
 
+class _WrittenDecimal(serializers.DecimalField):
+    """A decimal that arrives as a JSON string, as the schema states it (DRF would take a JSON number too)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+_CANONICAL_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+class _EmployeeRef(serializers.PrimaryKeyRelatedField):  # type: ignore[type-arg]
+    """An employee id in the canonical form the schema states (Python's UUID parser takes braces, URNs...)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str) or not _CANONICAL_UUID.fullmatch(data):
+            raise serializers.ValidationError("Must be an employee id (a UUID).")
+        return super().to_internal_value(data)
+
+
 class _EmployeeInput(serializers.Serializer[dict[str, Any]]):
     name = Text(max_length=200)
     email = serializers.EmailField(max_length=254)
     jira_account_id = Text(max_length=128, required=False, allow_blank=True)
     active = serializers.BooleanField(required=False)
-    weekly_hours = serializers.DecimalField(
+    weekly_hours = _WrittenDecimal(
         max_digits=4, decimal_places=1, min_value=Decimal(0), max_value=Decimal(168), required=False
     )
     user = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), allow_null=True, required=False)
+    manager = _EmployeeRef(
+        queryset=Employee.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="The employee record of this employee's manager (a login with the Manager role sees their team).",
+    )
     national_id = Text(max_length=64, allow_null=True, allow_blank=True, required=False)
     bank_account = Text(max_length=64, allow_null=True, allow_blank=True, required=False)
-    salary = serializers.DecimalField(
-        max_digits=12, decimal_places=2, min_value=Decimal(0), allow_null=True, required=False
-    )
+    salary = _WrittenDecimal(max_digits=12, decimal_places=2, min_value=Decimal(0), allow_null=True, required=False)
 
 
 class EmployeeListApi(APIView):
@@ -178,3 +206,29 @@ class EmployeeCollectionRoute(MethodRoute, EmployeeListApi, EmployeeCreateApi):
 
 class EmployeeItemRoute(MethodRoute, EmployeeDetailApi, EmployeeUpdateApi, EmployeeDeleteApi):
     """`GET/PATCH/DELETE /api/employees/{id}`."""
+
+
+class EmployeeInviteApi(APIView):
+    permission_classes = STAFF_ONLY
+
+    class EmployeeInviteInputSerializer(serializers.Serializer[dict[str, Any]]):
+        role = serializers.ChoiceField(choices=[ROLE_EMPLOYEE, ROLE_MANAGER], required=False)
+
+    class EmployeeInviteOutputSerializer(serializers.Serializer[dict[str, Any]]):
+        invited = serializers.IntegerField()
+        skipped = serializers.IntegerField()
+
+    @extend_schema(request=EmployeeInviteInputSerializer, responses={201: EmployeeInviteOutputSerializer})
+    def post(self, request: Request) -> Response:
+        """Invite every active employee without a login (and without an open invitation) to get one, by e-mail;
+        each login is linked to its employee record when the invitation is accepted. Role: Employee unless
+        given."""
+        data = self.EmployeeInviteInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = employees_invite(
+            actor=request.user,
+            link_base=tenant_link_base(request),
+            role=data.validated_data.get("role", ROLE_EMPLOYEE),
+        )
+        body = {"invited": result.invited, "skipped": result.skipped}
+        return Response(self.EmployeeInviteOutputSerializer(body).data, status=status.HTTP_201_CREATED)

@@ -27,6 +27,7 @@ from timesheets.services.bulk import (
     suggestions_generated_replace,
     unallocated_days_copy,
 )
+from timesheets.services.logins import EmployeesInvited, employees_invite
 from timesheets.services.pending import SUGGESTIONS_CACHE_NAMESPACE, suggestions_cache_invalidate
 from timesheets.services.records import (
     MAX_ALLOCATION_ROWS,
@@ -78,6 +79,7 @@ __all__ = [
     "DecisionOutcome",
     "DecisionResult",
     "EmployeeChanges",
+    "EmployeesInvited",
     "GeneratedRows",
     "GeneratedWritten",
     "ProjectChanges",
@@ -95,6 +97,7 @@ __all__ = [
     "employee_delete",
     "employee_pii_reveal",
     "employee_update",
+    "employees_invite",
     "project_create",
     "project_delete",
     "project_update",

@@ -108,6 +108,7 @@ def employee_create(
     active: bool = True,
     weekly_hours: Decimal = Decimal("40.0"),
     user: User | None = None,
+    manager: Employee | None = None,
     national_id: str | None = None,
     bank_account: str | None = None,
     salary: Decimal | None = None,
@@ -121,6 +122,7 @@ def employee_create(
         active=active,
         weekly_hours=weekly_hours,
         user=user,
+        manager=manager,
         national_id=national_id,
         bank_account=_clean_optional(bank_account),
         salary=cast(Any, salary),  # the encrypted field's declared type is that of its ciphertext (text)
@@ -148,9 +150,23 @@ class EmployeeChanges(TypedDict, total=False):
     active: bool
     weekly_hours: Decimal
     user: User | None
+    manager: Employee | None
     national_id: str | None
     bank_account: str | None
     salary: Decimal | None
+
+
+def _manager_check(*, employee_id: uuid.UUID, manager: Employee | None) -> None:
+    """An employee is not their own manager, directly or up the chain."""
+    seen: set[uuid.UUID] = set()
+    current = manager
+    while current is not None and current.id not in seen:
+        if current.id == employee_id:
+            raise ValidationFailed(
+                "Invalid input.", fields={"manager": ["An employee cannot be their own manager, even indirectly."]}
+            )
+        seen.add(current.id)
+        current = Employee.objects.filter(id=current.manager_id).first() if current.manager_id else None
 
 
 EMPLOYEE_UPDATABLE = frozenset(EmployeeChanges.__annotations__)
@@ -179,6 +195,8 @@ def employee_update(*, actor: ActorLike, employee: Employee, data: EmployeeChang
         changed.add("national_id_index")
     if not changed:
         return employee
+    if "manager" in changed:
+        _manager_check(employee_id=employee.id, manager=employee.manager)
     _employee_check_unique(
         employee_id=employee.id,
         email=employee.email if "email" in changed else None,
@@ -193,8 +211,8 @@ def employee_update(*, actor: ActorLike, employee: Employee, data: EmployeeChang
         object_id=employee.id,
         data={"fields": sorted(changed - {"email_index", "national_id_index"})},
     )
-    if changed & {"name", "user"}:
-        suggestions_cache_invalidate()  # pending pages show names and are scoped by the user link
+    if changed & {"name", "user", "manager"}:
+        suggestions_cache_invalidate()  # pending pages show names and are scoped by the user and manager links
     return employee
 
 

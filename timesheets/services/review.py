@@ -18,7 +18,7 @@ from core.errors import ValidationFailed
 from core.roles import is_staff_user
 from timesheets.lifecycle import period_lock_check, weeks_frozen_check
 from timesheets.models import ProjectAllocationSuggestion, SuggestionStatus, TimesheetProjectAllocation
-from timesheets.selectors import tenant_today, uuid_or_none
+from timesheets.selectors import tenant_today, uuid_or_none, visible_employee_ids
 from timesheets.services.pending import suggestions_cache_invalidate
 from timesheets.services.records import MAX_DAY_HOURS, TWO_PLACES
 
@@ -75,7 +75,7 @@ def _decision_targets(
     rows = ProjectAllocationSuggestion.objects.filter(id__in=ids)
     if actor is not None and not is_staff_user(actor):
         # Others' suggestions are reported exactly like unknown ids. (No actor = the system, e.g. a job.)
-        rows = rows.filter(employee__user=acting_user(actor))
+        rows = rows.filter(employee_id__in=visible_employee_ids(acting_user(actor)) or ())
     locked = rows.select_for_update(of=("self",)).only(
         "id", "employee_id", "project_id", "date", "hours", "status", "expiry_date"
     )

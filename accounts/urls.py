@@ -1,0 +1,26 @@
+"""URLs of the users, invitations and password API."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from accounts import api_settings, api_tokens
+from accounts import api_users as api
+
+urlpatterns = [
+    path("users", api.UserListApi.as_view(), name="users"),
+    path("users/<int:user_id>", api.UserDetailApi.as_view(), name="user-detail"),
+    path("users/<int:user_id>/deactivate", api.UserDeactivateApi.as_view(), name="user-deactivate"),
+    path("users/<int:user_id>/reactivate", api.UserReactivateApi.as_view(), name="user-reactivate"),
+    path("users/<int:user_id>/role", api.UserRoleApi.as_view(), name="user-role"),
+    path("invitations", api.InvitationListApi.as_view(), name="invitations"),
+    path("invitations/accept", api.InvitationAcceptApi.as_view(), name="invitation-accept"),
+    path("invitations/<str:invitation_id>/resend", api.InvitationResendApi.as_view(), name="invitation-resend"),
+    path("invitations/<str:invitation_id>/revoke", api.InvitationRevokeApi.as_view(), name="invitation-revoke"),
+    path("auth/password-reset", api.PasswordResetApi.as_view(), name="password-reset-api"),
+    path("auth/password-reset/confirm", api.PasswordResetConfirmApi.as_view(), name="password-reset-confirm-api"),
+    path("auth/password", api.PasswordChangeApi.as_view(), name="password-change-api"),
+    path("tenant/settings", api_settings.TenantSettingsApi.as_view(), name="tenant-settings"),
+    path("tokens", api_tokens.ApiTokenListApi.as_view(), name="api-tokens"),
+    path("tokens/<str:token_id>/revoke", api_tokens.ApiTokenRevokeApi.as_view(), name="api-token-revoke"),
+]
