@@ -17,7 +17,7 @@ from typing import Any
 from django.db.models import Q, QuerySet, Sum
 
 from core.errors import NotFound, PeriodLocked
-from core.roles import is_staff_user
+from core.roles import is_manager_user, is_staff_user
 from timesheets.models import (
     AttendanceRecord,
     DayNote,
@@ -161,9 +161,13 @@ def week_start_of(day: date) -> date:
 
 
 def may_decide_week(user: Any, employee: Employee) -> bool:
-    """Whether `user` may approve, reject or reopen `employee`'s weeks (HR and Admin; never their own week
-    unless they are HR/Admin). The one place a manager's team rule belongs."""
-    return is_staff_user(user)
+    """Whether `user` may approve, reject or reopen `employee`'s weeks: HR and Admin for everyone, a Manager for
+    the employees of their team (whose `manager` is the Manager's own record), never for their own week."""
+    if is_staff_user(user):
+        return True
+    if not is_manager_user(user) or employee.manager_id is None:
+        return False
+    return Employee.objects.filter(id=employee.manager_id, user=user).exists()
 
 
 def may_edit_week(user: Any, employee: Employee) -> bool:
@@ -211,7 +215,9 @@ def week_list(
     date_to: date | None = None,
 ) -> QuerySet[TimesheetWeek]:
     weeks = TimesheetWeek.objects.select_related("employee").order_by("-week_start", "employee__name", "id")
-    if not is_staff_user(user):
+    if is_manager_user(user) and not is_staff_user(user):
+        weeks = weeks.filter(Q(employee__user=user) | Q(employee__manager__user=user))
+    elif not is_staff_user(user):
         weeks = weeks.filter(employee__user=user)
     if status:
         weeks = weeks.filter(status=status)

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from core.errors import ApplicationError
 from core.fields import DateFormField
 from core.roles import is_admin_user, is_staff_user
-from core.ui import render_page, safe_next, staff_required
+from core.ui import render_page, reviewer_required, safe_next, staff_required
 from timesheets.lifecycle import (
     WeekView,
     active_projects_for_rows,
@@ -213,7 +213,7 @@ def timesheet_week_reopen(request: HttpRequest, week_id: uuid.UUID) -> HttpRespo
     return redirect(safe_next(request, _week_page(request, week.employee, week.week_start)))
 
 
-@staff_required
+@reviewer_required
 @require_GET
 def weeks_queue(request: HttpRequest) -> HttpResponse:
     """Weeks waiting for a decision (or any status), newest first, with bulk approval."""
@@ -229,7 +229,7 @@ def weeks_queue(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_required
+@reviewer_required
 @require_POST
 def weeks_bulk_approve(request: HttpRequest) -> HttpResponse:
     ids = request.POST.getlist("chosen")

@@ -104,6 +104,27 @@ API_ACCESS: dict[str, frozenset[str]] = {
     "tokens_revoke_create": ALL,
     "tenant_settings_retrieve": ADMIN,
     "tenant_settings_partial_update": ADMIN,
+    # The review's confident bulk and its undo: HR and Admin.
+    "timesheet_intelligence_suggestions_accept_confident_create": STAFF,
+    "timesheet_intelligence_suggestions_batches_undo_create": STAFF,
+    # The lifecycle: weeks are everyone's (scoped to what each may see or decide; an unknown week is a 404 for
+    # all), pay periods are read by all, closed by HR or Admin and reopened or re-planned by an Admin.
+    "timesheets_week_retrieve": ALL,
+    "timesheets_day_update": ALL,
+    "timesheets_submit_create": ALL,
+    "weeks_list": ALL,
+    "weeks_approve_create": ALL,
+    "weeks_reject_create": ALL,
+    "weeks_reopen_create": ALL,
+    "weeks_approve_many": ALL,
+    "unallocated_days_list": ALL,
+    "pay_periods_list": ALL,
+    "pay_periods_policy_retrieve": ALL,
+    "pay_periods_policy_update": ADMIN,
+    "pay_periods_close_create": STAFF,
+    "pay_periods_reopen_create": ADMIN,
+    "reports_payroll_retrieve": STAFF,
+    "reports_payroll_manifest_retrieve": STAFF,
 }
 
 # UI route name -> the roles let in.
@@ -147,6 +168,25 @@ UI_ACCESS: dict[str, frozenset[str]] = {
     "invitation-accept-page": ALL,
     "password-reset": ALL,
     "password-reset-confirm": ALL,
+    "attention": ALL,
+    "employee-options": ALL,
+    "employee-reveal": STAFF,
+    "model-train": STAFF,
+    "model-train-job": STAFF,
+    "model-train-progress": STAFF,
+    "suggestions-accept-confident": STAFF,
+    "suggestions-accept-week": STAFF,
+    "suggestions-batch-undo": STAFF,
+    "timesheet-day": ALL,
+    "timesheet-submit": ALL,
+    "timesheet-decide": ALL,
+    "timesheet-reopen": ALL,
+    "unallocated": ALL,
+    "weeks": REVIEWERS,
+    "weeks-approve": REVIEWERS,
+    "pay-periods": STAFF,
+    "pay-period-close": STAFF,
+    "pay-period-reopen": STAFF,
 }
 
 _PARAM = re.compile(r"\{[^}]+\}")

@@ -15,7 +15,7 @@ def manager_group_create(apps: Any, schema_editor: Any) -> None:
 class Migration(migrations.Migration):
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
-        ("timesheets", "0002_project_reporting_fields"),
+        ("timesheets", "0005_fk_indexes_covered_by_composites"),
     ]
 
     operations = [
