@@ -152,6 +152,8 @@ def _week_then(action: str, status: str, body: dict[str, Any]) -> Recipe:
         return c.post(path, payload, content_type="application/json", **a)
 
     return call
+
+
 def _invitation(h: TenantHandle, token: str | None = None) -> Invitation:
     with tenant_context(h.tenant):
         now = timezone.now()
