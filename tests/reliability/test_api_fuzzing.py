@@ -91,7 +91,7 @@ _RULES_BEYOND_THE_SCHEMA: dict[str, set[str]] = {
     "GET /api/jira/worklogs": {"date_to"},
     "GET /api/timesheet-intelligence/suggestions/pending": {"date_to"},
     "POST /api/allocations": {"employee", "project", "hours"},
-    "POST /api/attendance": {"employee", "check_out", "date"},
+    "POST /api/attendance": {"employee", "check_out", "date", "break_minutes"},
     "POST /api/employees": {"user", "manager", "email", "national_id"},
     "PATCH /api/employees/{employee_id}": {"user", "manager", "email", "national_id"},
     "POST /api/projects": {"code", "ends_on"},
