@@ -323,6 +323,8 @@ EMAIL_SEND_RETRIES = env_int("EMAIL_SEND_RETRIES", 5)
 EMAIL_RETRY_SECONDS = env_int("EMAIL_RETRY_SECONDS", 30)
 # Links in messages use the tenant's own host with this scheme (and port, when not the default one).
 EMAIL_LINK_SCHEME = env_str("EMAIL_LINK_SCHEME", "https")
+# The port in links of messages sent without a request (reminders), when the site is not on the scheme's default.
+EMAIL_LINK_PORT = env_str("EMAIL_LINK_PORT", "")
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "redis://127.0.0.1:6379/1")
 CELERY_RESULT_BACKEND: str | None = None
@@ -353,6 +355,8 @@ CELERY_BEAT_SCHEDULE = {
     "start-due-jira-syncs": {"task": "jira_sync.start_due", "schedule": 60.0},
     # Hourly, so each tenant's pending suggestions expire soon after midnight in its own time zone.
     "expire-pending-suggestions": {"task": "timesheets.suggestions_expire_all", "schedule": crontab(minute=5)},
+    # Week reminders and manager digests, each tenant in its own time zone (timesheets/services/reminders.py).
+    "send-reminders": {"task": "timesheets.reminders_send", "schedule": crontab(minute=0)},
     # Every tenant's model retrained nightly; the fan-out staggers the tenants' jobs.
     "train-models-nightly": {"task": "intelligence.models_train_nightly", "schedule": crontab(hour=2, minute=30)},
     # ... and during the day for a tenant with ML_RETRAIN_MIN_DECISIONS new decisions since its last run.

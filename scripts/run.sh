@@ -61,6 +61,7 @@ fi
 export EMAIL_BACKEND="${EMAIL_BACKEND:-django.core.mail.backends.filebased.EmailBackend}"
 export EMAIL_FILE_PATH="${EMAIL_FILE_PATH:-$PWD/.data/mail}"
 export EMAIL_LINK_SCHEME="${EMAIL_LINK_SCHEME:-http}"
+export EMAIL_LINK_PORT="${EMAIL_LINK_PORT:-8000}"
 mkdir -p "$EMAIL_FILE_PATH"
 
 # Web and worker processes write their metrics here; /metrics merges them. Emptied on every start.

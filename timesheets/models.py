@@ -390,3 +390,40 @@ class DayNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.employee_id}@{self.date}"
+
+
+class ReminderKind(models.TextChoices):
+    DUE = "due", "Week due"
+    OVERDUE = "overdue", "Week overdue"
+    DIGEST = "digest", "Weeks waiting for a decision"
+
+
+class ReminderSent(models.Model):
+    """A reminder sent: at most one per kind, person and period, however often the task runs or is retried."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=16, choices=ReminderKind.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    period_start = models.DateField()  # the week's Monday; for a digest, the day it covers
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "user", "period_start"], name="reminder_once_per_period")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.user_id}@{self.period_start}"
+
+
+class ReminderPreference(models.Model):
+    """Which of the reminders that are not required a user wants (a rejected week is always told)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="reminder_preference"
+    )
+    week_reminders = models.BooleanField(default=True)
+    manager_digest = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"reminders:{self.user_id}"

@@ -9,6 +9,7 @@ from timesheets.api.attendance import AttendanceRoute
 from timesheets.api.employees import EmployeeCollectionRoute, EmployeeInviteApi, EmployeeItemRoute
 from timesheets.api.periods import PayPeriodCloseApi, PayPeriodListApi, PayPeriodReopenApi, PayPolicyRoute
 from timesheets.api.projects import ProjectCollectionRoute, ProjectItemRoute
+from timesheets.api.reminders import ReminderPreferenceRoute
 from timesheets.api.suggestions import (
     SuggestionAcceptApi,
     SuggestionAcceptConfidentApi,
@@ -30,6 +31,7 @@ from timesheets.api.weeks import (
 from timesheets.api.work_patterns import WorkPatternListApi
 
 urlpatterns = [
+    path("reminders/preference", ReminderPreferenceRoute.as_view(), name="reminder-preference"),
     path("employees", EmployeeCollectionRoute.as_view(), name="employees"),
     path("employees/invitations", EmployeeInviteApi.as_view(), name="employees-invite"),
     path("employees/<str:employee_id>", EmployeeItemRoute.as_view(), name="employee"),

@@ -21,6 +21,7 @@ urlpatterns = [
     path("timesheets/weeks/<uuid:week_id>/reopen", views_lifecycle.timesheet_week_reopen, name="timesheet-reopen"),
     path("weeks", views_lifecycle.weeks_queue, name="weeks"),
     path("weeks/approve", views_lifecycle.weeks_bulk_approve, name="weeks-approve"),
+    path("reminders", views_lifecycle.reminders_page, name="reminders"),
     path("unallocated", views_lifecycle.unallocated_days, name="unallocated"),
     path("pay-periods", views_lifecycle.pay_periods, name="pay-periods"),
     path("pay-periods/close", views_lifecycle.pay_period_close_view, name="pay-period-close"),

@@ -18,7 +18,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import ApplicationError
 from core.fields import DateFormField
@@ -38,6 +38,7 @@ from timesheets.lifecycle import (
 from timesheets.models import Employee, PayPeriod, TimesheetWeek, WeekStatus
 from timesheets.selectors import tenant_today
 from timesheets.services.periods import MAX_REASON, pay_period_close, pay_period_reopen
+from timesheets.services.reminders import reminder_preference_get, reminder_preference_set
 from timesheets.services.weeks import (
     MAX_COMMENT,
     MAX_NOTE,
@@ -330,3 +331,19 @@ def pay_period_reopen_view(request: HttpRequest, period_id: uuid.UUID) -> HttpRe
 
 def week_status_label(view: WeekView) -> str:
     return str(WeekStatus(view.status).label)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def reminders_page(request: HttpRequest) -> HttpResponse:
+    """Turn my e-mail reminders on or off (a rejected week is always told)."""
+    preference = reminder_preference_get(user=request.user)
+    if request.method == "POST":
+        preference = reminder_preference_set(
+            user=request.user,
+            week_reminders=request.POST.get("week_reminders") == "on",
+            manager_digest=request.POST.get("manager_digest") == "on",
+        )
+        messages.success(request, "Reminder preferences saved.")
+        return redirect("/reminders")
+    return render_page(request, "timesheets/reminders.html", {"preference": preference})

@@ -125,6 +125,8 @@ API_ACCESS: dict[str, frozenset[str]] = {
     "pay_periods_reopen_create": ADMIN,
     "reports_payroll_retrieve": STAFF,
     "reports_payroll_manifest_retrieve": STAFF,
+    "reminders_preference_retrieve": ALL,
+    "reminders_preference_update": ALL,
 }
 
 # UI route name -> the roles let in.
@@ -187,6 +189,7 @@ UI_ACCESS: dict[str, frozenset[str]] = {
     "pay-periods": STAFF,
     "pay-period-close": STAFF,
     "pay-period-reopen": STAFF,
+    "reminders": ALL,
 }
 
 _PARAM = re.compile(r"\{[^}]+\}")

@@ -259,6 +259,9 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         ),
     )[1],
     ("POST", "/api/timesheet-intelligence/suggestions/batches/{batch_id}/undo"): _batch_undo,
+    ("PUT", "/api/reminders/preference"): _json_call(
+        "put", "/api/reminders/preference", {"week_reminders": False, "manager_digest": True}
+    ),
     ("POST", "/api/timesheet-intelligence/generate"): lambda h, c, a: c.post(
         "/api/timesheet-intelligence/generate",
         {"start_date": str(DAY), "end_date": str(DAY + timedelta(days=4))},

@@ -39,6 +39,7 @@ from timesheets.models import (
 )
 from timesheets.selectors import uuid_or_none
 from timesheets.services.records import MAX_DAY_HOURS, TWO_PLACES
+from timesheets.services.reminders import week_rejected_tell
 
 MAX_COMMENT = 1000
 MAX_NOTE = 500
@@ -225,6 +226,8 @@ def week_decide(*, actor: ActorLike, week: TimesheetWeek, approve: bool, comment
         )
     _decide_one(locked, user=user, approve=approve, comment=comment[:MAX_COMMENT], now=timezone.now())
     locked.save(update_fields=["status", "decided_at", "decided_by", "comment", "updated_at"])
+    if not approve:
+        week_rejected_tell(week=locked)
     audit_append(
         actor=actor,
         action="week.approve" if approve else "week.reject",
