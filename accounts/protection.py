@@ -157,6 +157,10 @@ def hash_slot_take() -> str | None:
         try:
             if cache.add(key, 1, timeout=_SLOT_SECONDS):
                 return key
+            if cache.get(key) is None:
+                # The cache ignores its errors: a slot that could not be added and is not there means Redis is
+                # unreachable (or the slot just expired), and a sign-in is never refused for that.
+                return ""
         except Exception:
             return ""
     return None

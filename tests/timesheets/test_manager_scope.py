@@ -140,10 +140,11 @@ def test_another_tenants_employee_is_not_a_manager_here(alpha: TenantHandle, bet
 def test_a_manager_picks_among_their_team_on_the_week_grid(alpha: TenantHandle, team: Team) -> None:
     client = alpha.client()
     assert client.post("/login", {"username": team.user.username, "password": PASSWORD}).status_code == 302
-    page = client.get("/timesheets").content.decode()
-    assert "Member" in page
-    assert "Boss" in page
-    assert "Outsider" not in page
+    # The people picker offers the team (and the Manager's own record), never anyone else.
+    offered = client.get("/employees/options?employee=").content.decode()
+    assert "Member" in offered
+    assert "Boss" in offered
+    assert "Outsider" not in offered
     member = client.get(f"/timesheets?employee={team.member.id}")
     assert member.status_code == 200
     outsider = client.get(f"/timesheets?employee={team.outsider.id}").content.decode()
