@@ -121,7 +121,7 @@ def test_closing_is_refused_while_weeks_are_not_approved_and_lists_them(alpha: T
     assert len(body["unapproved"]) == 2
     assert _close(alpha, token, override=True, override_reason="again").status_code == 409
     with tenant_context(alpha.tenant):
-        assert AuditEvent.objects.filter(action="pay_period.close").count() == 1
+        assert AuditEvent.objects.filter(action="pay_period.close", object_id=body["id"]).count() == 1
 
 
 def test_a_period_without_attendance_closes_without_an_override(alpha: TenantHandle) -> None:
@@ -202,7 +202,7 @@ def test_only_an_admin_reopens_with_a_reason_and_the_period_unlocks(alpha: Tenan
     make_allocation(alpha, ann, project, day=MARCH)
     with tenant_context(alpha.tenant):
         assert PayPeriod.objects.get(id=period.id).status == PayPeriodStatus.OPEN
-        assert AuditEvent.objects.filter(action="pay_period.reopen").count() == 1
+        assert AuditEvent.objects.filter(action="pay_period.reopen", object_id=str(period.id)).count() == 1
 
 
 def test_generation_skips_the_days_of_a_closed_period_and_reports_how_many(alpha: TenantHandle) -> None:

@@ -232,3 +232,57 @@ def test_an_employee_changing_a_submitted_week_takes_it_back_to_draft_but_hr_cor
     assert _week(alpha, token, ann).json()["status"] == "submitted"
     assert _day(alpha, token, ann, split | {"note": "Changed my mind"}).status_code == 200
     assert _week(alpha, token, ann).json()["status"] == "draft"
+
+
+def test_generation_leaves_an_approved_week_frozen_and_its_confident_suggestions_pending(alpha: TenantHandle) -> None:
+    from intelligence.generation import JOB_TYPE, timesheets_generate
+    from jobs.services import job_create
+    from tests.intelligence.builders import build_world
+    from timesheets.models import ProjectAllocationSuggestion, SuggestionStatus
+
+    with tenant_context(alpha.tenant):
+        world = build_world(employees=2, days=5)
+        frozen, open_ = world.employees
+        TimesheetWeek.objects.create(employee=frozen, week_start=world.start, status=WeekStatus.APPROVED)
+        job = job_create(
+            job_type=JOB_TYPE,
+            parameters={
+                "start_date": str(world.start),
+                "end_date": str(world.end),
+                "auto_accept_high_confidence": True,
+            },
+        )
+        finished = timesheets_generate(job_id=job.id)
+        assert finished is not None
+        assert finished.status == "succeeded", finished.error
+        in_week = {"date__range": (world.start, world.end)}
+        assert TimesheetProjectAllocation.objects.filter(employee=open_, **in_week).exists()
+        # build_world gives no allocations in the week itself: the frozen week must still have none.
+        assert not TimesheetProjectAllocation.objects.filter(employee=frozen, **in_week).exists()
+        assert not ProjectAllocationSuggestion.objects.filter(
+            employee=frozen, job_id=job.id, status=SuggestionStatus.AUTO_ACCEPTED
+        ).exists()
+        assert ProjectAllocationSuggestion.objects.filter(
+            employee=frozen, job_id=job.id, status=SuggestionStatus.PENDING
+        ).exists()
+
+
+def test_the_week_and_unallocated_lists_cost_the_same_queries_whatever_their_length(
+    alpha: TenantHandle, django_assert_max_num_queries: Any
+) -> None:
+    from tests.timesheets.factories import LIST_QUERY_BUDGET, warm_up
+
+    token = staff_token(alpha)
+    warm_up(alpha, token)
+    counts = []
+    for n in (1, 20):
+        with tenant_context(alpha.tenant):
+            for _ in range(n):
+                employee = make_employee(alpha)
+                TimesheetWeek.objects.create(employee=employee, week_start=MONDAY, status="submitted")
+                UnallocatedDay.objects.create(employee=employee, date=MONDAY, attended_hours=Decimal(8), reason="x")
+        for path in ("/api/weeks", "/api/unallocated-days"):
+            with django_assert_max_num_queries(LIST_QUERY_BUDGET) as queries:
+                assert alpha.client().get(path, **auth(token)).status_code == 200
+            counts.append((path, len(queries.captured_queries)))
+    assert counts[:2] == counts[2:]
