@@ -662,14 +662,17 @@ class ViolationListApi(APIView):
 
 
 class ViolationAcknowledgeApi(APIView):
-    permission_classes = [IsHROrAdmin]
+    """Whoever approves the employee's weeks (HR and Admin) acknowledges a violation with a reason; 403 for anyone
+    else who can see it (an employee, for their own)."""
+
+    permission_classes = [IsAuthenticated]
 
     class AcknowledgeSerializer(serializers.Serializer[dict[str, str]]):
         comment = Text(max_length=500)
 
     @extend_schema(request=AcknowledgeSerializer, responses={200: ViolationOutputSerializer})
     def post(self, request: Request, violation_id: uuid.UUID) -> Response:
-        violation = violation_list().filter(pk=violation_id).first()
+        violation = violation_list(employee_ids=_own_employee_ids(request, None)).filter(pk=violation_id).first()
         if violation is None:
             raise NotFound("No such violation.")
         data = self.AcknowledgeSerializer(data=request.data)

@@ -15,8 +15,10 @@ from django.template.loader import render_to_string
 
 from core.panels import panel_register
 from core.roles import is_staff_user
+from timesheets.lifecycle import may_decide_week
 from timesheets.models import Employee
 from timesheets.selectors import employee_for_user, tenant_today
+from worktime.models import ComplianceViolation
 from worktime.selectors import flexitime_balance, violation_list
 
 # The review page lists many people: the panel shows the most recent violations and links to the rest.
@@ -67,11 +69,18 @@ def violations_panel(
             "date_from": date_from,
             "date_to": date_to,
             "many_people": employees is None,
-            "can_acknowledge": is_staff_user(request.user),
+            "acknowledgers": {person.id for person in _deciders(request, rows)},
+            "compliance_page": is_staff_user(request.user),
             "next_url": request.get_full_path(),
         },
         request=request,
     )
+
+
+def _deciders(request: HttpRequest, violations: list[ComplianceViolation]) -> list[Employee]:
+    """The employees among these whose violations the user may acknowledge (those whose weeks they approve)."""
+    people = {violation.employee_id: violation.employee for violation in violations}
+    return [person for person in people.values() if may_decide_week(request.user, person)]
 
 
 def hours_panel(request: HttpRequest, *, employee: Any = None, start: Any = None, end: Any = None, **_: Any) -> str:

@@ -13,8 +13,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.services import ActorLike, acting_user, audit_append
-from core.errors import Conflict, NotFound, PeriodLocked, ValidationFailed
-from timesheets.lifecycle import closed_periods
+from core.errors import Conflict, NotFound, PeriodLocked, PermissionDenied, ValidationFailed
+from timesheets.lifecycle import closed_periods, may_decide_week
 from timesheets.models import Employee
 from worktime.compliance import ComplianceRun, affected_until, violations_compute
 from worktime.models import (
@@ -462,6 +462,9 @@ def compliance_check(*, actor: ActorLike, date_from: date, date_to: date) -> Com
 
 @transaction.atomic
 def violation_acknowledge(*, actor: ActorLike, violation: ComplianceViolation, comment: str) -> ComplianceViolation:
+    """Whoever may approve the employee's weeks acknowledges their violations, with a reason."""
+    if actor is not None and not may_decide_week(acting_user(actor), violation.employee):
+        raise PermissionDenied("You may not acknowledge this employee's violations.")
     if not comment.strip():
         raise ValidationFailed("Say why it is acknowledged.", fields={"comment": ["Required."]})
     if violation.acknowledged_at is not None:

@@ -250,10 +250,14 @@ def compliance_index(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_required
+@login_required
 @require_POST
 def violation_acknowledge_view(request: HttpRequest, violation_id: uuid.UUID) -> HttpResponse:
-    violation = violation_list().filter(pk=violation_id).first()
+    """From the compliance page or a timesheet page's panel; the service decides who may acknowledge."""
+    staff = is_staff_user(request.user)
+    own = None if staff else employee_for_user(user=request.user)
+    visible = None if staff else [own.id] if own is not None else []
+    violation = violation_list(employee_ids=visible).filter(pk=violation_id).first()
     if violation is None:
         raise NotFound("No such violation.")
     try:
@@ -264,4 +268,4 @@ def violation_acknowledge_view(request: HttpRequest, violation_id: uuid.UUID) ->
         messages.error(request, exc.message)
     else:
         messages.success(request, "Violation acknowledged.")
-    return redirect(safe_next(request, "/compliance"))
+    return redirect(safe_next(request, "/compliance" if staff else "/my-week"))

@@ -12,7 +12,7 @@ from django_tenants.utils import tenant_context
 from audit.models import AuditEvent
 from core.panels import panel_register, panels_for, panels_render
 from tests.conftest import PASSWORD, TenantHandle, make_user
-from tests.timesheets.factories import auth, make_attendance, make_employee, staff_token
+from tests.timesheets.factories import auth, employee_user, make_attendance, make_employee, staff_token
 from timesheets.models import Employee
 from timesheets.selectors import tenant_today
 from worktime.models import ComplianceRuleSet, ComplianceViolation
@@ -215,3 +215,27 @@ def test_a_page_renders_the_panels_registered_for_it_in_order_and_escapes_nothin
     assert calls == ["first me", "empty"]
     assert [panel.name for panel in panels_for("test-page")] == ["b", "a"]
     assert panels_render(request, "no-such-page") == ""
+
+
+def test_an_employee_cannot_acknowledge_their_own_violation_and_another_ones_is_not_found(
+    alpha: TenantHandle,
+) -> None:
+    _, own, own_token = employee_user(alpha)
+    other = make_employee(alpha)
+    _eleven_hours_on_monday(alpha, own, other)
+    with tenant_context(alpha.tenant):
+        mine = ComplianceViolation.objects.get(employee=own, rule="daily_max")
+        theirs = ComplianceViolation.objects.get(employee=other, rule="daily_max")
+
+    def acknowledge(violation: ComplianceViolation) -> Any:
+        return alpha.client().post(
+            f"/api/compliance/violations/{violation.id}/acknowledge",
+            {"comment": "Fine by me"},
+            content_type="application/json",
+            **auth(own_token),
+        )
+
+    assert acknowledge(mine).status_code == 403
+    assert acknowledge(theirs).status_code == 404
+    with tenant_context(alpha.tenant):
+        assert not ComplianceViolation.objects.filter(acknowledged_at__isnull=False).exists()
