@@ -51,7 +51,8 @@ from timesheets.models import (
 )
 from timesheets.selectors import locked_dates, tenant_today
 from timesheets.services import GeneratedRows, suggestions_generated_replace, work_patterns_recompute
-from worktime.selectors import days_off
+from worktime.models import CompanyDayOff, Contract, LeavePortion, LeaveRecord, LeaveStatus
+from worktime.selectors import calendar_get, days_off
 
 logger = logging.getLogger(__name__)
 
@@ -294,6 +295,7 @@ def _compute_chunk(
     threshold: float | None,
     job_id: uuid.UUID,
     model: ModelContext | None = None,
+    days_off_possible: bool = True,
 ) -> ChunkRows:
     signals = signals_load(
         employee_ids=employee_ids, start=params.start, end=params.end, active_projects=active_projects
@@ -318,7 +320,7 @@ def _compute_chunk(
         rows.model_failed = found is None
         model_splits = found or {}
     # Holidays and leave are what they are: no suggestion is made for them, and attendance on one is flagged.
-    off = days_off(employee_ids=employee_ids, date_from=params.start, date_to=params.end)
+    off = days_off(employee_ids=employee_ids, date_from=params.start, date_to=params.end) if days_off_possible else {}
     attended_employees = {employee_id for employee_id, _ in signals.attendance}
     rows.employees_without_attendance = sum(1 for e in employee_ids if str(e) not in attended_employees)
     locked = locked_dates(params.start, params.end)
@@ -356,6 +358,18 @@ def _compute_chunk(
             SuggestionSource.RULES,
         )
     return rows
+
+
+def days_off_possible(*, start: date, end: date) -> bool:
+    """Whether any employee-day of the period can be a holiday or leave: a calendar or contract location with
+    public holidays, a company day off or approved whole-day leave. Three small queries, once per run."""
+    if calendar_get().country or Contract.objects.exclude(country="").exists():
+        return True
+    if CompanyDayOff.objects.filter(date__range=(start, end), half_day=False).exists():
+        return True
+    return LeaveRecord.objects.filter(
+        status=LeaveStatus.APPROVED, portion=LeavePortion.FULL_DAY, start_date__lte=end, end_date__gte=start
+    ).exists()
 
 
 def _day_off_reason(what: str) -> str:
@@ -402,12 +416,6 @@ def _run(job: BackgroundJob, lease: Lease, on_progress: ProgressCallback | None)
     if not params.generate_suggestions:
         return totals
     threshold = _auto_accept_threshold(params)
-    with transaction.atomic():
-        lease_guard(lease)
-        # Patterns learned from what was accepted before the period: the evidence this run relies on.
-        totals.patterns_refreshed = work_patterns_recompute(
-            as_of=params.start - timedelta(days=1), employee_ids=params.employee_ids
-        )
     active = Project.objects.filter(active=True).values_list("id", flat=True)
     active_projects = frozenset(str(project_id) for project_id in active)
     predictor = predictor_active()
@@ -415,8 +423,18 @@ def _run(job: BackgroundJob, lease: Lease, on_progress: ProgressCallback | None)
     totals.model_version = predictor.version if predictor is not None else None
     hours = Decimal(0)
 
-    def write(chunk: tuple[list[uuid.UUID], ChunkRows]) -> None:
+    def write(chunk: tuple[list[uuid.UUID], ChunkRows] | None) -> None:
         nonlocal hours
+        if chunk is None:
+            # The weekday patterns shown in the API and the UI, refreshed from what was accepted before the
+            # period (the rules engine reads the allocations themselves): on the writer's connection, so the
+            # statement runs while the first chunk is computed.
+            with transaction.atomic():
+                lease_guard(lease)
+                totals.patterns_refreshed = work_patterns_recompute(
+                    as_of=params.start - timedelta(days=1), employee_ids=params.employee_ids
+                )
+            return
         employee_ids, rows = chunk
         created, accepted = _write_chunk(lease=lease, employee_ids=employee_ids, params=params, rows=rows)
         totals.chunks += 1
@@ -438,7 +456,9 @@ def _run(job: BackgroundJob, lease: Lease, on_progress: ProgressCallback | None)
             on_progress(totals.employees_processed, total)
 
     # Chunk N is written (and committed) on the writer's connection while chunk N+1 is computed here.
+    off_possible = days_off_possible(start=params.start, end=params.end)
     with ChunkWriter(write, name="generation-writer") as writer:
+        writer.submit(None)
         for employee_ids in _employee_chunks(params):
             lease_renew(lease)
             rows = _compute_chunk(
@@ -448,6 +468,7 @@ def _run(job: BackgroundJob, lease: Lease, on_progress: ProgressCallback | None)
                 threshold=threshold,
                 job_id=job.id,
                 model=model,
+                days_off_possible=off_possible,
             )
             writer.submit((employee_ids, rows))
     return totals

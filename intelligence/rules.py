@@ -133,7 +133,8 @@ def split_groups(
     w_sum = np.add.reduceat(w, starts)
     units_total = total[starts] // granularity_c
     residue = total[starts] % granularity_c
-    ideal = w / w_sum[group_of_row] * units_total[group_of_row]
+    # Rounded to 1e-9 granules: sums taken in another order (numpy's or Python's) then split the same way.
+    ideal = np.round(w / w_sum[group_of_row] * units_total[group_of_row], 9)
     units = np.floor(ideal).astype(np.int64)
     leftover = units_total - np.add.reduceat(units, starts)
     fraction = ideal - units
@@ -258,7 +259,7 @@ def _split_one(weights: list[float], total_c: int, granularity_c: int) -> list[i
     for i in order:
         w_sum += weights[i]
     units_total, residue = divmod(total_c, granularity_c)
-    ideal = [weights[i] / w_sum * units_total for i in order]
+    ideal = [round(weights[i] / w_sum * units_total, 9) for i in order]
     units = [math.floor(v) for v in ideal]
     leftover = units_total - sum(units)
     by_fraction = sorted(range(len(order)), key=lambda k: -(ideal[k] - units[k]))

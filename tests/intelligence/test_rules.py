@@ -195,6 +195,6 @@ def test_one_day_split_in_python_is_the_chunk_split_of_that_day(signals: DaySign
         assert outcome.splits == ()
         return
     from_day = {s.project: (round(s.hours * 100), s.confidence) for s in outcome.splits}
-    assert {p: h for p, (h, _) in from_day.items()} == {p: h for p, (h, _) in from_arrays.items()}
+    assert {p: h for p, (h, _) in from_day.items()} == {p: h for p, (h, _) in from_arrays.items()}, repr(signals)
     for project, (_, conf) in from_day.items():
         assert abs(conf - from_arrays[project][1]) <= 0.001
