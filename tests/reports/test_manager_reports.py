@@ -44,3 +44,47 @@ def test_a_managers_reports_cover_their_team_and_hr_sees_everyone(alpha: TenantH
     assert "Team Member" in page
     assert "Someone Else" not in page
     assert 'value="budgets"' not in page
+
+
+def test_a_manager_decides_their_teams_leave_and_acknowledges_its_violations_but_not_their_own(
+    alpha: TenantHandle,
+) -> None:
+    from django_tenants.utils import tenant_context
+
+    from worktime.models import ComplianceViolation, LeaveRecord
+
+    boss_user = make_user(alpha, f"boss-{uuid.uuid4().hex[:6]}@alpha.test", "Manager")
+    boss = make_employee(alpha, name="Boss", user=boss_user)
+    mine = make_employee(alpha, name="Team Member", manager=boss)
+    other = make_employee(alpha, name="Someone Else")
+    with tenant_context(alpha.tenant):
+        requests = {
+            person.name: LeaveRecord.objects.create(
+                employee=person,
+                leave_type_id="vacation",
+                start_date=date(2026, 3, 9),
+                end_date=date(2026, 3, 10),
+                status="requested",
+            )
+            for person in (boss, mine, other)
+        }
+        violation = ComplianceViolation.objects.create(
+            employee=mine, date=date(2026, 3, 2), rule="daily_max", message="10.5 h worked", measured=10.5, limit=10
+        )
+    token = token_for(alpha, boss_user)
+    decide = "/api/leave/{}/decide"
+    body = {"approve": True, "comment": ""}
+    client = alpha.client()
+    ok = client.post(decide.format(requests["Team Member"].id), body, content_type="application/json", **auth(token))
+    assert ok.status_code == 200, ok.content
+    assert ok.json()["status"] == "approved"
+    for name in ("Someone Else", "Boss"):  # not their team; their own leave is decided by someone else
+        refused = client.post(decide.format(requests[name].id), body, content_type="application/json", **auth(token))
+        assert refused.status_code == 404, name
+    acknowledged = client.post(
+        f"/api/compliance/violations/{violation.id}/acknowledge",
+        {"comment": "Client go-live."},
+        content_type="application/json",
+        **auth(token),
+    )
+    assert acknowledged.status_code == 200, acknowledged.content
