@@ -1,4 +1,8 @@
-"""Reports API: every report as JSON, or as CSV or XLSX with `?format=csv|xlsx` (HR and Admin)."""
+"""Reports API: every report as JSON, or as CSV or XLSX with `?format=csv|xlsx`.
+
+HR and Admin read every report over everyone; a Manager reads the people reports (hours, utilisation, overtime,
+leave, compliance) over their team; budgets are HR's and Admin's.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from rest_framework.views import APIView
 
 from core.fields import Date
 from core.query import query_validate
-from core.roles import IsHROrAdmin
+from core.roles import IsHROrAdmin, IsReviewer
 from reports.exports import report_csv, report_xlsx
 from reports.selectors import (
     GROUPINGS,
@@ -29,7 +33,7 @@ from reports.selectors import (
     overtime_report,
     utilisation_report,
 )
-from timesheets.selectors import tenant_today
+from timesheets.selectors import tenant_today, visible_employee_ids
 
 MAX_REPORT_DAYS = 366
 FORMATS = ["json", "csv", "xlsx"]
@@ -99,14 +103,15 @@ _RESPONSES = {
 
 def _period_api(name: str, build: Callable[..., Report], doc: str) -> type[APIView]:
     class PeriodReportApi(APIView):
-        permission_classes = [IsHROrAdmin]
+        permission_classes = [IsReviewer]
 
         @extend_schema(
             parameters=[PeriodSerializer], responses=_RESPONSES, operation_id=f"reports_{name}", description=doc
         )
         def get(self, request: Request) -> HttpResponseBase:
             values = query_validate(PeriodSerializer, request)
-            report = build(date_from=values["date_from"], date_to=values["date_to"])
+            team = visible_employee_ids(request.user)
+            report = build(date_from=values["date_from"], date_to=values["date_to"], team=team)
             return report_response(report, output=values["format"], filename=f"{name}-{values['date_from']}")
 
     PeriodReportApi.__name__ = PeriodReportApi.__qualname__ = f"{name.title().replace('_', '')}ReportApi"
@@ -120,12 +125,17 @@ ComplianceReportApi = _period_api("compliance", compliance_report, "Violations p
 
 
 class HoursReportApi(APIView):
-    permission_classes = [IsHROrAdmin]
+    permission_classes = [IsReviewer]
 
     @extend_schema(parameters=[HoursFilterSerializer], responses=_RESPONSES)
     def get(self, request: Request) -> HttpResponseBase:
         values = query_validate(HoursFilterSerializer, request)
-        report = hours_report(group_by=values["group_by"], date_from=values["date_from"], date_to=values["date_to"])
+        report = hours_report(
+            group_by=values["group_by"],
+            date_from=values["date_from"],
+            date_to=values["date_to"],
+            team=visible_employee_ids(request.user),
+        )
         return report_response(report, output=values["format"], filename=f"hours-by-{values['group_by']}")
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 # ruff: noqa: S608 - table and column names come from this module's constants; every value is a bound parameter.
+import uuid
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -45,7 +47,15 @@ def _fetch(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         return list(cursor.fetchall())
 
 
-def hours_report(*, group_by: str, date_from: date, date_to: date) -> Report:
+# A Manager's reports cover their team: `team` is the employee ids a reader may see (None: everyone).
+_IN_TEAM = "(%(team)s::uuid[] IS NULL OR {column} = ANY(%(team)s::uuid[]))"
+
+
+def _team(team: Collection[uuid.UUID] | None) -> list[uuid.UUID] | None:
+    return None if team is None else list(team)
+
+
+def hours_report(*, group_by: str, date_from: date, date_to: date, team: Collection[uuid.UUID] | None = None) -> Report:
     """Allocated hours per project, client, cost centre or employee, split into billable and not."""
     key, label = GROUPINGS[group_by]
     rows = _fetch(
@@ -56,10 +66,10 @@ def hours_report(*, group_by: str, date_from: date, date_to: date) -> Report:
         FROM timesheets_timesheetprojectallocation a
         JOIN timesheets_project p ON p.id = a.project_id
         JOIN timesheets_employee e ON e.id = a.employee_id
-        WHERE a.date BETWEEN %(date_from)s AND %(date_to)s
+        WHERE a.date BETWEEN %(date_from)s AND %(date_to)s AND {_IN_TEAM.format(column="a.employee_id")}
         GROUP BY 1, 2 ORDER BY hours DESC, label
         """,
-        {"date_from": date_from, "date_to": date_to},
+        {"date_from": date_from, "date_to": date_to, "team": _team(team)},
     )
     body = [[k, name, hours, billable, hours - billable] for k, name, hours, billable in rows]
     total = sum((row[2] for row in body), ZERO)
@@ -72,22 +82,22 @@ def hours_report(*, group_by: str, date_from: date, date_to: date) -> Report:
     )
 
 
-def utilisation_report(*, date_from: date, date_to: date) -> Report:
+def utilisation_report(*, date_from: date, date_to: date, team: Collection[uuid.UUID] | None = None) -> Report:
     """Per active employee: allocated ÷ expected hours, and the billable share of what was allocated."""
     allocated = {
         employee_id: (name, hours, billable)
         for employee_id, name, hours, billable in _fetch(
-            """
+            f"""
             SELECT e.id, e.name, coalesce(sum(a.hours), 0),
                    coalesce(sum(a.hours) FILTER (WHERE p.billable), 0)
             FROM timesheets_employee e
             LEFT JOIN timesheets_timesheetprojectallocation a
                    ON a.employee_id = e.id AND a.date BETWEEN %(date_from)s AND %(date_to)s
             LEFT JOIN timesheets_project p ON p.id = a.project_id
-            WHERE e.active
+            WHERE e.active AND {_IN_TEAM.format(column="e.id")}
             GROUP BY e.id, e.name
             """,
-            {"date_from": date_from, "date_to": date_to},
+            {"date_from": date_from, "date_to": date_to, "team": _team(team)},
         )
     }
     totals = expected_totals(date_from=date_from, date_to=date_to)
@@ -158,9 +168,12 @@ def budget_report(*, as_of: date, window_weeks: int = 4) -> Report:
     )
 
 
-def overtime_report(*, date_from: date, date_to: date) -> Report:
+def overtime_report(*, date_from: date, date_to: date, team: Collection[uuid.UUID] | None = None) -> Report:
     """Per active employee: expected, worked and leave hours and the overtime (worked - expected)."""
-    people = _fetch("SELECT id, name FROM timesheets_employee WHERE active ORDER BY name, id", {})
+    people = _fetch(
+        f"SELECT id, name FROM timesheets_employee WHERE active AND {_IN_TEAM.format(column='id')} ORDER BY name, id",
+        {"team": _team(team)},
+    )
     totals = expected_totals(date_from=date_from, date_to=date_to)
     rows: list[list[Any]] = []
     for employee_id, name in people:
@@ -179,10 +192,10 @@ def overtime_report(*, date_from: date, date_to: date) -> Report:
     )
 
 
-def leave_report(*, date_from: date, date_to: date) -> Report:
+def leave_report(*, date_from: date, date_to: date, team: Collection[uuid.UUID] | None = None) -> Report:
     """Approved leave days per type in the period (calendar days of full-day leave, half days as 0.5)."""
     rows = _fetch(
-        """
+        f"""
         SELECT t.code, t.name, count(DISTINCT l.employee_id),
                sum(CASE l.portion
                      WHEN 'full_day' THEN (least(l.end_date, %(date_to)s) - greatest(l.start_date, %(date_from)s) + 1)
@@ -191,9 +204,10 @@ def leave_report(*, date_from: date, date_to: date) -> Report:
                coalesce(sum(l.hours) FILTER (WHERE l.portion = 'hours'), 0) AS hours
         FROM worktime_leaverecord l JOIN worktime_leavetype t ON t.code = l.leave_type_id
         WHERE l.status = 'approved' AND l.start_date <= %(date_to)s AND l.end_date >= %(date_from)s
+          AND {_IN_TEAM.format(column="l.employee_id")}
         GROUP BY t.code, t.name ORDER BY t.code
         """,
-        {"date_from": date_from, "date_to": date_to},
+        {"date_from": date_from, "date_to": date_to, "team": _team(team)},
     )
     body = [[code, name, people, Decimal(days), hours] for code, name, people, days, hours in rows]
     return Report(
@@ -204,16 +218,16 @@ def leave_report(*, date_from: date, date_to: date) -> Report:
     )
 
 
-def compliance_report(*, date_from: date, date_to: date) -> Report:
+def compliance_report(*, date_from: date, date_to: date, team: Collection[uuid.UUID] | None = None) -> Report:
     """Violations per week and rule, with how many are acknowledged."""
     rows = _fetch(
-        """
+        f"""
         SELECT date_trunc('week', date)::date AS week, rule, count(*), count(acknowledged_at)
         FROM worktime_complianceviolation
-        WHERE date BETWEEN %(date_from)s AND %(date_to)s
+        WHERE date BETWEEN %(date_from)s AND %(date_to)s AND {_IN_TEAM.format(column="employee_id")}
         GROUP BY 1, 2 ORDER BY 1, 2
         """,
-        {"date_from": date_from, "date_to": date_to},
+        {"date_from": date_from, "date_to": date_to, "team": _team(team)},
     )
     body = [[week, rule, count, acknowledged] for week, rule, count, acknowledged in rows]
     by_rule: dict[str, int] = defaultdict(int)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -13,7 +14,7 @@ from django.views.decorators.http import require_GET
 
 from core.fields import DateFormField
 from core.replica import reads_from_replica
-from core.ui import DateInput, render_page, staff_required
+from core.ui import DateInput, render_page, reviewer_required
 from reports.selectors import (
     GROUPINGS,
     Report,
@@ -24,7 +25,7 @@ from reports.selectors import (
     overtime_report,
     utilisation_report,
 )
-from timesheets.selectors import tenant_today
+from timesheets.selectors import tenant_today, visible_employee_ids
 
 REPORTS = {
     "hours": "Hours by project, client, cost centre or employee",
@@ -85,38 +86,42 @@ def _bars(report: Report, value_column: int, billable_column: int | None, label_
     return bars
 
 
-def _build(values: dict[str, Any]) -> tuple[Report, list[Bar], str]:
+def _build(values: dict[str, Any], team: set[uuid.UUID] | None) -> tuple[Report, list[Bar], str]:
     start, end = values["date_from"], values["date_to"]
     name = values["report"]
     if name == "hours":
-        report = hours_report(group_by=values.get("group_by") or "project", date_from=start, date_to=end)
+        report = hours_report(group_by=values.get("group_by") or "project", date_from=start, date_to=end, team=team)
         return report, _bars(report, 2, 3, 1), "Hours (green: billable)"
     if name == "utilisation":
-        report = utilisation_report(date_from=start, date_to=end)
+        report = utilisation_report(date_from=start, date_to=end, team=team)
         return report, _bars(report, 3, 4, 1), "Allocated hours (green: billable)"
-    if name == "budgets":
+    if name == "budgets" and team is None:
         report = budget_report(as_of=end)
         return report, _bars(report, 3, None, 1), "Budget hours used"
     if name == "overtime":
-        return overtime_report(date_from=start, date_to=end), [], ""
+        return overtime_report(date_from=start, date_to=end, team=team), [], ""
     if name == "leave":
-        report = leave_report(date_from=start, date_to=end)
+        report = leave_report(date_from=start, date_to=end, team=team)
         return report, _bars(report, 3, None, 1), "Calendar days of leave"
-    return compliance_report(date_from=start, date_to=end), [], ""
+    return compliance_report(date_from=start, date_to=end, team=team), [], ""
 
 
-@staff_required
+@reviewer_required
 @require_GET
 @reads_from_replica
 def report_index(request: HttpRequest) -> HttpResponse:
+    """A report over everyone (HR, Admin) or over the reader's team (a Manager, who has no budget report)."""
     today = tenant_today()
+    team = visible_employee_ids(request.user)
     data = request.GET if "report" in request.GET else None
     form = ReportForm(data, initial={"date_from": today.replace(day=1), "date_to": today})
+    if team is not None:
+        form.fields["report"].choices = [(k, v) for k, v in REPORTS.items() if k != "budgets"]  # type: ignore[attr-defined]
     report: Report | None = None
     bars: list[Bar] = []
     chart_title = ""
     if data is not None and form.is_valid():
-        report, bars, chart_title = _build(form.cleaned_data)
+        report, bars, chart_title = _build(form.cleaned_data, team)
     export = request.GET.copy()
     return render_page(
         request,

@@ -23,10 +23,10 @@ from core.errors import NotFound, PermissionDenied, ValidationFailed
 from core.fields import Date, Flag, Text
 from core.pagination import DefaultPagination
 from core.query import query_validate
-from core.roles import IsHROrAdmin, is_staff_user
+from core.roles import IsHROrAdmin, IsReviewer, is_staff_user
 from timesheets.api.common import paginated
 from timesheets.models import Employee
-from timesheets.selectors import employee_for_user, employee_get
+from timesheets.selectors import employee_for_user, employee_get, visible_employee_ids
 from worktime import services
 from worktime.models import ComplianceViolation, Contract, LeavePortion, LeaveRecord, LeaveStatus, LeaveType
 from worktime.rules import PRESETS, RULES
@@ -68,13 +68,14 @@ def _employee_ref(request: Request, employee_id: uuid.UUID) -> Employee:
 
 
 def _own_employee_ids(request: Request, wanted: uuid.UUID | None) -> list[uuid.UUID] | None:
-    """HR and Admin: the employee asked for (or everyone); anyone else: their own record only."""
+    """HR and Admin: the employee asked for (or everyone); a Manager: their own record and their team's; anyone
+    else: their own record only."""
     if is_staff_user(request.user):
         return None if wanted is None else [wanted]
-    own = employee_for_user(user=request.user)
-    if own is None or (wanted is not None and wanted != own.id):
-        return []
-    return [own.id]
+    visible = visible_employee_ids(request.user) or set()
+    if wanted is not None:
+        return [wanted] if wanted in visible else []
+    return sorted(visible)
 
 
 # Calendar ---------------------------------------------------------------------------------------------------------
@@ -333,8 +334,17 @@ def _leave_for(request: Request, leave_id: uuid.UUID) -> LeaveRecord:
     return record
 
 
+def _decidable(request: Request, employee_id: uuid.UUID) -> bool:
+    """HR and Admin decide for everyone; a Manager for their team, never for their own record."""
+    team = visible_employee_ids(request.user)
+    if team is None:
+        return True
+    own = employee_for_user(user=request.user)
+    return employee_id in team and (own is None or own.id != employee_id)
+
+
 class LeaveDecideApi(APIView):
-    permission_classes = [IsHROrAdmin]
+    permission_classes = [IsReviewer]
 
     class DecisionSerializer(serializers.Serializer[dict[str, Any]]):
         approve = Flag()
@@ -342,7 +352,10 @@ class LeaveDecideApi(APIView):
 
     @extend_schema(request=DecisionSerializer, responses={200: LeaveOutputSerializer})
     def post(self, request: Request, leave_id: uuid.UUID) -> Response:
+        """Approve or reject requested leave (HR, Admin, or the employee's Manager)."""
         found = _leave_for(request, leave_id)
+        if not _decidable(request, found.employee_id):
+            raise NotFound("No such leave.")
         data = self.DecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         record = services.leave_decide(
