@@ -22,7 +22,7 @@ from core.roles import is_staff_user
 from core.ui import DateInput, error_to_form, render_page, safe_next, staff_required
 from timesheets.models import Employee
 from timesheets.pickers import EmployeePickerField
-from timesheets.selectors import employee_for_user, employee_list, tenant_today
+from timesheets.selectors import employee_for_user, employee_list, tenant_today, visible_employee_ids
 from worktime import services
 from worktime.models import LeavePortion, LeaveRecord, LeaveStatus, LeaveType
 from worktime.rules import PRESETS, RULES
@@ -254,9 +254,8 @@ def compliance_index(request: HttpRequest) -> HttpResponse:
 @require_POST
 def violation_acknowledge_view(request: HttpRequest, violation_id: uuid.UUID) -> HttpResponse:
     """From the compliance page or a timesheet page's panel; the service decides who may acknowledge."""
-    staff = is_staff_user(request.user)
-    own = None if staff else employee_for_user(user=request.user)
-    visible = None if staff else [own.id] if own is not None else []
+    team = visible_employee_ids(request.user)  # None: everyone (HR, Admin); a Manager: own record and team
+    visible = None if team is None else sorted(team)
     violation = violation_list(employee_ids=visible).filter(pk=violation_id).first()
     if violation is None:
         raise NotFound("No such violation.")
@@ -268,4 +267,4 @@ def violation_acknowledge_view(request: HttpRequest, violation_id: uuid.UUID) ->
         messages.error(request, exc.message)
     else:
         messages.success(request, "Violation acknowledged.")
-    return redirect(safe_next(request, "/compliance" if staff else "/my-week"))
+    return redirect(safe_next(request, "/compliance" if is_staff_user(request.user) else "/my-week"))

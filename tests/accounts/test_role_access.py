@@ -145,7 +145,7 @@ UI_ACCESS: dict[str, frozenset[str]] = {
     "audit": STAFF,
     "audit-verify": STAFF,
     "compliance": STAFF,
-    "compliance-acknowledge-page": STAFF,
+    "compliance-acknowledge-page": ALL,
     "generate": STAFF,
     "generate-job": STAFF,
     "generate-job-progress": STAFF,
