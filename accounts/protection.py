@@ -157,10 +157,13 @@ def hash_slot_take() -> str | None:
     cache = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
     for key in _slot_keys():
         try:
-            if cache.add(key, 1, timeout=_SLOT_SECONDS):
-                return key
-        except Exception:
+            taken = cache.add(key, 1, timeout=_SLOT_SECONDS)
+        except Exception:  # the cache failing must not refuse logins
             return ""
+        if taken is None:  # django-redis answers None when Redis is down (IGNORE_EXCEPTIONS)
+            return ""
+        if taken:
+            return key
     return None
 
 
