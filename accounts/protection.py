@@ -9,8 +9,10 @@ The token endpoint (`POST /api/auth/token`) and the login form both go through `
 - a successful login takes its attempt back off both counters: only failures stay counted;
 - a tenant hashes at most `LOGIN_HASH_CONCURRENCY` (default 1) passwords at a time across every process (a
   slot in Redis): a login that finds the slots taken is answered 429 "busy" at once, without a hash and without
-  counting against its account, so even the few hashes a burst may cost are spread out and never take more
-  than that many cores from the other tenants;
+  counting against its account. After a failed password the slot stays taken for
+  `LOGIN_FAILURE_COOLDOWN_SECONDS` (2): a burst of guesses hashes at most once per cooldown, so even the few
+  hashes it may cost are spread out and never take a core from the other tenants, while a tenant's rightful
+  users wait at most that long after someone's typo (they are told to retry in a second);
 - an unknown account and a wrong password are the same failure: the same message, the same status, one hash
   each (Django's ModelBackend hashes the password of an unknown username too), and the account counter is kept
   per account *name*, so an unknown name is limited exactly like a real one.
@@ -155,20 +157,26 @@ def hash_slot_take() -> str | None:
     cache = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
     for key in _slot_keys():
         try:
-            if cache.add(key, 1, timeout=_SLOT_SECONDS):
-                return key
-            if cache.get(key) is None:
-                # The cache ignores its errors: a slot that could not be added and is not there means Redis is
-                # unreachable (or the slot just expired), and a sign-in is never refused for that.
-                return ""
-        except Exception:
+            taken = cache.add(key, 1, timeout=_SLOT_SECONDS)
+        except Exception:  # the cache failing must not refuse logins
             return ""
+        if taken is None:  # django-redis answers None when Redis is down (IGNORE_EXCEPTIONS)
+            return ""
+        if taken:
+            return key
     return None
 
 
-def hash_slot_release(key: str) -> None:
-    if key:
-        caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")].delete(key)
+def hash_slot_release(key: str, *, failed: bool = False) -> None:
+    """Free the slot; after a failed password, only once the cooldown has passed."""
+    if not key:
+        return
+    cache = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
+    cooldown = int(getattr(settings, "LOGIN_FAILURE_COOLDOWN_SECONDS", 2))
+    if failed and cooldown > 0:
+        cache.set(key, 1, timeout=cooldown)
+    else:
+        cache.delete(key)
 
 
 def login_attempt(request: HttpRequest, username: str, attempt: Callable[[], T | None]) -> T | None:
@@ -184,10 +192,11 @@ def login_attempt(request: HttpRequest, username: str, attempt: Callable[[], T |
         login_succeeded(request, username)  # not tried: it does not count against the account
         metrics.ratelimit_rejected(scope="login-busy")
         raise LoginRateLimited(BUSY, retry_after=1)
+    result = None
     try:
         result = attempt()
     finally:
-        hash_slot_release(slot)
+        hash_slot_release(slot, failed=result is None)
     if result is not None:
         login_succeeded(request, username)
     return result

@@ -36,7 +36,7 @@ class TenantLoginView(LoginView):
             try:
                 return super().post(request, *args, **kwargs)
             finally:
-                hash_slot_release(slot)
+                hash_slot_release(slot, failed=not request.user.is_authenticated)
         assert refusal is not None
         form = self.get_form()
         response = self.render_to_response(self.get_context_data(form=form, refusal=refusal.message))

@@ -349,6 +349,7 @@ LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
 LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 20)
 LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 5)
 LOGIN_HASH_CONCURRENCY = env_int("LOGIN_HASH_CONCURRENCY", 1)
+LOGIN_FAILURE_COOLDOWN_SECONDS = env_int("LOGIN_FAILURE_COOLDOWN_SECONDS", 2)
 CELERY_BEAT_SCHEDULE = {
     "reap-stalled-jobs": {"task": "jobs.reap_stalled", "schedule": 60.0},
     "sign-audit-chain-heads": {"task": "audit.checkpoint_all", "schedule": 300.0},

@@ -23,3 +23,5 @@ TENANT_LOCAL_CACHE_SECONDS = 5
 # The Jira stand-in (tests/support/jira_standin.py) listens on 127.0.0.1; tests of the address policy turn
 # this off again.
 JIRA_ALLOW_PRIVATE_HOSTS = True
+# Tests try many wrong passwords in a row: no pause of the tenant's hashing slot after each (one test sets it).
+LOGIN_FAILURE_COOLDOWN_SECONDS = 0

@@ -8,7 +8,8 @@ settings with the production password hasher (PBKDF2 at Django's cost) wrapped t
 server trusts 127.0.0.1 as its reverse proxy (TRUSTED_PROXY_NETWORKS), as production trusts nginx, so the
 attack's 10 client addresses arrive in X-Forwarded-For exactly as nginx would pass them.
 
-`bystander` reads its employee list with a few connections, first alone (the baseline), then while 10
+`bystander` reads its employee list with a few connections (each pausing `--pause-ms` between requests, as
+people using a product do), first alone (the baseline), then while 10
 addresses send `--attempts` wrong passwords to `victim`'s `POST /api/auth/token` (round robin over its real
 admin and three names that do not exist). Promises: fewer than 50 password hashes for the whole burst, and the
 bystander's P95 under attack within 1.5 x its baseline. Also printed: the answers (400/429) and the mean time
@@ -19,6 +20,7 @@ Exits non-zero when a promise is broken.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -74,6 +76,9 @@ def _attack(base: str, attempts: int, seconds: float) -> tuple[Counter[int], dic
     interval = seconds / per_address
 
     def run(index: int, address: str) -> None:
+        # The attacker's client runs on this machine only for the benchmark: at a lower CPU priority (this
+        # thread only), so that its own Python work does not count as load on the server.
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
         headers = {"X-Tenant": "victim", "X-Forwarded-Proto": "https", "X-Forwarded-For": address}
         with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
             start = time.monotonic()
@@ -103,6 +108,9 @@ def main() -> int:
     parser.add_argument("--attempts", type=int, default=1000)
     parser.add_argument("--seconds", type=int, default=15, help="duration of each phase")
     parser.add_argument("--connections", type=int, default=4, help="the bystander's connections")
+    parser.add_argument(
+        "--pause-ms", type=int, default=20, help="think time of each bystander connection (0: as fast as answered)"
+    )
     parser.add_argument("--database", default="hrms_bench_login")
     args = parser.parse_args()
 
@@ -126,7 +134,7 @@ def main() -> int:
             "X-Forwarded-For": "192.0.2.10",
             "Authorization": f"Token {_token(base, 'bystander')}",
         }
-        bystander = Load("bystander", f"{base}/api/employees", headers)
+        bystander = Load("bystander", f"{base}/api/employees", headers, pause_ms=args.pause_ms)
         drive(bystander, seconds=2, connections=args.connections)  # warm-up
         baseline = drive(bystander, seconds=args.seconds, connections=args.connections)
 

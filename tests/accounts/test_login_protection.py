@@ -118,3 +118,39 @@ def test_the_login_form_is_limited_too(alpha: TenantHandle, hashes: list[int]) -
     assert int(refused["Retry-After"]) > 0
     assert "Too many failed sign-in attempts" in refused.content.decode()
     assert hashes[0] == before
+
+
+def test_a_login_while_the_tenants_hashing_slot_is_taken_is_busy_and_not_counted(alpha: TenantHandle) -> None:
+    from django_tenants.utils import tenant_context
+
+    from accounts.protection import BUSY, hash_slot_release, hash_slot_take
+
+    make_user(alpha, "busy@alpha.test", "Employee")
+    with tenant_context(alpha.tenant):
+        slot = hash_slot_take()
+    assert slot
+    try:
+        for _ in range(8):  # more than the account's limit: none of them counts
+            busy = _login(alpha.client(), "busy@alpha.test", PASSWORD)
+            assert busy.status_code == 429
+            assert busy["Retry-After"] == "1"
+            assert busy.json()["error"]["message"] == BUSY
+    finally:
+        hash_slot_release(slot)
+    assert _login(alpha.client(), "busy@alpha.test", PASSWORD).status_code == 200
+
+
+def test_after_a_wrong_password_the_tenant_hashes_again_only_after_the_cooldown(
+    alpha: TenantHandle, settings: Any, hashes: list[int]
+) -> None:
+    import time
+
+    settings.LOGIN_FAILURE_COOLDOWN_SECONDS = 1
+    make_user(alpha, "cooldown@alpha.test", "Employee")
+    assert _login(alpha.client(), "cooldown@alpha.test", "typo").status_code == 400
+    before = hashes[0]
+    busy = _login(alpha.client(), "cooldown@alpha.test", PASSWORD)
+    assert busy.status_code == 429
+    assert hashes[0] == before
+    time.sleep(1.1)  # the slot's expiry in Redis
+    assert _login(alpha.client(), "cooldown@alpha.test", PASSWORD).status_code == 200

@@ -127,3 +127,50 @@ def test_an_admin_deactivates_and_changes_a_role_at_phone_width(
         page.keyboard.press("Enter")
     assert "can no longer sign in" in page.locator(".messages").inner_text()
     assert page.get_by_role("button", name="Reactivate target@example.com").is_visible()
+
+
+def test_an_admin_changes_the_settings_by_keyboard_at_phone_width(
+    site: TenantHandle, live_site: LiveSite, page: Any
+) -> None:
+    from tenants.models import Tenant
+
+    admin = user_with_role(site, f"admin-{uuid.uuid4().hex[:6]}", "Admin")
+    before = Tenant.objects.get(pk=site.tenant.pk)
+    page.set_viewport_size(PHONE)
+    log_in(page, live_site, site, admin.username)
+    try:
+        page.goto(live_site.url(site, "/settings"))
+        assert _no_sideways_scroll(page)
+        page.get_by_label("Auto-accept threshold").focus()
+        page.keyboard.press("Control+A")
+        page.keyboard.type("0.85")
+        page.get_by_label("Saturday").check()
+        with page.expect_navigation():
+            page.get_by_label("Auto-accept threshold").press("Enter")
+        assert "Settings saved" in page.locator(".messages").inner_text()
+        after = Tenant.objects.get(pk=site.tenant.pk)
+        assert str(after.auto_accept_threshold) == "0.85"
+        assert after.settings["work_week"] == [0, 1, 2, 3, 4, 5]
+        page.get_by_label("Auto-accept threshold").fill("3")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Save settings").click()
+        assert "less than or equal to 1" in page.locator("main").inner_text()
+    finally:
+        Tenant.objects.filter(pk=before.pk).update(
+            auto_accept_threshold=before.auto_accept_threshold, settings=before.settings
+        )
+
+
+def test_a_user_changes_their_password_from_the_top_bar(site: TenantHandle, live_site: LiveSite, page: Any) -> None:
+    user = user_with_role(site, f"emp-{uuid.uuid4().hex[:6]}", "Employee")
+    page.set_viewport_size(PHONE)
+    log_in(page, live_site, site, user.username)
+    page.get_by_role("link", name=user.username).click()
+    page.wait_for_url(live_site.url(site, "/account/password"))
+    assert _no_sideways_scroll(page)
+    page.get_by_label("Current password").fill("correct-horse-battery")
+    page.locator("#id_password").fill(NEW_PASSWORD)
+    page.get_by_label("New password again").fill(NEW_PASSWORD)
+    with page.expect_navigation():
+        page.get_by_label("New password again").press("Enter")
+    assert "Your password is changed" in page.locator(".messages").inner_text()
