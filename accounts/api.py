@@ -1,4 +1,5 @@
-"""Authentication API: exchange a tenant user's username and password for an API token."""
+"""Authentication API: exchange a tenant user's username and password (and, for a login with two-step sign-in,
+a code) for an API token."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.protection import login_attempt
+from accounts.protection import login_attempt, login_begin, login_succeeded
+from accounts.selectors import two_step_enabled
 from accounts.services import auth_token_issue
+from accounts.services.two_step import WRONG_CODE, two_step_verify
 from core.errors import ApplicationError
 from core.fields import Text
-from core.roles import user_roles
+from core.roles import is_admin_user, user_roles
 
 
 class InvalidCredentials(ApplicationError):
@@ -31,14 +34,21 @@ class AuthTokenApi(APIView):
     class AuthTokenInputSerializer(serializers.Serializer[dict[str, str]]):
         username = Text(max_length=150)
         password = Text(max_length=256, trim_whitespace=False)
+        otp = Text(
+            max_length=32,
+            required=False,
+            help_text="For a login with two-step sign-in: the 6-digit code of its authenticator app, or one of its "
+            "recovery codes (each works once).",
+        )
 
     class AuthTokenOutputSerializer(serializers.Serializer[dict[str, str]]):
         token = serializers.CharField()
 
     @extend_schema(request=AuthTokenInputSerializer, responses={200: AuthTokenOutputSerializer}, auth=[])
     def post(self, request: Request) -> Response:
-        """A login token for a username and password. After a few failures from one address or for one account
-        the answer is 429 with `Retry-After`, until the window passes."""
+        """A login token for a username and password, and `otp` for a login with two-step sign-in (without it, or
+        with a wrong or used code, the answer is 400 naming `otp`). After a few failures (passwords and codes)
+        from one address or for one account the answer is 429 with `Retry-After`, until the window passes."""
         data = self.AuthTokenInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         username, password = data.validated_data["username"], data.validated_data["password"]
@@ -51,7 +61,31 @@ class AuthTokenApi(APIView):
         user = login_attempt(request._request, username, attempt)
         if user is None:
             raise InvalidCredentials("Unable to log in with these credentials.")
-        return Response(self.AuthTokenOutputSerializer({"token": auth_token_issue(user=user)}).data)
+        second_factor = _second_factor(request, user, str(data.validated_data.get("otp") or ""))
+        token = auth_token_issue(user=user, second_factor=second_factor)
+        return Response(self.AuthTokenOutputSerializer({"token": token}).data)
+
+
+def _second_factor(request: Request, user: Any, code: str) -> str | None:
+    """How the login proved its second factor (None: it has none), or the 400 naming `otp`."""
+    if not two_step_enabled(user=user):
+        if getattr(request.tenant, "require_admin_two_step", False) and is_admin_user(user):
+            raise InvalidCredentials(
+                "This company requires two-step sign-in for Admins.",
+                fields={"otp": ["Turn on two-step sign-in in the web UI (Account, Two-step sign-in) first."]},
+            )
+        return None
+    if not code.strip():
+        raise InvalidCredentials("This login uses two-step sign-in.", fields={"otp": ["A code is required."]})
+    # A wrong code counts against the address and the account like a wrong password (429 past the limits).
+    refusal = login_begin(request._request, user.get_username())
+    if refusal is not None:
+        raise refusal
+    method = two_step_verify(user=user, code=code)
+    if method is None:
+        raise InvalidCredentials("Unable to log in with this code.", fields={"otp": [WRONG_CODE]})
+    login_succeeded(request._request, user.get_username())
+    return method
 
 
 class AuthMeApi(APIView):

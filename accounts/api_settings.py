@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.fields import Text
+from core.fields import Flag, Text
 from core.roles import IsAdmin
 from tenants.settings_service import (
     GRANULARITIES,
@@ -35,6 +35,7 @@ class TenantSettingsOutputSerializer(serializers.Serializer[dict[str, Any]]):
     suggestion_granularity = serializers.ChoiceField(choices=GRANULARITY_CHOICES)
     auto_accept_threshold = serializers.DecimalField(max_digits=3, decimal_places=2)
     ml_rate_limit_per_minute = serializers.IntegerField()
+    require_admin_two_step = serializers.BooleanField()
 
 
 def _payload() -> dict[str, Any]:
@@ -63,6 +64,10 @@ class TenantSettingsApi(APIView):
             max_digits=3, decimal_places=2, min_value=Decimal(0), max_value=Decimal(1), required=False
         )
         ml_rate_limit_per_minute = serializers.IntegerField(min_value=1, max_value=ML_RATE_LIMIT_MAX, required=False)
+        require_admin_two_step = Flag(
+            required=False,
+            help_text="Admins must sign in with a second factor; one without a device is sent to set it up first.",
+        )
 
     @extend_schema(responses={200: TenantSettingsOutputSerializer})
     def get(self, request: Request) -> Response:

@@ -1,4 +1,4 @@
-"""Reads of accounts: users with their roles, invitations."""
+"""Reads of accounts: users with their roles, invitations, tokens, second factors."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Any
 from django.contrib.auth.models import Group, User
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import ApiToken, Invitation
 from core.errors import NotFound
@@ -92,3 +94,17 @@ def api_token_get(*, token_id: Any, user: Any) -> ApiToken:
     if token is None:
         raise NotFound("No such token.")
     return token
+
+
+def two_step_enabled(*, user: Any) -> bool:
+    """The user signs in with a second factor: a confirmed authenticator app."""
+    return bool(user.pk) and TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def two_step_pending_device(*, user: Any) -> Any:
+    """The unconfirmed authenticator device of a set-up under way, or None."""
+    return TOTPDevice.objects.filter(user=user, confirmed=False).select_related("user").first()
+
+
+def two_step_recovery_codes_left(*, user: Any) -> int:
+    return int(StaticToken.objects.filter(device__user=user, device__confirmed=True).count())

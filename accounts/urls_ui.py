@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import path
 
 from accounts import views_people as views
+from accounts import views_two_step
 
 urlpatterns = [
     path("users", views.user_index, name="users"),
@@ -17,6 +18,13 @@ urlpatterns = [
     path("password-reset", views.password_reset_page, name="password-reset"),
     path("password-reset/<str:uid>/<str:token>", views.password_reset_confirm_page, name="password-reset-confirm"),
     path("account/password", views.password_change_page, name="password-change"),
+    path("account/two-step", views_two_step.two_step_page, name="two-step"),
+    path("account/two-step/off", views_two_step.two_step_off_page, name="two-step-off"),
+    path(
+        "account/two-step/recovery-codes",
+        views_two_step.two_step_recovery_codes_page,
+        name="two-step-recovery-codes",
+    ),
     path("emails", views.email_index, name="emails-page"),
     path("settings", views.tenant_settings_page, name="tenant-settings-page"),
 ]

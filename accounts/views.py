@@ -17,7 +17,9 @@ from accounts.protection import (
     login_begin,
     login_succeeded,
 )
+from accounts.selectors import two_step_enabled
 from accounts.services import auth_login_record
+from accounts.views_two_step import two_step_challenge
 
 
 class TenantLoginView(LoginView):
@@ -36,7 +38,8 @@ class TenantLoginView(LoginView):
             try:
                 return super().post(request, *args, **kwargs)
             finally:
-                hash_slot_release(slot, failed=not request.user.is_authenticated)
+                passed = request.user.is_authenticated or getattr(request, "two_step_pending", False)
+                hash_slot_release(slot, failed=not passed)
         assert refusal is not None
         form = self.get_form()
         response = self.render_to_response(self.get_context_data(form=form, refusal=refusal.message))
@@ -46,6 +49,8 @@ class TenantLoginView(LoginView):
 
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         login_succeeded(self.request, str(self.request.POST.get("username", "")))
+        if two_step_enabled(user=form.get_user()):  # not logged in yet: the code page follows
+            return two_step_challenge(self.request, form.get_user(), self.get_success_url())
         response = super().form_valid(form)
         auth_login_record(user=form.get_user())
         messages.success(self.request, f"Signed in as {form.get_user().get_username()}.")

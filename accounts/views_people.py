@@ -301,6 +301,11 @@ class TenantSettingsForm(forms.Form):
     ml_rate_limit_per_minute = forms.IntegerField(
         min_value=1, max_value=ML_RATE_LIMIT_MAX, label="ML requests per minute", help_text="The tenant's budget."
     )
+    require_admin_two_step = forms.BooleanField(
+        required=False,
+        label="Admins must use two-step sign-in",
+        help_text="An Admin without an authenticator app is sent to set one up before anything else.",
+    )
 
 
 @admin_required

@@ -48,6 +48,10 @@ TENANT_APPS = [
     "rest_framework.authtoken",
     "audit",
     "accounts",
+    # Second factor: TOTP devices and recovery codes live in each tenant's schema, beside the users.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "locks",
     "jobs",
     "notifications",
@@ -108,6 +112,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # An Admin of a tenant that requires a second factor and has none is sent to set one up first.
+    "accounts.middleware.SecondFactorRequiredMiddleware",
     "core.replica.ReadYourWritesMiddleware",
     "hrms.messages.PageMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -226,6 +232,14 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/login"
 LOGIN_REDIRECT_URL = "/"
+# Second factor (accounts/two_step.py): a code of the previous or the next 30 s step is accepted besides the
+# current one, and each step's code works once. django-otp's own back-off is off: wrong codes count against
+# the same per-account and per-address counters as wrong passwords (accounts/protection.py).
+TWO_STEP_TOLERANCE_STEPS = env_int("TWO_STEP_TOLERANCE_STEPS", 1)
+TWO_STEP_PENDING_SECONDS = env_int("TWO_STEP_PENDING_SECONDS", 300)
+TWO_STEP_RECOVERY_CODES = 10
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from accounts.api import AuthMeApi, AuthTokenApi
 from accounts.views import TenantLoginView, TenantLogoutView
+from accounts.views_two_step import login_code_page
 from hrms import health, openapi  # noqa: F401  # openapi: its schema extensions register on import
 
 handler400 = "core.errors.json_400"
@@ -37,6 +38,7 @@ urlpatterns = [
         name="docs",
     ),
     path("login", TenantLoginView.as_view(), name="login"),
+    path("login/code", login_code_page, name="login-code"),
     path("logout", TenantLogoutView.as_view(), name="logout"),
     path("", include("accounts.urls_ui")),
     path("", include("timesheets.urls_ui")),

@@ -36,6 +36,8 @@ class Tenant(TenantMixin):  # type: ignore[misc]
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
     )
     ml_rate_limit_per_minute = models.PositiveIntegerField(default=100)
+    # Admins must sign in with a second factor (accounts/two_step.py); one without a device is sent to set it up.
+    require_admin_two_step = models.BooleanField(default=False)
     settings = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -61,6 +63,7 @@ class Tenant(TenantMixin):  # type: ignore[misc]
             "status": self.status,
             "auto_accept_threshold": str(self.auto_accept_threshold),
             "ml_rate_limit_per_minute": self.ml_rate_limit_per_minute,
+            "require_admin_two_step": self.require_admin_two_step,
             "settings": self.settings,
         }
 
@@ -75,6 +78,8 @@ class Tenant(TenantMixin):  # type: ignore[misc]
             status=payload["status"],
             auto_accept_threshold=Decimal(payload["auto_accept_threshold"]),
             ml_rate_limit_per_minute=payload["ml_rate_limit_per_minute"],
+            # A payload cached before the field existed: the default.
+            require_admin_two_step=bool(payload.get("require_admin_two_step", False)),
             settings=payload["settings"],
         )
         tenant._state.adding = False

@@ -1,5 +1,6 @@
 """A tenant's own settings (display name, time zone, work week, suggestion granularity, auto-accept threshold,
-ML rate limit): validated, audited in the tenant's chain, and forgotten by every process's tenant lookup."""
+ML rate limit, whether Admins must use a second factor):
+validated, audited in the tenant's chain, and forgotten by every process's tenant lookup."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ class TenantSettingsChanges(TypedDict, total=False):
     suggestion_granularity: Decimal
     auto_accept_threshold: Decimal
     ml_rate_limit_per_minute: int
+    require_admin_two_step: bool
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class TenantSettings:
     suggestion_granularity: Decimal
     auto_accept_threshold: Decimal
     ml_rate_limit_per_minute: int
+    require_admin_two_step: bool
 
 
 def tenant_settings_of(tenant: Any) -> TenantSettings:
@@ -50,6 +53,7 @@ def tenant_settings_of(tenant: Any) -> TenantSettings:
         suggestion_granularity=Decimal(str(extra.get("suggestion_granularity", DEFAULT_GRANULARITY))),
         auto_accept_threshold=Decimal(str(tenant.auto_accept_threshold)),
         ml_rate_limit_per_minute=int(tenant.ml_rate_limit_per_minute),
+        require_admin_two_step=bool(tenant.require_admin_two_step),
     )
 
 
@@ -69,6 +73,8 @@ def _validate(changes: TenantSettingsChanges) -> dict[str, list[str]]:
         errors["auto_accept_threshold"] = ["From 0 to 1."]
     if "ml_rate_limit_per_minute" in changes and not 1 <= changes["ml_rate_limit_per_minute"] <= ML_RATE_LIMIT_MAX:
         errors["ml_rate_limit_per_minute"] = [f"From 1 to {ML_RATE_LIMIT_MAX}."]
+    if "require_admin_two_step" in changes and not isinstance(changes["require_admin_two_step"], bool):
+        errors["require_admin_two_step"] = ["True or false."]
     return errors
 
 
@@ -102,6 +108,7 @@ def tenant_settings_update(*, actor: ActorLike, changes: TenantSettingsChanges) 
             "timezone",
             "auto_accept_threshold",
             "ml_rate_limit_per_minute",
+            "require_admin_two_step",
             "settings",
             "updated_at",
         ]
