@@ -112,10 +112,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # An Admin of a tenant that requires a second factor and has none is sent to set one up first.
-    "accounts.middleware.SecondFactorRequiredMiddleware",
     "core.replica.ReadYourWritesMiddleware",
     "hrms.messages.PageMessageMiddleware",
+    # An Admin of a tenant that requires a second factor and has none is sent to set one up first.
+    "accounts.middleware.SecondFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so it sees every response: the Content-Security-Policy header (CONTENT_SECURITY_POLICY below).
     "hrms.csp.ContentSecurityPolicyMiddleware",

@@ -36,6 +36,7 @@ def test_an_admin_reads_and_changes_the_settings(
         "suggestion_granularity": "0.25",
         "auto_accept_threshold": "0.90",
         "ml_rate_limit_per_minute": 100,
+        "require_admin_two_step": False,
     }
     body = {
         "name": "Alpha Group",
@@ -44,6 +45,7 @@ def test_an_admin_reads_and_changes_the_settings(
         "suggestion_granularity": "0.5",
         "auto_accept_threshold": "0.75",
         "ml_rate_limit_per_minute": 40,
+        "require_admin_two_step": True,
     }
     response = _patch(alpha, admin, body)
     assert response.status_code == 200, response.content
@@ -72,6 +74,7 @@ def test_an_admin_reads_and_changes_the_settings(
         ({"auto_accept_threshold": "1.5"}, "auto_accept_threshold"),
         ({"ml_rate_limit_per_minute": 0}, "ml_rate_limit_per_minute"),
         ({"name": "   "}, "name"),
+        ({"require_admin_two_step": "yes"}, "require_admin_two_step"),
     ],
 )
 def test_a_bad_value_is_a_400_naming_the_field(alpha: TenantHandle, admin: str, body: Any, field: str) -> None:
