@@ -167,6 +167,10 @@ UI_ACCESS: dict[str, frozenset[str]] = {
     "emails-page": STAFF,
     "tenant-settings-page": ADMIN,
     "password-change": ALL,
+    # Two-step sign-in: anyone's own (the code page after the password, /login/code, needs no login).
+    "two-step": ALL,
+    "two-step-off": ALL,
+    "two-step-recovery-codes": ALL,
     "invitation-accept-page": ALL,
     "password-reset": ALL,
     "password-reset-confirm": ALL,

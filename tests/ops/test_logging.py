@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
@@ -16,8 +17,10 @@ from celery.contrib.testing.worker import start_worker
 from django.db import connections
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
+from django_otp.oath import TOTP
 from django_tenants.utils import tenant_context
 
+from accounts.services.two_step import two_step_confirm
 from core.errors import ApplicationError
 from hrms.celery import app
 from hrms.logging import ContextFilter, JsonFormatter, RedactingFilter
@@ -186,6 +189,41 @@ def test_logs_never_carry_seeded_national_ids_bank_accounts_tokens_or_passwords(
         PASSWORD,
     ):
         assert secret not in text, f"{secret!r} leaked into the logs"
+
+
+def test_logs_never_carry_a_second_factors_secret_or_its_recovery_codes(
+    alpha: TenantHandle, captured: Captured
+) -> None:
+    user = make_user(alpha, "totp-logs@alpha.test", "Admin")
+    client = alpha.client()
+    assert client.post("/login", {"username": user.username, "password": PASSWORD}).status_code == 302
+    client.post("/account/two-step", {"action": "start"})
+    page = client.get("/account/two-step").content.decode()
+    secret = page.split('id="two-step-secret">')[1].split("<")[0]
+    key = base64.b32decode(secret)
+    client.post("/account/two-step", {"action": "confirm", "code": "000000"})
+    earlier = time.time() - 60
+    with tenant_context(alpha.tenant):
+        codes = two_step_confirm(user=user, code=_code_at(key, earlier), now=earlier)
+    statuses = []
+    for otp in (_code_at(key, time.time()), codes[0], codes[0], "not-a-code"):
+        body = {"username": user.username, "password": PASSWORD, "otp": otp}
+        statuses.append(client.post("/api/auth/token", body, content_type="application/json").status_code)
+    assert statuses == [200, 200, 400, 400]
+    fresh = alpha.client()
+    assert fresh.post("/login", {"username": user.username, "password": PASSWORD})["Location"] == "/login/code"
+    assert fresh.post("/login/code", {"code": codes[1]})["Location"] == "/"
+
+    text = captured.text()
+    assert "POST /api/auth/token" in text
+    for leaked in (secret, key.hex(), *codes):
+        assert leaked not in text, f"{leaked!r} leaked into the logs"
+
+
+def _code_at(key: bytes, when: float) -> str:
+    generator = TOTP(key)
+    generator.time = when
+    return f"{generator.token():06d}"
 
 
 @pytest.mark.parametrize(
