@@ -58,6 +58,9 @@ _TABLES = (
     "timesheets_payperiodpolicy",
     "timesheets_timesheetweek",
     "timesheets_daynote",
+    # Second-factor devices of the logins the tests made.
+    "otp_totp_totpdevice",
+    "otp_static_staticdevice",
 )
 
 

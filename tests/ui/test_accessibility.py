@@ -7,8 +7,10 @@ checked without anyone listing it here; pages that need an object id get one fro
 
 from __future__ import annotations
 
+import base64
 import http.client
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,10 +20,11 @@ from urllib.parse import urlsplit
 import pytest
 from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver
+from django_otp.oath import TOTP
 from django_tenants.utils import tenant_context
 
 from jobs.models import BackgroundJob
-from tests.conftest import TenantHandle
+from tests.conftest import PASSWORD, TenantHandle
 from tests.ui.conftest import LAPTOP, PHONE, LiveSite, log_in
 from tests.ui.seed import user_with_role
 from tests.ui.test_screens import _demo
@@ -144,3 +147,50 @@ def _check(page: Any, url: str, axe: str, found: dict[str, list[Any]], label: st
     assert result["passed"] >= 10, f"{label}: axe checked only {result['passed']} rules"
     if result["violations"]:
         found[label] = result["violations"]
+
+
+def test_the_two_step_pages_in_each_state_have_no_serious_accessibility_violation(
+    site: TenantHandle, live_site: LiveSite, browser: Any
+) -> None:
+    """The walk above sees two-step sign-in off; here its set-up, the recovery codes, on, and the code page."""
+    axe = _axe_source()
+    user = user_with_role(site, f"axe-2fa-{uuid.uuid4().hex[:6]}", "Employee")
+    context = browser.new_context(viewport=LAPTOP, bypass_csp=True)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    found: dict[str, list[Any]] = {}
+    both = (("laptop", LAPTOP), ("phone", PHONE))
+    try:
+        log_in(page, live_site, site, user.username)
+        page.goto(live_site.url(site, "/account/two-step"))
+        page.get_by_role("button", name="Set up two-step sign-in").click()
+        page.wait_for_selector("#two-step-secret")
+        for name, viewport in both:
+            page.set_viewport_size(viewport)
+            _check(page, live_site.url(site, "/account/two-step"), axe, found, f"{name} set-up")
+        key = base64.b32decode(page.locator("#two-step-secret").inner_text().strip())
+        generator = TOTP(key)
+        generator.time = time.time() - 30
+        page.get_by_label("Code").fill(f"{generator.token():06d}")
+        page.get_by_role("button", name="Turn on").click()
+        page.wait_for_selector(".recovery-codes")
+        page.add_script_tag(content=axe)
+        result = page.evaluate(_RUN_AXE)
+        assert result["passed"] >= 10
+        if result["violations"]:
+            found["recovery codes"] = result["violations"]
+        for name, viewport in both:
+            page.set_viewport_size(viewport)
+            _check(page, live_site.url(site, "/account/two-step"), axe, found, f"{name} on")
+        page.get_by_role("button", name="Log out").click()
+        page.wait_for_url(live_site.url(site, "/login"))
+        page.get_by_label("Username (e-mail)").fill(user.username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(live_site.url(site, "/login/code"))
+        for name, viewport in both:
+            page.set_viewport_size(viewport)
+            _check(page, live_site.url(site, "/login/code"), axe, found, f"{name} /login/code")
+    finally:
+        context.close()
+    assert not found, found
