@@ -200,3 +200,14 @@ def login_attempt(request: HttpRequest, username: str, attempt: Callable[[], T |
     if result is not None:
         login_succeeded(request, username)
     return result
+
+
+def login_check_counted(request: HttpRequest, username: str, check: Callable[[], T]) -> T:
+    """Run a check of a signed-in user's code or password (turning two-step sign-in off, new recovery codes) as a
+    login attempt: refused past the limits (LoginRateLimited), and a failure (the check raising) stays counted."""
+    refusal = login_begin(request, username)
+    if refusal is not None:
+        raise refusal
+    result = check()
+    login_succeeded(request, username)
+    return result

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from accounts import api_settings, api_tokens
+from accounts import api_settings, api_tokens, api_two_step
 from accounts import api_users as api
 
 urlpatterns = [
@@ -20,6 +20,15 @@ urlpatterns = [
     path("auth/password-reset", api.PasswordResetApi.as_view(), name="password-reset-api"),
     path("auth/password-reset/confirm", api.PasswordResetConfirmApi.as_view(), name="password-reset-confirm-api"),
     path("auth/password", api.PasswordChangeApi.as_view(), name="password-change-api"),
+    path("auth/two-step", api_two_step.TwoStepApi.as_view(), name="two-step-api"),
+    path("auth/two-step/setup", api_two_step.TwoStepSetupApi.as_view(), name="two-step-setup-api"),
+    path("auth/two-step/confirm", api_two_step.TwoStepConfirmApi.as_view(), name="two-step-confirm-api"),
+    path("auth/two-step/disable", api_two_step.TwoStepDisableApi.as_view(), name="two-step-disable-api"),
+    path(
+        "auth/two-step/recovery-codes",
+        api_two_step.TwoStepRecoveryCodesApi.as_view(),
+        name="two-step-recovery-codes-api",
+    ),
     path("tenant/settings", api_settings.TenantSettingsApi.as_view(), name="tenant-settings"),
     path("tokens", api_tokens.ApiTokenListApi.as_view(), name="api-tokens"),
     path("tokens/<str:token_id>/revoke", api_tokens.ApiTokenRevokeApi.as_view(), name="api-token-revoke"),

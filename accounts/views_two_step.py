@@ -21,7 +21,7 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.protection import login_begin, login_succeeded
+from accounts.protection import login_begin, login_check_counted, login_succeeded
 from accounts.selectors import two_step_enabled, two_step_pending_device, two_step_recovery_codes_left
 from accounts.services import auth_login_record
 from accounts.services.two_step import (
@@ -160,25 +160,15 @@ def two_step_page(request: HttpRequest) -> HttpResponse:
     return render_page(request, "accounts/two_step.html", context)
 
 
-def _counted(request: HttpRequest, action: Any) -> Any:
-    """Run a code or password check as a login attempt: a wrong one counts against the account's limit."""
-    username = request.user.get_username()
-    refusal = login_begin(request, username)
-    if refusal is not None:
-        raise refusal
-    result = action()
-    login_succeeded(request, username)
-    return result
-
-
 @login_required
 @require_POST
 def two_step_off_page(request: HttpRequest) -> HttpResponse:
     form = DisableForm(request.POST)
     if form.is_valid():
         try:
-            _counted(
+            login_check_counted(
                 request,
+                request.user.get_username(),
                 lambda: two_step_disable(
                     user=request.user, code=form.cleaned_data["code"], password=form.cleaned_data["password"]
                 ),
@@ -196,7 +186,11 @@ def two_step_recovery_codes_page(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST)
     if form.is_valid():
         try:
-            codes = _counted(request, lambda: two_step_recovery_codes_renew(user=request.user, **form.cleaned_data))
+            codes = login_check_counted(
+                request,
+                request.user.get_username(),
+                lambda: two_step_recovery_codes_renew(user=request.user, **form.cleaned_data),
+            )
         except ApplicationError as exc:
             messages.error(request, exc.message + " " + _fields_text(exc))
         else:

@@ -105,9 +105,19 @@ _CONFLICT_OPERATIONS = {
     ("/api/users/{user_id}/deactivate", "post"),
     ("/api/users/{user_id}/role", "put"),
     ("/api/tokens/{token_id}/revoke", "post"),
+    # Two-step sign-in already on (a new set-up), or not (confirm, turn off, new recovery codes).
+    ("/api/auth/two-step/setup", "post"),
+    ("/api/auth/two-step/confirm", "post"),
+    ("/api/auth/two-step/disable", "post"),
+    ("/api/auth/two-step/recovery-codes", "post"),
 }
 # Sign-in: refused with 429 after a few failures from one address or for one account (accounts/protection.py).
-_LOGIN_OPERATIONS = {("/api/auth/token", "post")}
+_LOGIN_OPERATIONS = {
+    ("/api/auth/token", "post"),
+    # A code or password checked for a signed-in user counts like a failed login (accounts/protection.py).
+    ("/api/auth/two-step/disable", "post"),
+    ("/api/auth/two-step/recovery-codes", "post"),
+}
 # Operations without input that still refuse with 400 when the tenant is not set up for them.
 _STATE_REFUSALS = {("/api/jira/sync", "post")}
 

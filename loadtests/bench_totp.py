@@ -77,9 +77,9 @@ def main() -> int:
                 when = start + 30 * n
                 totp = TOTP(key)
                 totp.time = when
-                code = int(code_at(key, when))
+                expected = int(code_at(key, when))
                 began = time.perf_counter()
-                totp.verify(code, 1)
+                totp.verify(expected, 1)
                 pure_right.append((time.perf_counter() - began) * 1e6)
                 began = time.perf_counter()
                 totp.verify(int(wrong), 1)

@@ -102,6 +102,12 @@ API_ACCESS: dict[str, frozenset[str]] = {
     "tokens_list": ALL,
     "tokens_create": ALL,
     "tokens_revoke_create": ALL,
+    # Two-step sign-in: the caller's own.
+    "auth_two_step_retrieve": ALL,
+    "auth_two_step_setup_create": ALL,
+    "auth_two_step_confirm_create": ALL,
+    "auth_two_step_disable_create": ALL,
+    "auth_two_step_recovery_codes_create": ALL,
     "tenant_settings_retrieve": ADMIN,
     "tenant_settings_partial_update": ADMIN,
     # The review's confident bulk and its undo: HR and Admin.

@@ -19,7 +19,7 @@ from accounts.selectors import two_step_enabled
 from accounts.services.two_step import two_step_confirm, two_step_setup_start, two_step_verify
 from audit.models import AuditEvent
 from tenants.settings_service import tenant_settings_update
-from tests.conftest import PASSWORD, TenantHandle, make_user
+from tests.conftest import PASSWORD, TenantHandle, make_user, token_for
 from tests.timesheets.factories import auth
 
 TOKEN = "/api/auth/token"
@@ -304,3 +304,45 @@ def test_a_device_of_one_tenant_does_not_exist_in_another(alpha: TenantHandle, b
     assert alpha.client().post("/login", {"username": "same@both.test", "password": PASSWORD})["Location"] == (
         "/login/code"
     )
+
+
+def test_the_api_turns_it_on_with_a_real_code_and_never_shows_the_secret_again(
+    alpha: TenantHandle, beta: TenantHandle
+) -> None:
+    user = make_user(alpha, "api-setup@alpha.test", "Manager")
+    client, credentials = alpha.client(), auth(token_for(alpha, user))
+
+    def post(path: str, body: dict[str, str] | None = None) -> Any:
+        return client.post(f"/api/auth/two-step{path}", body or {}, "application/json", **credentials)
+
+    assert client.get("/api/auth/two-step", **credentials).json() == {
+        "enabled": False,
+        "setup_pending": False,
+        "recovery_codes_left": 0,
+    }
+    started = post("/setup")
+    assert started.status_code == 201
+    secret = started.json()["secret"]
+    assert f"secret={secret}" in started.json()["otpauth_uri"]
+    key = base64.b32decode(secret)
+    wrong = post("/confirm", {"code": "abc"})
+    assert wrong.status_code == 400
+    assert "code" in wrong.json()["error"]["fields"]
+    confirmed = post("/confirm", {"code": code_at(key, time.time() - 30)})
+    assert confirmed.status_code == 200
+    assert len(confirmed.json()["recovery_codes"]) == 10
+    status = client.get("/api/auth/two-step", **credentials)
+    assert status.json() == {"enabled": True, "setup_pending": False, "recovery_codes_left": 10}
+    assert post("/setup").status_code == 409
+    renewed = post("/recovery-codes", {"code": code_now(key)})
+    assert renewed.status_code == 200
+    assert set(renewed.json()["recovery_codes"]).isdisjoint(confirmed.json()["recovery_codes"])
+    assert post("/disable", {"password": "wrong-password"}).status_code == 400
+    assert post("/disable", {"password": PASSWORD}).status_code == 204
+    assert post("/disable", {"password": PASSWORD}).status_code == 409
+    assert post("/confirm", {"code": "123456"}).status_code == 409
+    # Another tenant's token is not a credential here.
+    other = auth(token_for(beta, make_user(beta, "api-setup@alpha.test", "Admin")))
+    assert client.post("/api/auth/two-step/setup", {}, "application/json", **other).status_code == 401
+    for response in (status, confirmed, renewed):
+        assert secret not in response.content.decode()

@@ -20,8 +20,11 @@ from django.test import Client
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import tenant_context
 from drf_spectacular.generators import SchemaGenerator
+from rest_framework.authtoken.models import Token
 
 from accounts.models import ApiToken, Invitation
 from audit.models import AuditEvent
@@ -199,6 +202,19 @@ def _password_reset_confirm(h: TenantHandle, c: Client, a: dict[str, Any]) -> An
     return c.post("/api/auth/password-reset/confirm", body, content_type="application/json")
 
 
+def _two_step_call(path: str, *, confirmed: bool, body: Callable[[bytes], dict[str, str]]) -> Recipe:
+    """A TOTP device of the caller made through the ORM, then the request with a body from its key."""
+
+    def call(h: TenantHandle, c: Client, a: dict[str, Any]) -> Any:
+        with tenant_context(h.tenant):
+            user = Token.objects.get(key=a["HTTP_AUTHORIZATION"].split()[-1]).user
+            device = TOTPDevice.objects.create(user=user, name="app", confirmed=confirmed)
+            key = device.bin_key
+        return c.post(path, body(key), content_type="application/json", **a)
+
+    return call
+
+
 RECIPES: dict[tuple[str, str], Recipe] = {
     ("POST", "/api/auth/token"): lambda h, c, a: c.post(
         "/api/auth/token", {"username": h.admin_email, "password": PASSWORD}, content_type="application/json"
@@ -355,6 +371,16 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("POST", "/api/auth/password-reset/confirm"): _password_reset_confirm,
     ("PATCH", "/api/tenant/settings"): _json_call("patch", "/api/tenant/settings", {"auto_accept_threshold": "0.75"}),
     ("POST", "/api/tokens"): _json_call("post", "/api/tokens", {"name": "payroll export"}),
+    ("POST", "/api/auth/two-step/setup"): _json_call("post", "/api/auth/two-step/setup", {}),
+    ("POST", "/api/auth/two-step/confirm"): _two_step_call(
+        "/api/auth/two-step/confirm", confirmed=False, body=lambda key: {"code": f"{totp(key):06d}"}
+    ),
+    ("POST", "/api/auth/two-step/disable"): _two_step_call(
+        "/api/auth/two-step/disable", confirmed=True, body=lambda key: {"password": PASSWORD}
+    ),
+    ("POST", "/api/auth/two-step/recovery-codes"): _two_step_call(
+        "/api/auth/two-step/recovery-codes", confirmed=True, body=lambda key: {"code": f"{totp(key):06d}"}
+    ),
     ("POST", "/api/tokens/{token_id}/revoke"): lambda h, c, a: c.post(f"/api/tokens/{_api_token(h).id}/revoke", **a),
     ("POST", "/api/auth/password"): lambda h, c, a: c.post(
         "/api/auth/password",

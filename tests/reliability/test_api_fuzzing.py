@@ -145,6 +145,10 @@ _RULES_BEYOND_THE_SCHEMA: dict[str, set[str]] = {
     "POST /api/auth/password-reset/confirm": {"token", "password"},
     "POST /api/auth/password": {"old_password", "new_password"},
     "PATCH /api/tenant/settings": {"work_week", "name"},
+    # Two-step sign-in: a code must be the app's current one, a password the caller's own.
+    "POST /api/auth/two-step/confirm": {"code"},
+    "POST /api/auth/two-step/disable": {"code", "password"},
+    "POST /api/auth/two-step/recovery-codes": {"code"},
 }
 # Unknown credentials are a 400 `invalid_credentials`; schemathesis accepts that from a token endpoint it
 # knows of, but an API-key scheme has no `tokenUrl` to name it.
