@@ -7,7 +7,10 @@ Runs in a database of its own (hrms_bench_totp, dropped afterwards). Three figur
 - the code check alone (django_otp.oath: HMAC-SHA1 over the current step and one either side), right and wrong;
 - `two_step_verify` with a right code, as a login does it: a transaction, the device row locked, the code
   checked, the accepted step written back (each verification is at a later 30 s step, so none is a replay);
-- `two_step_verify` with a wrong code: the same, plus the audit event of the failure.
+- `two_step_verify` with a wrong code: the same, plus the audit event of the failure;
+
+and, interleaved with them as the machine's yardstick, a transaction of one UPDATE of the same row (what any
+write costs on this machine at that moment).
 """
 
 from __future__ import annotations
@@ -47,7 +50,10 @@ def main() -> int:
 
     django.setup()
     from django.contrib.auth.models import User
+    from django.db import transaction
+    from django.utils import timezone
     from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
     from django_tenants.utils import tenant_context
 
     from accounts.services.two_step import two_step_confirm, two_step_setup_start, two_step_verify
@@ -87,7 +93,13 @@ def main() -> int:
 
             full_right: list[float] = []
             full_wrong: list[float] = []
+            baseline: list[float] = []
+            device_id = TOTPDevice.objects.get(user=user).pk
             for n in range(1, args.verifications + 1):
+                began = time.perf_counter()
+                with transaction.atomic():
+                    TOTPDevice.objects.filter(pk=device_id).update(last_used_at=timezone.now())
+                baseline.append((time.perf_counter() - began) * 1e6)
                 when = start + 30 * n
                 code = code_at(key, when)
                 began = time.perf_counter()
@@ -102,6 +114,8 @@ def main() -> int:
         print(_summary("code check alone, wrong code", pure_wrong))
         print(_summary("two_step_verify, right code", full_right))
         print(_summary("two_step_verify, wrong code", full_wrong))
+        print(_summary("yardstick: one-UPDATE transaction", baseline))
+        print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     finally:
         bench_finish(url)
     return 0
