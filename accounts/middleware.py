@@ -14,7 +14,16 @@ from core.roles import is_admin_user
 
 SETUP_PATH = "/account/two-step"
 # What such an Admin may still reach: the set-up itself, signing out, and what needs no login.
-_ALLOWED_PREFIXES = (SETUP_PATH, "/logout", "/login", "/static/", "/healthz", "/readyz", "/api/auth/token")
+_ALLOWED_PREFIXES = (
+    SETUP_PATH,
+    "/api/auth/two-step",
+    "/logout",
+    "/login",
+    "/static/",
+    "/healthz",
+    "/readyz",
+    "/api/auth/token",
+)
 
 
 class SecondFactorRequiredMiddleware:

@@ -230,6 +230,7 @@ def test_an_admin_without_a_device_is_sent_to_set_one_up_when_the_tenant_require
     assert sent["Location"] == "/account/two-step"
     assert client.get("/api/auth/me").json()["error"]["code"] == "two_step_required"
     assert client.get("/account/two-step").status_code == 200
+    assert client.get("/api/auth/two-step").json()["enabled"] is False
     token = alpha.client().post(TOKEN, {"username": admin.username, "password": PASSWORD}, "application/json")
     assert token.status_code == 400
     assert "otp" in token.json()["error"]["fields"]
