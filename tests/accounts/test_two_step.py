@@ -5,12 +5,15 @@ the limits and audit of wrong codes, the tenant's requirement for Admins, turnin
 from __future__ import annotations
 
 import base64
+import threading
 import time
+import uuid
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
+from django.db import connections, transaction
 from django.test import Client, override_settings
 from django_otp.oath import TOTP, totp
 from django_tenants.utils import tenant_context
@@ -347,3 +350,64 @@ def test_the_api_turns_it_on_with_a_real_code_and_never_shows_the_secret_again(
     assert client.post("/api/auth/two-step/setup", {}, "application/json", **other).status_code == 401
     for response in (status, confirmed, renewed):
         assert secret not in response.content.decode()
+
+
+def _while_another_holds_it(handle: TenantHandle, user: User, code: str, blocker: Any) -> list[str | None]:
+    """Two connections verify one code: the first one's transaction is still open (its verification done, not
+    committed) while the second one verifies. Without the device's row lock the second would read the state
+    from before the first and accept the code too."""
+    first_done, release = threading.Event(), threading.Event()
+    results: dict[str, str | None] = {}
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with blocker.unblock(), tenant_context(handle.tenant), transaction.atomic():
+                results["first"] = two_step_verify(user=user, code=code)
+                first_done.set()
+                release.wait(timeout=30)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            first_done.set()
+            connections.close_all()
+
+    def second() -> None:
+        try:
+            with blocker.unblock(), tenant_context(handle.tenant):
+                results["second"] = two_step_verify(user=user, code=code)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    threads[0].start()
+    assert first_done.wait(timeout=30)
+    threads[1].start()
+    # Gives the second connection the time to reach the device row and wait on the first one's lock.
+    time.sleep(0.5)
+    release.set()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    return [results.get("first"), results.get("second")]
+
+
+@pytest.mark.slow
+def test_a_code_verified_by_two_connections_at_once_is_accepted_once(
+    tenants: dict[str, TenantHandle], django_db_blocker: Any
+) -> None:
+    """Committed data, separate connections: the device's row lock makes a code (and a recovery code) one use."""
+    handle = tenants["beta"]
+    username = f"race-{uuid.uuid4().hex[:8]}@beta.test"
+    with django_db_blocker.unblock():
+        user = make_user(handle, username, "Employee")
+        key, codes = enable(handle, user)
+    try:
+        assert _while_another_holds_it(handle, user, code_now(key), django_db_blocker) == ["totp", None]
+        assert _while_another_holds_it(handle, user, codes[0], django_db_blocker) == ["recovery_code", None]
+    finally:
+        with django_db_blocker.unblock(), tenant_context(handle.tenant):
+            User.objects.filter(username=username).delete()
+        connections.close_all()
