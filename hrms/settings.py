@@ -232,7 +232,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/login"
 LOGIN_REDIRECT_URL = "/"
-# Second factor (accounts/two_step.py): a code of the previous or the next 30 s step is accepted besides the
+# Second factor (accounts/services/two_step.py): a code of the previous or the next 30 s step is accepted besides the
 # current one, and each step's code works once. django-otp's own back-off is off: wrong codes count against
 # the same per-account and per-address counters as wrong passwords (accounts/protection.py).
 TWO_STEP_TOLERANCE_STEPS = env_int("TWO_STEP_TOLERANCE_STEPS", 1)

@@ -36,7 +36,7 @@ class Tenant(TenantMixin):  # type: ignore[misc]
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
     )
     ml_rate_limit_per_minute = models.PositiveIntegerField(default=100)
-    # Admins must sign in with a second factor (accounts/two_step.py); one without a device is sent to set it up.
+    # Admins must sign in with a second factor (docs/accounts.md); one without a device is sent to set it up.
     require_admin_two_step = models.BooleanField(default=False)
     settings = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
