@@ -1,5 +1,7 @@
 """Reads of working time: the calendar and its holidays, leave, contracts, expected hours, violations."""
 
+# ruff: noqa: S608 - the SQL is joined from constant text; every value is a bound parameter.
+
 from __future__ import annotations
 
 import functools
@@ -373,23 +375,21 @@ def _holiday_arrays(date_from: date, date_to: date) -> tuple[list[str], list[str
     return countries, subdivisions, days
 
 
-# The same rules as expected_days, for every active employee at once: one statement over employees and days.
-_EXPECTED_TOTALS_SQL = """
-WITH days AS (
-    SELECT d::date AS day FROM generate_series(%(date_from)s::date, %(date_to)s::date, interval '1 day') d
-), holidays AS (
+# The rules of expected_days as SQL over an `employee_days (employee_id, day)` relation the caller defines first:
+# `with_leave` holds each employee-day's expected hours after holidays and days off (`hours`) and its leave.
+_EXPECTED_DAY_CTES = """
+holidays AS (
     SELECT * FROM unnest(%(h_country)s::text[], %(h_subdivision)s::text[], %(h_day)s::date[])
         AS h(country, subdivision, day)
 ), grid AS (
-    SELECT e.id AS employee_id, d.day, e.weekly_hours AS default_weekly, c.id AS contract_id,
+    SELECT e.id AS employee_id, ed.day, e.weekly_hours AS default_weekly, c.id AS contract_id,
            c.weekly_hours, c.work_days, c.daily_hours,
            CASE WHEN coalesce(c.country, '') = '' THEN %(country)s ELSE c.country END AS country,
            CASE WHEN coalesce(c.country, '') = '' THEN %(subdivision)s ELSE c.subdivision END AS subdivision
-    FROM timesheets_employee e
-    CROSS JOIN days d
+    FROM employee_days ed
+    JOIN timesheets_employee e ON e.id = ed.employee_id
     LEFT JOIN worktime_contract c
-           ON c.employee_id = e.id AND c.starts_on <= d.day AND (c.ends_on IS NULL OR c.ends_on >= d.day)
-    WHERE e.active
+           ON c.employee_id = e.id AND c.starts_on <= ed.day AND (c.ends_on IS NULL OR c.ends_on >= ed.day)
 ), scheduled AS (
     SELECT g.employee_id, g.day, g.country, g.subdivision,
            CASE
@@ -413,7 +413,7 @@ WITH days AS (
     LEFT JOIN holidays h ON h.country = s.country AND h.subdivision = s.subdivision AND h.day = s.day
     LEFT JOIN worktime_companydayoff o ON o.date = s.day
 ), with_leave AS (
-    SELECT r.employee_id, r.hours,
+    SELECT r.employee_id, r.day, r.hours,
            CASE
              WHEN l.id IS NULL THEN 0
              WHEN l.portion = 'full_day' THEN r.hours
@@ -423,16 +423,65 @@ WITH days AS (
     FROM remaining r
     LEFT JOIN worktime_leaverecord l
            ON l.employee_id = r.employee_id AND l.status = 'approved' AND r.day BETWEEN l.start_date AND l.end_date
-)
+)"""
+
+# Every active employee over the period: one statement over employees and days.
+_EXPECTED_TOTALS_SQL = (
+    """
+WITH employee_days AS (
+    SELECT e.id AS employee_id, d::date AS day
+    FROM timesheets_employee e
+    CROSS JOIN generate_series(%(date_from)s::date, %(date_to)s::date, interval '1 day') d
+    WHERE e.active
+),"""
+    + _EXPECTED_DAY_CTES
+    + """
 SELECT employee_id, sum(hours - leave), sum(leave) FROM with_leave GROUP BY employee_id
 """
+)
+
+# The flexitime account of every active employee (flexitime_balance's rules): each one's days run from the day
+# the account opened (first contract or first attendance, whichever is earlier) or the period's start, if earlier.
+_FLEXITIME_TOTALS_SQL = (
+    """
+WITH opened AS (
+    SELECT e.id AS employee_id,
+           least((SELECT min(c.starts_on) FROM worktime_contract c WHERE c.employee_id = e.id),
+                 (SELECT min(a.date) FROM timesheets_attendancerecord a WHERE a.employee_id = e.id)) AS opens
+    FROM timesheets_employee e
+    WHERE e.active
+), employee_days AS (
+    SELECT o.employee_id, d::date AS day
+    FROM opened o
+    CROSS JOIN LATERAL generate_series(
+        least(coalesce(o.opens, %(date_from)s::date), %(date_from)s::date), %(date_to)s::date, interval '1 day'
+    ) d
+),"""
+    + _EXPECTED_DAY_CTES
+    + """
+, balanced AS (
+    SELECT w.employee_id, w.day, w.hours - w.leave AS expected, w.leave,
+           coalesce(a.worked_hours, 0) AS worked, o.opens
+    FROM with_leave w
+    JOIN opened o ON o.employee_id = w.employee_id
+    LEFT JOIN timesheets_attendancerecord a ON a.employee_id = w.employee_id AND a.date = w.day
+)
+SELECT employee_id, min(opens),
+       coalesce(sum(expected) FILTER (WHERE day >= %(date_from)s), 0),
+       coalesce(sum(leave) FILTER (WHERE day >= %(date_from)s), 0),
+       coalesce(sum(worked) FILTER (WHERE day >= %(date_from)s), 0),
+       coalesce(sum(worked - expected) FILTER (WHERE day < %(date_from)s AND day >= opens), 0),
+       coalesce(sum(worked - expected) FILTER (WHERE day >= %(date_from)s AND day >= opens), 0)
+FROM balanced
+GROUP BY employee_id
+"""
+)
 
 
-def expected_totals(*, date_from: date, date_to: date) -> dict[uuid.UUID, HoursTotals]:
-    """Per active employee: expected, leave and worked hours of the period, in two statements (reports)."""
+def _expected_params(date_from: date, date_to: date, *, holidays_from: date | None = None) -> dict[str, Any]:
     calendar = calendar_get()
-    countries, subdivisions, days = _holiday_arrays(date_from, date_to)
-    params: dict[str, Any] = {
+    countries, subdivisions, days = _holiday_arrays(holidays_from or date_from, date_to)
+    return {
         "date_from": date_from,
         "date_to": date_to,
         "country": calendar.country,
@@ -441,6 +490,11 @@ def expected_totals(*, date_from: date, date_to: date) -> dict[uuid.UUID, HoursT
         "h_subdivision": subdivisions,
         "h_day": days,
     }
+
+
+def expected_totals(*, date_from: date, date_to: date) -> dict[uuid.UUID, HoursTotals]:
+    """Per active employee: expected, leave and worked hours of the period, in two statements (reports)."""
+    params = _expected_params(date_from, date_to)
     with connection.cursor() as cursor:
         cursor.execute(_EXPECTED_TOTALS_SQL, params)
         due = {employee_id: (Decimal(expected), Decimal(leave)) for employee_id, expected, leave in cursor.fetchall()}
@@ -453,6 +507,55 @@ def expected_totals(*, date_from: date, date_to: date) -> dict[uuid.UUID, HoursT
     return {
         employee_id: HoursTotals(expected=expected, leave=leave, worked=worked.get(employee_id, ZERO))
         for employee_id, (expected, leave) in due.items()
+    }
+
+
+@dataclass(frozen=True)
+class FlexitimeTotals:
+    """flexitime_balance's figures without the days: what the week and the grid show, for one employee."""
+
+    opens: date | None
+    expected: Decimal
+    leave: Decimal
+    worked: Decimal
+    carried_in: Decimal
+    change: Decimal
+
+    @property
+    def overtime(self) -> Decimal:
+        """Worked beyond expected in the period (negative when short), as the week's panel shows it."""
+        return self.worked - self.expected
+
+    @property
+    def carried_out(self) -> Decimal:
+        return self.carried_in + self.change
+
+
+def flexitime_totals(*, date_from: date, date_to: date) -> dict[uuid.UUID, FlexitimeTotals]:
+    """Per active employee, in one statement: the period's expected, leave and worked hours and the flexitime
+    balance brought into and carried out of it, equal to flexitime_balance's (the payroll export).
+
+    The work is proportional to each employee's days since their account opened, not just the period's."""
+    opens_at = (
+        Contract.objects.order_by("starts_on").values_list("starts_on", flat=True).first(),
+        AttendanceRecord.objects.order_by("date").values_list("date", flat=True).first(),
+    )
+    earliest = min([day for day in opens_at if day is not None], default=date_from)
+    # Holidays of every year an account may reach back to.
+    params = _expected_params(date_from, date_to, holidays_from=min(earliest, date_from))
+    with connection.cursor() as cursor:
+        cursor.execute(_FLEXITIME_TOTALS_SQL, params)
+        rows = cursor.fetchall()
+    return {
+        employee_id: FlexitimeTotals(
+            opens=opens,
+            expected=Decimal(expected),
+            leave=Decimal(leave),
+            worked=Decimal(worked),
+            carried_in=Decimal(carried_in),
+            change=Decimal(change),
+        )
+        for employee_id, opens, expected, leave, worked, carried_in, change in rows
     }
 
 

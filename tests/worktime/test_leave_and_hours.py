@@ -129,7 +129,8 @@ def test_a_contract_starting_the_day_before_the_employee_is_a_400_and_on_the_day
     early = _json(alpha, "post", "/api/contracts", token, {**terms, "starts_on": "2026-03-31"})
 
     assert early.status_code == 400
-    assert early.json()["error"]["fields"]["starts_on"] == ["Must be on or after the employee's start date, 2026-04-01."]
+    message = "Must be on or after the employee's start date, 2026-04-01."
+    assert early.json()["error"]["fields"]["starts_on"] == [message]
     with tenant_context(alpha.tenant):
         assert not Contract.objects.filter(employee_id=hired.json()["id"]).exists()
         assert not AuditEvent.objects.filter(action="contract.create").exists()
