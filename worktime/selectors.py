@@ -594,3 +594,49 @@ def days_off(*, employee_ids: Sequence[uuid.UUID], date_from: date, date_to: dat
             if name:
                 found[key] = f"holiday ({name})"
     return found
+
+
+@dataclass(frozen=True)
+class PartDayOff:
+    """An employee-day of which only part is working time: half-day or hours of leave, or a company half day."""
+
+    working: Decimal  # the hours the day still expects (the working part)
+    what: str
+
+
+def part_days_off(
+    *, employee_ids: Sequence[uuid.UUID], date_from: date, date_to: date
+) -> dict[tuple[str, date], PartDayOff]:
+    """Employee-days with approved half-day or hours leave, or on a company half day off, that the contract
+    schedules work on, keyed by (employee id as text, day). Two small queries when there are none; otherwise
+    expected_days over the employees and dates concerned (five more)."""
+    records = list(
+        LeaveRecord.objects.filter(
+            employee_id__in=employee_ids,
+            status=LeaveStatus.APPROVED,
+            start_date__lte=date_to,
+            end_date__gte=date_from,
+        )
+        .exclude(portion=LeavePortion.FULL_DAY)
+        .select_related("leave_type")
+    )
+    half_days = {
+        off.date: off.name for off in CompanyDayOff.objects.filter(date__range=(date_from, date_to), half_day=True)
+    }
+    if not records and not half_days:
+        return {}
+    leave_names = {(record.employee_id, record.start_date): record.leave_type.name for record in records}
+    concerned = sorted({record.employee_id for record in records}) if not half_days else list(employee_ids)
+    days = [record.start_date for record in records] + list(half_days)
+    found: dict[tuple[str, date], PartDayOff] = {}
+    by_employee = expected_days(employee_ids=concerned, date_from=min(days), date_to=max(days))
+    for employee_id, rows in by_employee.items():
+        for row in rows:
+            name = leave_names.get((employee_id, row.date))
+            if name is not None and row.leave > 0:
+                found[(str(employee_id), row.date)] = PartDayOff(working=row.expected, what=f"part-day leave ({name})")
+            elif row.date in half_days and 0 < row.holiday < row.scheduled:
+                found[(str(employee_id), row.date)] = PartDayOff(
+                    working=row.expected, what=f"half day off ({half_days[row.date]})"
+                )
+    return found
