@@ -12,7 +12,7 @@ from audit.models import AuditEvent
 from tests.conftest import TenantHandle
 from tests.timesheets.factories import auth, employee_user, make_employee, staff_token
 from timesheets.models import Employee
-from worktime.models import ComplianceViolation
+from worktime.models import ComplianceRuleSet, ComplianceViolation
 
 MONDAY = date(2026, 3, 2)
 
@@ -211,6 +211,24 @@ def test_a_threshold_out_of_range_or_an_unknown_preset_is_a_400_naming_the_field
     assert "preset" in unknown.json()["error"]["fields"]
     not_a_number = _rules(alpha, token, "custom", {"min_daily_rest_hours": "NaN"})
     assert not_a_number.status_code == 400
+    # Nothing was half-written: the rules in force are still the default preset, and no change was audited.
+    with tenant_context(alpha.tenant):
+        assert not ComplianceRuleSet.objects.exists()
+        assert not AuditEvent.objects.filter(action="compliance_rules.update").exists()
+
+
+def test_a_threshold_at_its_edge_is_kept_and_one_past_it_leaves_the_saved_rules_as_they_were(
+    alpha: TenantHandle,
+) -> None:
+    token = staff_token(alpha)
+    at_the_edge = _rules(alpha, token, "custom", {"daily_max_hours": "24"})
+    assert at_the_edge.status_code == 200, at_the_edge.json()
+    past_it = _rules(alpha, token, "de_arbzg", {"daily_max_hours": "24.01"})
+    assert past_it.status_code == 400
+    assert "daily_max_hours" in past_it.json()["error"]["fields"]["thresholds"]
+    with tenant_context(alpha.tenant):
+        saved = ComplianceRuleSet.objects.get()
+        assert (saved.preset, saved.thresholds["daily_max_hours"]) == ("custom", "24")
 
 
 def test_employees_see_their_own_violations_only_and_cannot_run_a_check(alpha: TenantHandle) -> None:

@@ -70,6 +70,26 @@ def test_an_unknown_country_or_subdivision_is_a_400_naming_the_field(alpha: Tena
     assert "subdivision" in wrong_region.json()["error"]["fields"]
 
 
+def test_an_unknown_country_leaves_the_calendar_and_contracts_as_they_were(alpha: TenantHandle) -> None:
+    token = staff_token(alpha)
+    assert (
+        _json(alpha, "put", "/api/worktime/calendar", token, {"country": "DE", "subdivision": "BE"}).status_code == 200
+    )
+    assert _json(alpha, "put", "/api/worktime/calendar", token, {"country": "QQ"}).status_code == 400
+    person = make_employee(alpha)
+    terms = {"employee": str(person.id), "starts_on": "2026-01-01", "weekly_hours": "40.0", "country": "QQ"}
+
+    abroad = _json(alpha, "post", "/api/contracts", token, terms)
+
+    assert abroad.status_code == 400
+    assert "country" in abroad.json()["error"]["fields"]
+    calendar = _json(alpha, "get", "/api/worktime/calendar", token).json()
+    assert (calendar["country"], calendar["subdivision"]) == ("DE", "BE")
+    with tenant_context(alpha.tenant):
+        assert not Contract.objects.filter(employee=person).exists()
+        assert not AuditEvent.objects.filter(action="contract.create").exists()
+
+
 def test_a_new_contract_closes_the_open_one_and_history_keeps_the_old_hours(alpha: TenantHandle) -> None:
     token = staff_token(alpha)
     person = make_employee(alpha)
