@@ -459,21 +459,30 @@ WITH opened AS (
 ),"""
     + _EXPECTED_DAY_CTES
     + """
-, balanced AS (
-    SELECT w.employee_id, w.day, w.hours - w.leave AS expected, w.leave,
-           coalesce(a.worked_hours, 0) AS worked, o.opens
+, due AS (
+    SELECT w.employee_id,
+           sum(w.hours - w.leave) FILTER (WHERE w.day >= %(date_from)s) AS expected,
+           sum(w.leave) FILTER (WHERE w.day >= %(date_from)s) AS leave,
+           sum(w.hours - w.leave) FILTER (WHERE w.day < %(date_from)s) AS expected_before,
+           sum(w.hours - w.leave) FILTER (WHERE w.day >= %(date_from)s AND w.day >= o.opens) AS expected_counted
     FROM with_leave w
     JOIN opened o ON o.employee_id = w.employee_id
-    LEFT JOIN timesheets_attendancerecord a ON a.employee_id = w.employee_id AND a.date = w.day
+    GROUP BY w.employee_id
+), worked AS (
+    -- No attendance precedes the day an account opens, so it needs no day-by-day join.
+    SELECT a.employee_id,
+           sum(a.worked_hours) FILTER (WHERE a.date >= %(date_from)s) AS worked,
+           sum(a.worked_hours) FILTER (WHERE a.date < %(date_from)s) AS worked_before
+    FROM timesheets_attendancerecord a
+    WHERE a.date <= %(date_to)s
+    GROUP BY a.employee_id
 )
-SELECT employee_id, min(opens),
-       coalesce(sum(expected) FILTER (WHERE day >= %(date_from)s), 0),
-       coalesce(sum(leave) FILTER (WHERE day >= %(date_from)s), 0),
-       coalesce(sum(worked) FILTER (WHERE day >= %(date_from)s), 0),
-       coalesce(sum(worked - expected) FILTER (WHERE day < %(date_from)s AND day >= opens), 0),
-       coalesce(sum(worked - expected) FILTER (WHERE day >= %(date_from)s AND day >= opens), 0)
-FROM balanced
-GROUP BY employee_id
+SELECT d.employee_id, o.opens, coalesce(d.expected, 0), coalesce(d.leave, 0), coalesce(w.worked, 0),
+       coalesce(w.worked_before, 0) - coalesce(d.expected_before, 0),
+       coalesce(w.worked, 0) - coalesce(d.expected_counted, 0)
+FROM due d
+JOIN opened o ON o.employee_id = d.employee_id
+LEFT JOIN worked w ON w.employee_id = d.employee_id
 """
 )
 
