@@ -219,3 +219,26 @@ def test_the_contracts_page_is_for_hr_and_admin(alpha: TenantHandle) -> None:
         assert response.redirect_chain[-1][0] == "/", role
     admin_client, _ = _client(alpha, "Admin")
     assert admin_client.get("/contracts").status_code == 200
+
+
+def test_another_tenants_employee_is_unknown_to_the_contracts_page(alpha: TenantHandle, beta: TenantHandle) -> None:
+    client, _ = _client(alpha, "HR")
+    stranger = make_employee(beta, name="Beta Stranger")
+    with tenant_context(beta.tenant):
+        Contract.objects.create(employee=stranger, starts_on=date(2026, 1, 1), work_days=[1, 2, 3, 4, 5])
+
+    listed = _text(client.get("/contracts", {"employee": str(stranger.id)}))
+
+    assert "Beta Stranger" not in listed
+    assert "All contracts" in listed
+    posted = client.post(
+        "/contracts",
+        {"employee": str(stranger.id), "starts_on": "2026-02-02", "weekly_hours": "40.0", "work_days": ["1"]},
+    )
+    assert posted.status_code == 200
+    assert 'id="id_employee"' in _text(posted)
+    assert "has-error" in _text(posted).split('id="id_employee"')[0].rsplit('<div class="field', 1)[1]
+    with tenant_context(beta.tenant):
+        assert Contract.objects.filter(employee=stranger).count() == 1
+    with tenant_context(alpha.tenant):
+        assert not Contract.objects.exists()
