@@ -59,7 +59,7 @@ def main() -> int:
     from timesheets.models import TimesheetWeek
     from timesheets.services.periods import pay_period_close
     from timesheets.services.weeks import weeks_approve
-    from worktime.selectors import expected_totals, flexitime_totals
+    from worktime.totals import expected_totals, flexitime_totals
 
     end = MONTH_START + timedelta(days=args.days - 1)
     try:

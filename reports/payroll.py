@@ -23,7 +23,7 @@ from openpyxl import Workbook
 from core.errors import Conflict
 from core.spreadsheet import spreadsheet_cell
 from timesheets.models import PayPeriod, PayPeriodStatus
-from worktime.selectors import FlexitimeTotals, flexitime_totals
+from worktime.totals import FlexitimeTotals, flexitime_totals
 
 PAYROLL_SPEC_VERSION = 2
 PAYROLL_COLUMNS = (

@@ -171,7 +171,8 @@ def test_a_report_reads_only_its_own_tenants_rows(
 def test_the_reports_expected_hours_equal_the_day_by_day_computation(alpha: TenantHandle) -> None:
     """The bulk SQL and the per-day computation of the expected-hours API agree, with every rule in play."""
     from worktime.models import CompanyDayOff, Contract, LeaveRecord, LeaveType, WorkCalendar
-    from worktime.selectors import expected_days, expected_totals
+    from worktime.selectors import expected_days
+    from worktime.totals import expected_totals
 
     people = [make_employee(alpha) for _ in range(5)]
     start, end = date(2026, 3, 30), date(2026, 4, 26)  # Easter 2026 (3 and 6 April) in Germany

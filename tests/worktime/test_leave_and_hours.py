@@ -87,7 +87,7 @@ def test_an_unknown_country_leaves_the_calendar_and_contracts_as_they_were(alpha
     assert (calendar["country"], calendar["subdivision"]) == ("DE", "BE")
     with tenant_context(alpha.tenant):
         assert not Contract.objects.filter(employee=person).exists()
-        assert not AuditEvent.objects.filter(action="contract.create").exists()
+        assert not AuditEvent.objects.filter(action="contract.create", data__employee=str(person.id)).exists()
 
 
 def test_a_new_contract_closes_the_open_one_and_history_keeps_the_old_hours(alpha: TenantHandle) -> None:
@@ -153,7 +153,7 @@ def test_a_contract_starting_the_day_before_the_employee_is_a_400_and_on_the_day
     assert early.json()["error"]["fields"]["starts_on"] == [message]
     with tenant_context(alpha.tenant):
         assert not Contract.objects.filter(employee_id=hired.json()["id"]).exists()
-        assert not AuditEvent.objects.filter(action="contract.create").exists()
+        assert not AuditEvent.objects.filter(action="contract.create", data__employee=hired.json()["id"]).exists()
     on_the_day = _json(alpha, "post", "/api/contracts", token, {**terms, "starts_on": "2026-04-01"})
     assert on_the_day.status_code == 201, on_the_day.json()
 
