@@ -52,7 +52,7 @@ from timesheets.models import (
 from timesheets.selectors import locked_dates, tenant_today
 from timesheets.services import GeneratedRows, suggestions_generated_replace, work_patterns_recompute
 from worktime.models import CompanyDayOff, Contract, LeavePortion, LeaveRecord, LeaveStatus
-from worktime.selectors import calendar_get, days_off
+from worktime.selectors import calendar_get, days_off, part_days_off
 
 logger = logging.getLogger(__name__)
 
@@ -321,6 +321,13 @@ def _compute_chunk(
         model_splits = found or {}
     # Holidays and leave are what they are: no suggestion is made for them, and attendance on one is flagged.
     off = days_off(employee_ids=employee_ids, date_from=params.start, date_to=params.end) if days_off_possible else {}
+    # A part day off (half-day or hours leave, a company half day) is split while attendance fits its working part;
+    # attendance beyond it overlaps the time off, so the day is flagged like a day off (docs/worktime.md).
+    part_off = part_days_off(employee_ids=employee_ids, date_from=params.start, date_to=params.end)
+    for key, part in part_off.items():
+        attended = signals.attendance.get(key)
+        if attended is not None and attended > part.working and key not in off:
+            off[key] = f"{part.what}, {attended:.2f} h attended against {part.working:.2f} h of working time"
     attended_employees = {employee_id for employee_id, _ in signals.attendance}
     rows.employees_without_attendance = sum(1 for e in employee_ids if str(e) not in attended_employees)
     locked = locked_dates(params.start, params.end)

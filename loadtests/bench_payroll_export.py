@@ -59,6 +59,7 @@ def main() -> int:
     from timesheets.models import TimesheetWeek
     from timesheets.services.periods import pay_period_close
     from timesheets.services.weeks import weeks_approve
+    from worktime.totals import expected_totals, flexitime_totals
 
     end = MONTH_START + timedelta(days=args.days - 1)
     try:
@@ -89,6 +90,12 @@ def main() -> int:
                 f"close the period {closed.period.start_date}..{closed.period.end_date}: "
                 f"{(time.perf_counter() - began) * 1000:7.0f} ms ({len(closed.unapproved)} weeks not approved)"
             )
+
+            # The export's per-employee hours: the flexitime account (history included) against the plain totals.
+            for label, totals_of in (("expected totals", expected_totals), ("flexitime totals", flexitime_totals)):
+                began = time.perf_counter()
+                found = totals_of(date_from=closed.period.start_date, date_to=closed.period.end_date)
+                print(f"{label}: {(time.perf_counter() - began) * 1000:7.0f} ms ({len(found)} employees)")
 
             rss = _peak_mb()
             began = time.perf_counter()

@@ -23,9 +23,9 @@ from openpyxl import Workbook
 from core.errors import Conflict
 from core.spreadsheet import spreadsheet_cell
 from timesheets.models import PayPeriod, PayPeriodStatus
-from worktime.selectors import expected_totals
+from worktime.totals import FlexitimeTotals, flexitime_totals
 
-PAYROLL_SPEC_VERSION = 1
+PAYROLL_SPEC_VERSION = 2
 PAYROLL_COLUMNS = (
     "period_start",
     "period_end",
@@ -42,6 +42,11 @@ PAYROLL_COLUMNS = (
     "overtime_hours",
     "leave_hours",
     "expected_hours",
+    # Version 2: the working-time account as the week and the grid show it (attendance against expected hours).
+    "worked_hours",
+    "worked_overtime_hours",
+    "flexitime_brought_forward",
+    "flexitime_carried_forward",
 )
 ZERO = Decimal(0)
 CHUNK = 2000
@@ -86,11 +91,18 @@ class PayrollTotals:
     regular_hours: Decimal = ZERO
     overtime_hours: Decimal = ZERO
     leave_hours: Decimal = ZERO
+    worked_hours: Decimal = ZERO
+    worked_overtime_hours: Decimal = ZERO
+    flexitime_carried_forward: Decimal = ZERO
     by_project: dict[str, Decimal] = field(default_factory=dict)
 
 
 def _employee_lines(
-    period: PayPeriod, employee: tuple[Any, ...], projects: list[tuple[Any, ...]], due: Any, totals: PayrollTotals
+    period: PayPeriod,
+    employee: tuple[Any, ...],
+    projects: list[tuple[Any, ...]],
+    due: FlexitimeTotals | None,
+    totals: PayrollTotals,
 ) -> Iterator[tuple[Any, ...]]:
     employee_id, name, email = employee
     start, end = period.start_date, period.end_date
@@ -100,7 +112,7 @@ def _employee_lines(
         totals.project_rows += 1
         totals.by_project[code] = totals.by_project.get(code, ZERO) + hours
         yield (start, end, employee_id, name, email, "project", code, project_name, cost_centre, billable, hours,
-               None, None, None, None)  # fmt: skip
+               None, None, None, None, None, None, None, None)  # fmt: skip
     expected = due.expected if due is not None else None
     leave = due.leave if due is not None else None
     overtime = max(ZERO, total - expected) if expected is not None else None
@@ -110,15 +122,23 @@ def _employee_lines(
     totals.regular_hours += regular
     totals.overtime_hours += overtime or ZERO
     totals.leave_hours += leave or ZERO
-    yield (start, end, employee_id, name, email, "total", "", "", "", None, total, regular, overtime, leave, expected)
+    account: tuple[Decimal | None, ...] = (None, None, None, None)
+    if due is not None:
+        account = (due.worked, due.overtime, due.carried_in, due.carried_out)
+        totals.worked_hours += due.worked
+        totals.worked_overtime_hours += due.overtime
+        totals.flexitime_carried_forward += due.carried_out
+    yield (start, end, employee_id, name, email, "total", "", "", "", None, total, regular, overtime, leave, expected,
+           *account)  # fmt: skip
 
 
 def payroll_rows(period: PayPeriod, totals: PayrollTotals | None = None) -> Iterator[tuple[Any, ...]]:
     """The export's rows in PAYROLL_COLUMNS order: per employee one `project` line per project, then a `total`
-    line (regular, overtime where the contract's expected hours are known, leave, expected hours)."""
+    line (regular, overtime where the contract's expected hours are known, leave, expected hours, and the
+    flexitime account: worked hours, worked beyond expected, the balance brought and carried forward)."""
     payroll_period_checked(period)
     totals = totals if totals is not None else PayrollTotals()
-    due = expected_totals(date_from=period.start_date, date_to=period.end_date)
+    due = flexitime_totals(date_from=period.start_date, date_to=period.end_date)
     current: tuple[Any, ...] | None = None
     projects: list[tuple[Any, ...]] = []
     # A named (server-side) cursor: rows arrive CHUNK at a time, whatever the size of the period.
@@ -219,6 +239,9 @@ def payroll_manifest(period: PayPeriod) -> dict[str, Any]:
             "regular_hours": _hours(totals.regular_hours),
             "overtime_hours": _hours(totals.overtime_hours),
             "leave_hours": _hours(totals.leave_hours),
+            "worked_hours": _hours(totals.worked_hours),
+            "worked_overtime_hours": _hours(totals.worked_overtime_hours),
+            "flexitime_carried_forward": _hours(totals.flexitime_carried_forward),
             "by_project": {code: _hours(hours) for code, hours in sorted(totals.by_project.items())},
         },
         "excluded_unapproved": {"allocations": int(excluded_rows), "hours": _hours(Decimal(excluded_hours))},

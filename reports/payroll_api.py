@@ -58,7 +58,8 @@ class PayrollExportApi(APIView):
     )
     def get(self, request: Request, pay_period_id: str) -> HttpResponseBase:
         """The payroll export of a closed pay period, streamed: per employee a line per project and a total
-        line (regular, overtime, leave and expected hours); columns as docs/payroll.md. 409 if not closed."""
+        line (regular, overtime, leave and expected hours, worked hours and the flexitime balance brought and
+        carried forward); columns as docs/payroll.md. 409 if not closed."""
         period = _period(pay_period_id)
         filters = query_validate(self.PayrollExportFilterSerializer, request, paginated=False)
         name = f"payroll-{period.start_date}-{period.end_date}"

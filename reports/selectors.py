@@ -14,7 +14,7 @@ from typing import Any
 from django.db import connection
 
 from core.fields import DATE_MAX
-from worktime.selectors import expected_totals
+from worktime.totals import expected_totals
 
 ZERO = Decimal(0)
 TWO_PLACES = Decimal("0.01")

@@ -31,6 +31,9 @@ class Employee(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports", db_index=True
     )
     weekly_hours = models.DecimalField(max_digits=4, decimal_places=1, default=Decimal("40.0"))
+    # The first day of employment (hire date); no contract term may start before it. NULL for records from
+    # before the field existed, which then bound nothing.
+    start_date = models.DateField(null=True, blank=True)
     # PII, encrypted at rest with the tenant's data key; blind indexes allow exact lookup without decrypting.
     national_id = EncryptedTextField(null=True, blank=True)
     bank_account = EncryptedTextField(null=True, blank=True)

@@ -320,6 +320,12 @@ class EmployeeForm(forms.Form):
     weekly_hours = forms.DecimalField(
         max_digits=4, decimal_places=1, min_value=Decimal(0), max_value=Decimal(168), initial=Decimal("40.0")
     )
+    start_date = DateFormField(
+        required=False,
+        label="Start date",
+        help_text="The first day of employment; no contract may start before it.",
+        widget=DateInput(),
+    )
     active = forms.BooleanField(required=False, initial=True)
     user = forms.ModelChoiceField(
         queryset=User.objects.none(), required=False, label="Login", empty_label="No login linked"
@@ -340,6 +346,7 @@ def _employee_initial(employee: Employee) -> dict[str, Any]:
         "email": employee.email,
         "jira_account_id": employee.jira_account_id,
         "weekly_hours": employee.weekly_hours,
+        "start_date": employee.start_date,
         "active": employee.active,
         "user": employee.user_id,
         "national_id": employee.national_id,
@@ -362,6 +369,7 @@ def employee_new(request: HttpRequest) -> HttpResponse:
                 jira_account_id=data["jira_account_id"],
                 active=data["active"],
                 weekly_hours=data["weekly_hours"],
+                start_date=data["start_date"],
                 user=data["user"],
                 national_id=data["national_id"] or None,
                 bank_account=data["bank_account"] or None,

@@ -9,10 +9,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
 
 import holidays
-from django.db import connection
 from django.db.models import QuerySet
 
 from timesheets.models import AttendanceRecord, Employee
@@ -344,118 +342,6 @@ def entitlements_of(*, employee_id: uuid.UUID, year: int) -> QuerySet[LeaveEntit
     return LeaveEntitlement.objects.filter(employee_id=employee_id, year=year).select_related("leave_type")
 
 
-# --- Expected hours in bulk, for reports ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HoursTotals:
-    expected: Decimal
-    leave: Decimal
-    worked: Decimal
-
-
-def _holiday_arrays(date_from: date, date_to: date) -> tuple[list[str], list[str], list[date]]:
-    """Public holidays of every location in use (the company's and the contracts' own), as three parallel arrays."""
-    calendar = calendar_get()
-    locations = {(calendar.country, calendar.subdivision)} | set(
-        Contract.objects.exclude(country="").values_list("country", "subdivision").distinct()
-    )
-    countries: list[str] = []
-    subdivisions: list[str] = []
-    days: list[date] = []
-    for country, subdivision in sorted(locations):
-        for year in range(date_from.year, date_to.year + 1):
-            for day in _public_holidays(country, subdivision, year):
-                if date_from <= day <= date_to:
-                    countries.append(country)
-                    subdivisions.append(subdivision)
-                    days.append(day)
-    return countries, subdivisions, days
-
-
-# The same rules as expected_days, for every active employee at once: one statement over employees and days.
-_EXPECTED_TOTALS_SQL = """
-WITH days AS (
-    SELECT d::date AS day FROM generate_series(%(date_from)s::date, %(date_to)s::date, interval '1 day') d
-), holidays AS (
-    SELECT * FROM unnest(%(h_country)s::text[], %(h_subdivision)s::text[], %(h_day)s::date[])
-        AS h(country, subdivision, day)
-), grid AS (
-    SELECT e.id AS employee_id, d.day, e.weekly_hours AS default_weekly, c.id AS contract_id,
-           c.weekly_hours, c.work_days, c.daily_hours,
-           CASE WHEN coalesce(c.country, '') = '' THEN %(country)s ELSE c.country END AS country,
-           CASE WHEN coalesce(c.country, '') = '' THEN %(subdivision)s ELSE c.subdivision END AS subdivision
-    FROM timesheets_employee e
-    CROSS JOIN days d
-    LEFT JOIN worktime_contract c
-           ON c.employee_id = e.id AND c.starts_on <= d.day AND (c.ends_on IS NULL OR c.ends_on >= d.day)
-    WHERE e.active
-), scheduled AS (
-    SELECT g.employee_id, g.day, g.country, g.subdivision,
-           CASE
-             WHEN g.contract_id IS NULL OR jsonb_array_length(g.work_days) = 0 THEN
-               CASE WHEN extract(isodow FROM g.day) <= 5
-                    THEN round(coalesce(g.weekly_hours, g.default_weekly) / 5, 2) ELSE 0 END
-             WHEN g.work_days @> to_jsonb(extract(isodow FROM g.day)::int) THEN
-               coalesce(g.daily_hours, round(g.weekly_hours / jsonb_array_length(g.work_days), 2))
-             ELSE 0
-           END AS hours
-    FROM grid g
-), remaining AS (
-    SELECT s.employee_id, s.day,
-           s.hours - CASE
-             WHEN h.day IS NOT NULL THEN s.hours
-             WHEN o.date IS NOT NULL AND o.half_day THEN round(s.hours / 2, 2)
-             WHEN o.date IS NOT NULL THEN s.hours
-             ELSE 0
-           END AS hours
-    FROM scheduled s
-    LEFT JOIN holidays h ON h.country = s.country AND h.subdivision = s.subdivision AND h.day = s.day
-    LEFT JOIN worktime_companydayoff o ON o.date = s.day
-), with_leave AS (
-    SELECT r.employee_id, r.hours,
-           CASE
-             WHEN l.id IS NULL THEN 0
-             WHEN l.portion = 'full_day' THEN r.hours
-             WHEN l.portion = 'half_day' THEN round(r.hours / 2, 2)
-             ELSE least(r.hours, l.hours)
-           END AS leave
-    FROM remaining r
-    LEFT JOIN worktime_leaverecord l
-           ON l.employee_id = r.employee_id AND l.status = 'approved' AND r.day BETWEEN l.start_date AND l.end_date
-)
-SELECT employee_id, sum(hours - leave), sum(leave) FROM with_leave GROUP BY employee_id
-"""
-
-
-def expected_totals(*, date_from: date, date_to: date) -> dict[uuid.UUID, HoursTotals]:
-    """Per active employee: expected, leave and worked hours of the period, in two statements (reports)."""
-    calendar = calendar_get()
-    countries, subdivisions, days = _holiday_arrays(date_from, date_to)
-    params: dict[str, Any] = {
-        "date_from": date_from,
-        "date_to": date_to,
-        "country": calendar.country,
-        "subdivision": calendar.subdivision,
-        "h_country": countries,
-        "h_subdivision": subdivisions,
-        "h_day": days,
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(_EXPECTED_TOTALS_SQL, params)
-        due = {employee_id: (Decimal(expected), Decimal(leave)) for employee_id, expected, leave in cursor.fetchall()}
-        cursor.execute(
-            "SELECT employee_id, sum(worked_hours) FROM timesheets_attendancerecord"
-            " WHERE date BETWEEN %(date_from)s AND %(date_to)s GROUP BY employee_id",
-            params,
-        )
-        worked = {employee_id: Decimal(hours) for employee_id, hours in cursor.fetchall()}
-    return {
-        employee_id: HoursTotals(expected=expected, leave=leave, worked=worked.get(employee_id, ZERO))
-        for employee_id, (expected, leave) in due.items()
-    }
-
-
 def days_off(*, employee_ids: Sequence[uuid.UUID], date_from: date, date_to: date) -> dict[tuple[str, date], str]:
     """Employee-days nobody should be working: public holidays of their location, whole company days off and
     whole days of approved leave, keyed by (employee id as text, day), with what the day is."""
@@ -490,4 +376,50 @@ def days_off(*, employee_ids: Sequence[uuid.UUID], date_from: date, date_to: dat
             name = _public_holidays(country, subdivision or "", day.year).get(day) or company.get(day)
             if name:
                 found[key] = f"holiday ({name})"
+    return found
+
+
+@dataclass(frozen=True)
+class PartDayOff:
+    """An employee-day of which only part is working time: half-day or hours of leave, or a company half day."""
+
+    working: Decimal  # the hours the day still expects (the working part)
+    what: str
+
+
+def part_days_off(
+    *, employee_ids: Sequence[uuid.UUID], date_from: date, date_to: date
+) -> dict[tuple[str, date], PartDayOff]:
+    """Employee-days with approved half-day or hours leave, or on a company half day off, that the contract
+    schedules work on, keyed by (employee id as text, day). Two small queries when there are none; otherwise
+    expected_days over the employees and dates concerned (five more)."""
+    records = list(
+        LeaveRecord.objects.filter(
+            employee_id__in=employee_ids,
+            status=LeaveStatus.APPROVED,
+            start_date__lte=date_to,
+            end_date__gte=date_from,
+        )
+        .exclude(portion=LeavePortion.FULL_DAY)
+        .select_related("leave_type")
+    )
+    half_days = {
+        off.date: off.name for off in CompanyDayOff.objects.filter(date__range=(date_from, date_to), half_day=True)
+    }
+    if not records and not half_days:
+        return {}
+    leave_names = {(record.employee_id, record.start_date): record.leave_type.name for record in records}
+    concerned = sorted({record.employee_id for record in records}) if not half_days else list(employee_ids)
+    days = [record.start_date for record in records] + list(half_days)
+    found: dict[tuple[str, date], PartDayOff] = {}
+    by_employee = expected_days(employee_ids=concerned, date_from=min(days), date_to=max(days))
+    for employee_id, rows in by_employee.items():
+        for row in rows:
+            name = leave_names.get((employee_id, row.date))
+            if name is not None and row.leave > 0:
+                found[(str(employee_id), row.date)] = PartDayOff(working=row.expected, what=f"part-day leave ({name})")
+            elif row.date in half_days and 0 < row.holiday < row.scheduled:
+                found[(str(employee_id), row.date)] = PartDayOff(
+                    working=row.expected, what=f"half day off ({half_days[row.date]})"
+                )
     return found

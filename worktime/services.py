@@ -358,7 +358,13 @@ def contract_create(*, actor: ActorLike, employee: Employee, terms: ContractInpu
     if errors:
         raise ValidationFailed("The contract terms are invalid.", fields=errors)
     _location_check(terms.country.upper(), terms.subdivision.upper())
-    _lock_employees([employee.id])
+    # Read under the employee's row lock, so a start date changed meanwhile is the one checked.
+    start_date = _lock_employees([employee.id])[employee.id].start_date
+    if start_date is not None and terms.starts_on < start_date:
+        raise ValidationFailed(
+            "The contract starts before the employee does.",
+            fields={"starts_on": [f"Must be on or after the employee's start date, {start_date.isoformat()}."]},
+        )
     existing = list(Contract.objects.filter(employee=employee).order_by("starts_on"))
     new_end = terms.ends_on or date.max
     for contract in existing:

@@ -161,6 +161,7 @@ UI_ACCESS: dict[str, frozenset[str]] = {
     "jira-sync-job-progress": STAFF,
     "leave": ALL,
     "leave-decide-page": STAFF,
+    "contracts-page": STAFF,
     "model": STAFF,
     "reports": REVIEWERS,
     "users": STAFF,

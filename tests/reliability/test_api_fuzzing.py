@@ -102,7 +102,8 @@ _RULES_BEYOND_THE_SCHEMA: dict[str, set[str]] = {
     "POST /api/jira/sync": {"connection"},
     # Working time and reports: a referenced employee or leave type must exist, a code must be a known country,
     # subdivision or free, weekdays may not repeat, hours lie in their range, a period is ordered and at most a
-    # year, staff name the employee a leave entry is for, and a CSV import holds 1 to 10,000 rows.
+    # year, staff name the employee a leave entry is for, a contract starts on or after its employee's start
+    # date, and a CSV import holds 1 to 10,000 rows.
     "GET /api/leave": {"date_to"},
     "POST /api/leave": {"employee", "leave_type", "start_date", "end_date", "hours"},
     "POST /api/leave/import": {"rows", "employee", "leave_type", "start_date", "end_date", "hours"},

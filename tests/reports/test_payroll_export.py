@@ -15,7 +15,7 @@ from django_tenants.utils import tenant_context
 from openpyxl import load_workbook
 
 from reports.payroll import PAYROLL_COLUMNS
-from tests.conftest import TenantHandle
+from tests.conftest import PASSWORD, TenantHandle, make_user
 from tests.timesheets.factories import (
     auth,
     employee_user,
@@ -27,6 +27,8 @@ from tests.timesheets.factories import (
 )
 from timesheets.models import PayPeriod, TimesheetProjectAllocation, TimesheetWeek
 from timesheets.services.periods import pay_period_close
+from worktime.models import LeaveType
+from worktime.services import ContractInput, LeaveInput, contract_create, day_off_add, leave_create
 
 MONDAY = date(2026, 3, 2)
 
@@ -120,3 +122,110 @@ def test_an_open_period_is_not_exported_and_employees_may_not_export(alpha: Tena
     refused = alpha.client().get(f"/api/reports/payroll/{period.id}", **auth(staff_token(alpha)))
     assert refused.status_code == 409
     assert "not closed" in refused.json()["error"]["message"]
+
+
+def _panel_figure(page: str, element_id: str) -> str:
+    return page.split(f'id="{element_id}">')[1].split(" h<")[0]
+
+
+def test_the_flexitime_columns_equal_what_the_week_and_the_grid_show(alpha: TenantHandle) -> None:
+    """Ann's account opened in February with a contract (overtime carried into March), a half day of leave and a
+    company half day off in March; Bob has no contract and his account opens mid-March; Cid works part time."""
+    apollo = make_project(alpha, code="APOLLO")
+    ann, bob, cid = (make_employee(alpha, name=name) for name in ("Ann", "Bob", "Cid"))
+    with tenant_context(alpha.tenant), transaction.atomic():
+        contract_create(
+            actor=None,
+            employee=ann,
+            terms=ContractInput(starts_on=date(2026, 2, 2), weekly_hours=Decimal(40), work_days=[1, 2, 3, 4, 5]),
+        )
+        contract_create(
+            actor=None,
+            employee=cid,
+            terms=ContractInput(starts_on=date(2026, 1, 5), weekly_hours=Decimal(24), work_days=[1, 2, 3]),
+        )
+        day_off_add(actor=None, day=date(2026, 3, 20), name="Spring party", half_day=True)
+        leave_create(
+            actor=None,
+            entry=LeaveInput(
+                employee_id=ann.id,
+                leave_type=LeaveType.objects.get(code="vacation"),
+                start_date=date(2026, 3, 4),
+                end_date=date(2026, 3, 4),
+                portion="half_day",
+            ),
+            as_request=False,
+        )
+    first_day = date(2026, 2, 2)
+    for offset in range(59):  # 2 February to 1 April
+        day = first_day + timedelta(days=offset)
+        if day.weekday() >= 5:
+            continue
+        worked = {ann.id: 5 if day == date(2026, 3, 4) else 9, cid.id: 7, bob.id: 7}
+        for person in (ann, bob, cid):
+            if person is bob and day < date(2026, 3, 10):
+                continue
+            if person is cid and day.weekday() > 2:
+                continue
+            make_attendance(alpha, person, day=day, hours=worked[person.id])
+            if day.month == 3:
+                make_allocation(alpha, person, apollo, day=day, hours=str(worked[person.id]))
+    with tenant_context(alpha.tenant):
+        for person in (ann, bob, cid):
+            for week in range(6):
+                TimesheetWeek.objects.create(
+                    employee=person, week_start=date(2026, 2, 23) + timedelta(weeks=week), status="approved"
+                )
+        with transaction.atomic():
+            period = pay_period_close(actor=None, day=date(2026, 3, 2), override=True, override_reason="test").period
+    token = staff_token(alpha)
+    rows = _csv_rows(alpha.client().get(f"/api/reports/payroll/{period.id}", **auth(token)))
+    totals = {row["employee_name"]: row for row in rows if row["line"] == "total"}
+    assert set(totals) == {"Ann", "Bob", "Cid"}
+    assert all(row["flexitime_carried_forward"] == "" for row in rows if row["line"] == "project")
+
+    for person in (ann, bob, cid):
+        week = alpha.client().get(
+            "/api/worktime/expected-hours",
+            {"employee": str(person.id), "date_from": "2026-03-01", "date_to": "2026-03-31"},
+            **auth(token),
+        )
+        assert week.status_code == 200
+        shown, exported = week.json(), totals[person.name]
+        assert (
+            exported["expected_hours"],
+            exported["leave_hours"],
+            exported["worked_hours"],
+            exported["worked_overtime_hours"],
+            exported["flexitime_brought_forward"],
+            exported["flexitime_carried_forward"],
+        ) == (
+            shown["expected"],
+            shown["leave"],
+            shown["worked"],
+            shown["overtime"],
+            shown["flexitime_carried_in"],
+            shown["flexitime_carried_out"],
+        ), person.name
+
+    # Ann: 20 February days at 9 h against 8 h are carried into March; the half day of leave counts 4 h.
+    assert totals["Ann"]["flexitime_brought_forward"] == "20.00"
+    assert totals["Ann"]["leave_hours"] == "4.00"
+    # Bob's account opened on 10 March: nothing brought forward, and the days before it are not counted.
+    assert totals["Bob"]["flexitime_brought_forward"] == "0.00"
+    assert Decimal(totals["Bob"]["flexitime_carried_forward"]) != Decimal(totals["Bob"]["worked_overtime_hours"])
+    # The grid shows the same balance: 1 March is a Sunday, so the week of 2 March brings in February's.
+    page = _hr_client(alpha).get(f"/timesheets?employee={ann.id}&week=2026-W10").content.decode()
+    assert _panel_figure(page, "flex-carried-in") == totals["Ann"]["flexitime_brought_forward"]
+    manifest = alpha.client().get(f"/api/reports/payroll/{period.id}/manifest", **auth(token)).json()
+    assert manifest["spec_version"] == 2
+    assert Decimal(manifest["totals"]["flexitime_carried_forward"]) == sum(
+        Decimal(row["flexitime_carried_forward"]) for row in totals.values()
+    )
+
+
+def _hr_client(handle: TenantHandle) -> Any:
+    user = make_user(handle, f"hr-payroll@{handle.tenant.slug}.test", "HR")
+    client = handle.client()
+    assert client.post("/login", {"username": user.username, "password": PASSWORD}).status_code == 302
+    return client

@@ -171,7 +171,8 @@ def test_a_report_reads_only_its_own_tenants_rows(
 def test_the_reports_expected_hours_equal_the_day_by_day_computation(alpha: TenantHandle) -> None:
     """The bulk SQL and the per-day computation of the expected-hours API agree, with every rule in play."""
     from worktime.models import CompanyDayOff, Contract, LeaveRecord, LeaveType, WorkCalendar
-    from worktime.selectors import expected_days, expected_totals
+    from worktime.selectors import expected_days
+    from worktime.totals import expected_totals
 
     people = [make_employee(alpha) for _ in range(5)]
     start, end = date(2026, 3, 30), date(2026, 4, 26)  # Easter 2026 (3 and 6 April) in Germany
@@ -223,3 +224,66 @@ def test_a_budget_that_would_last_past_the_calendar_has_no_forecast_day(alpha: T
     (row,) = body["rows"]
     assert row[6] == "0.06"
     assert row[7] is None
+
+
+def test_the_flexitime_totals_equal_each_employees_account_with_every_rule_in_play(alpha: TenantHandle) -> None:
+    """The payroll export's bulk flexitime account and the per-employee one the week and the grid show agree:
+    accounts opened by a contract or by attendance, before the period or inside it, or not at all."""
+    from worktime.models import CompanyDayOff, Contract, LeaveRecord, LeaveType, WorkCalendar
+    from worktime.selectors import flexitime_balance
+    from worktime.totals import flexitime_totals
+
+    people = [make_employee(alpha) for _ in range(5)]
+    start, end = date(2026, 4, 1), date(2026, 4, 30)  # Easter 2026 (3 and 6 April) in Germany
+    with tenant_context(alpha.tenant):
+        WorkCalendar.objects.update_or_create(pk=1, defaults={"country": "DE", "subdivision": "BE"})
+        CompanyDayOff.objects.create(date=date(2026, 4, 14), name="Offsite", half_day=True)
+        CompanyDayOff.objects.create(date=date(2026, 3, 20), name="Party", half_day=False)
+        # Account opened by a contract in January, changed in April; another by a contract inside April.
+        Contract.objects.create(
+            employee=people[0], starts_on=date(2026, 1, 5), ends_on=date(2026, 4, 7), weekly_hours=Decimal(40),
+            work_days=[1, 2, 3, 4, 5],
+        )  # fmt: skip
+        Contract.objects.create(
+            employee=people[0], starts_on=date(2026, 4, 8), weekly_hours=Decimal("32.5"), work_days=[1, 2, 3, 4]
+        )
+        Contract.objects.create(
+            employee=people[1], starts_on=date(2026, 4, 15), weekly_hours=Decimal(40), work_days=[1, 2, 3, 4, 5],
+            daily_hours=Decimal("7.5"), country="DE", subdivision="BY",
+        )  # fmt: skip
+        vacation = LeaveType.objects.get(code="vacation")
+        for person, first, last, portion, hours in (
+            (people[0], date(2026, 3, 9), date(2026, 3, 11), "full_day", None),
+            (people[0], date(2026, 4, 22), date(2026, 4, 22), "half_day", None),
+            (people[2], date(2026, 4, 20), date(2026, 4, 20), "hours", Decimal("3")),
+        ):
+            LeaveRecord.objects.create(
+                employee=person, leave_type=vacation, start_date=first, end_date=last, portion=portion, hours=hours
+            )
+    # Attendance opens people[2]'s account in February and people[3]'s inside April; people[4] has none.
+    for person, first, count, hours in (
+        (people[0], date(2026, 2, 2), 60, 9),
+        (people[1], date(2026, 4, 20), 8, 7),
+        (people[2], date(2026, 2, 16), 70, 8),
+        (people[3], date(2026, 4, 9), 10, 10),
+    ):
+        for offset in range(count):
+            day = first + timedelta(days=offset)
+            if day.weekday() < 5 and day <= end:
+                make_attendance(alpha, person, day=day, hours=hours)
+
+    with tenant_context(alpha.tenant):
+        totals = flexitime_totals(date_from=start, date_to=end)
+        accounts = {
+            person.id: flexitime_balance(employee_id=person.id, date_from=start, date_to=end) for person in people
+        }
+
+    for person in people:
+        bulk, account = totals[person.id], accounts[person.id]
+        assert (bulk.opens, bulk.expected, bulk.leave, bulk.worked, bulk.overtime) == (
+            account.opens, account.expected, account.leave, account.worked, account.overtime,
+        ), person.name  # fmt: skip
+        assert (bulk.carried_in, bulk.carried_out) == (account.carried_in, account.carried_out), person.name
+    assert totals[people[0].id].carried_in != 0
+    assert totals[people[3].id].opens == date(2026, 4, 9)
+    assert totals[people[4].id].opens is None

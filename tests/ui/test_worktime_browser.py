@@ -120,3 +120,35 @@ def test_hr_acknowledges_a_violation_on_the_timesheet_grid_by_keyboard_on_a_phon
     assert "Violation acknowledged." in page.locator(".messages").inner_text()
     acknowledged = page.locator('#worktime-violations tr[data-rule="daily_max"] .ack')
     assert acknowledged.inner_text() == "Release night, agreed with the team lead"
+
+
+def test_hr_adds_a_contract_by_keyboard_on_a_phone_and_a_start_before_the_employee_is_shown_at_its_field(
+    site: TenantHandle, live_site: LiveSite, page: Any
+) -> None:
+    make_employee(site, name="Kim Contract", start_date=date(2026, 4, 1))
+    hr = user_with_role(site, f"hr-{uuid.uuid4().hex[:6]}", "HR")
+    log_in(page, live_site, site, hr.username)
+    page.set_viewport_size(PHONE)
+    page.goto(live_site.url(site, "/contracts"))
+    assert page.evaluate(_OVERFLOW) <= 0
+
+    page.get_by_role("combobox", name="Employee").fill("Kim Contract")
+    page.get_by_label("Starts on").fill("2026-03-31")
+    page.get_by_label("Weekly hours").fill("30.0")
+    page.get_by_label("Fri").uncheck()  # four work days, Monday to Thursday
+    page.get_by_label("Subdivision").focus()
+    page.keyboard.press("Enter")
+
+    starts_on = page.locator(".field.has-error", has=page.get_by_label("Starts on"))
+    starts_on.wait_for()  # the form comes back with the refusal beside the field
+    assert "Must be on or after the employee's start date, 2026-04-01." in starts_on.inner_text()
+    assert page.evaluate(_OVERFLOW) <= 0
+    page.get_by_label("Starts on").fill("2026-04-01")
+    page.get_by_label("Starts on").press("Enter")
+    page.wait_for_url("**/contracts?employee=*")
+
+    assert "Contract of Kim Contract from 01 Apr 2026 added." in page.locator(".messages").inner_text()
+    row = page.locator("#contracts tbody tr", has_text="Kim Contract")
+    assert "Mon Tue Wed Thu" in row.inner_text()
+    assert "Fri" not in row.inner_text()
+    assert page.evaluate(_OVERFLOW) <= 0

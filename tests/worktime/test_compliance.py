@@ -12,7 +12,7 @@ from audit.models import AuditEvent
 from tests.conftest import TenantHandle
 from tests.timesheets.factories import auth, employee_user, make_employee, staff_token
 from timesheets.models import Employee
-from worktime.models import ComplianceViolation
+from worktime.models import ComplianceRuleSet, ComplianceViolation
 
 MONDAY = date(2026, 3, 2)
 
@@ -198,8 +198,15 @@ def test_checking_twice_gives_the_same_violations_and_keeps_acknowledged_ones(al
         assert AuditEvent.objects.filter(action="violation.acknowledge", object_id=str(violation.id)).count() == 1
 
 
+def _rules_state(handle: TenantHandle) -> tuple[list[Any], int]:
+    with tenant_context(handle.tenant):
+        saved = list(ComplianceRuleSet.objects.values_list("preset", "thresholds"))
+        return saved, AuditEvent.objects.filter(action="compliance_rules.update").count()
+
+
 def test_a_threshold_out_of_range_or_an_unknown_preset_is_a_400_naming_the_field(alpha: TenantHandle) -> None:
     token = staff_token(alpha)
+    before = _rules_state(alpha)
     too_long = _rules(alpha, token, "custom", {"daily_max_hours": "25"})
     assert too_long.status_code == 400
     assert "daily_max_hours" in too_long.json()["error"]["fields"]["thresholds"]
@@ -211,6 +218,22 @@ def test_a_threshold_out_of_range_or_an_unknown_preset_is_a_400_naming_the_field
     assert "preset" in unknown.json()["error"]["fields"]
     not_a_number = _rules(alpha, token, "custom", {"min_daily_rest_hours": "NaN"})
     assert not_a_number.status_code == 400
+    # Nothing was half-written: the saved rules are as they were, and no change was audited.
+    assert _rules_state(alpha) == before
+
+
+def test_a_threshold_at_its_edge_is_kept_and_one_past_it_leaves_the_saved_rules_as_they_were(
+    alpha: TenantHandle,
+) -> None:
+    token = staff_token(alpha)
+    at_the_edge = _rules(alpha, token, "custom", {"daily_max_hours": "24"})
+    assert at_the_edge.status_code == 200, at_the_edge.json()
+    past_it = _rules(alpha, token, "de_arbzg", {"daily_max_hours": "24.01"})
+    assert past_it.status_code == 400
+    assert "daily_max_hours" in past_it.json()["error"]["fields"]["thresholds"]
+    with tenant_context(alpha.tenant):
+        saved = ComplianceRuleSet.objects.get()
+        assert (saved.preset, saved.thresholds["daily_max_hours"]) == ("custom", "24")
 
 
 def test_employees_see_their_own_violations_only_and_cannot_run_a_check(alpha: TenantHandle) -> None:

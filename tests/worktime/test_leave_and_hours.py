@@ -10,7 +10,7 @@ from django_tenants.utils import tenant_context
 from audit.models import AuditEvent
 from tests.conftest import TenantHandle
 from tests.timesheets.factories import auth, employee_user, make_attendance, make_employee, staff_token
-from worktime.models import LeaveRecord
+from worktime.models import Contract, LeaveRecord
 
 
 def _json(handle: TenantHandle, method: str, path: str, token: str, body: Any = None) -> Any:
@@ -70,6 +70,26 @@ def test_an_unknown_country_or_subdivision_is_a_400_naming_the_field(alpha: Tena
     assert "subdivision" in wrong_region.json()["error"]["fields"]
 
 
+def test_an_unknown_country_leaves_the_calendar_and_contracts_as_they_were(alpha: TenantHandle) -> None:
+    token = staff_token(alpha)
+    assert (
+        _json(alpha, "put", "/api/worktime/calendar", token, {"country": "DE", "subdivision": "BE"}).status_code == 200
+    )
+    assert _json(alpha, "put", "/api/worktime/calendar", token, {"country": "QQ"}).status_code == 400
+    person = make_employee(alpha)
+    terms = {"employee": str(person.id), "starts_on": "2026-01-01", "weekly_hours": "40.0", "country": "QQ"}
+
+    abroad = _json(alpha, "post", "/api/contracts", token, terms)
+
+    assert abroad.status_code == 400
+    assert "country" in abroad.json()["error"]["fields"]
+    calendar = _json(alpha, "get", "/api/worktime/calendar", token).json()
+    assert (calendar["country"], calendar["subdivision"]) == ("DE", "BE")
+    with tenant_context(alpha.tenant):
+        assert not Contract.objects.filter(employee=person).exists()
+        assert not AuditEvent.objects.filter(action="contract.create", data__employee=str(person.id)).exists()
+
+
 def test_a_new_contract_closes_the_open_one_and_history_keeps_the_old_hours(alpha: TenantHandle) -> None:
     token = staff_token(alpha)
     person = make_employee(alpha)
@@ -109,6 +129,67 @@ def test_a_contract_starting_inside_a_closed_one_is_a_409(alpha: TenantHandle) -
     backwards = _json(alpha, "post", "/api/contracts", token, {**closed, "starts_on": "2027-01-01"})
     assert backwards.status_code == 400
     assert "ends_on" in backwards.json()["error"]["fields"]
+
+
+def test_a_contract_starting_the_day_before_the_employee_is_a_400_and_on_the_day_is_accepted(
+    alpha: TenantHandle,
+) -> None:
+    token = staff_token(alpha)
+    hired = _json(
+        alpha,
+        "post",
+        "/api/employees",
+        token,
+        {"name": "New Starter", "email": "starter@alpha.test", "start_date": "2026-04-01"},
+    )
+    assert hired.status_code == 201, hired.json()
+    assert hired.json()["start_date"] == "2026-04-01"
+    terms = {"employee": hired.json()["id"], "weekly_hours": "40.0", "work_days": [1, 2, 3, 4, 5]}
+
+    early = _json(alpha, "post", "/api/contracts", token, {**terms, "starts_on": "2026-03-31"})
+
+    assert early.status_code == 400
+    message = "Must be on or after the employee's start date, 2026-04-01."
+    assert early.json()["error"]["fields"]["starts_on"] == [message]
+    with tenant_context(alpha.tenant):
+        assert not Contract.objects.filter(employee_id=hired.json()["id"]).exists()
+        assert not AuditEvent.objects.filter(action="contract.create", data__employee=hired.json()["id"]).exists()
+    on_the_day = _json(alpha, "post", "/api/contracts", token, {**terms, "starts_on": "2026-04-01"})
+    assert on_the_day.status_code == 201, on_the_day.json()
+
+
+def test_an_earlier_contract_before_a_later_set_start_date_stays_but_a_new_one_is_refused(
+    alpha: TenantHandle,
+) -> None:
+    token = staff_token(alpha)
+    person = make_employee(alpha)  # a record from before start dates: no start date, so nothing is bounded
+    terms = {"employee": str(person.id), "weekly_hours": "40.0", "work_days": [1, 2, 3, 4, 5]}
+    assert _json(alpha, "post", "/api/contracts", token, {**terms, "starts_on": "2025-01-01"}).status_code == 201
+
+    set_start = _json(alpha, "patch", f"/api/employees/{person.id}", token, {"start_date": "2026-01-01"})
+    assert set_start.status_code == 200, set_start.json()
+    assert set_start.json()["start_date"] == "2026-01-01"
+
+    refused = _json(alpha, "post", "/api/contracts", token, {**terms, "starts_on": "2025-12-31"})
+    assert refused.status_code == 400
+    assert "starts_on" in refused.json()["error"]["fields"]
+    with tenant_context(alpha.tenant):
+        # The refused contract did not close the open one either: nothing half-written.
+        assert list(Contract.objects.filter(employee=person).values_list("starts_on", "ends_on")) == [
+            (date(2025, 1, 1), None)
+        ]
+
+
+def test_a_start_date_out_of_range_or_not_a_date_is_a_400_naming_the_field(alpha: TenantHandle) -> None:
+    token = staff_token(alpha)
+    person = make_employee(alpha)
+    for bad in ("1999-12-31", "2026-02-30", "soon", 20260101):
+        response = _json(alpha, "patch", f"/api/employees/{person.id}", token, {"start_date": bad})
+        assert response.status_code == 400, bad
+        assert "start_date" in response.json()["error"]["fields"]
+    with tenant_context(alpha.tenant):
+        person.refresh_from_db()
+        assert person.start_date is None
 
 
 def test_approved_leave_takes_its_hours_off_and_overtime_is_what_was_worked_beyond(alpha: TenantHandle) -> None:

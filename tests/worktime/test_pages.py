@@ -12,7 +12,7 @@ from django_tenants.utils import tenant_context
 from tests.conftest import PASSWORD, TenantHandle, make_user
 from tests.timesheets.factories import make_allocation, make_attendance, make_employee, make_project
 from timesheets.models import Employee
-from worktime.models import LeaveRecord, LeaveStatus
+from worktime.models import Contract, LeaveRecord, LeaveStatus
 
 
 def _client(handle: TenantHandle, *roles: str) -> tuple[Client, Any]:
@@ -158,3 +158,87 @@ def test_reports_and_compliance_are_staff_pages(alpha: TenantHandle) -> None:
         response = client.get(path, follow=True)
         assert response.redirect_chain[-1][0] == "/", path
     assert client.get("/leave").status_code == 200
+
+
+def test_the_contract_form_refuses_a_start_the_day_before_the_employee_and_takes_the_day_itself(
+    alpha: TenantHandle,
+) -> None:
+    client, _ = _client(alpha, "HR")
+    person = make_employee(alpha, name="Late Starter", start_date=date(2026, 4, 1))
+    terms = {"employee": str(person.id), "weekly_hours": "40.0", "work_days": ["1", "2", "3", "4", "5"]}
+
+    early = client.post("/contracts", {**terms, "starts_on": "2026-03-31"})
+
+    assert early.status_code == 200
+    field = _text(early).split('id="id_starts_on"')[1].split("</div>")[0]
+    assert "Must be on or after the employee&#x27;s start date, 2026-04-01." in field
+    with tenant_context(alpha.tenant):
+        assert not Contract.objects.filter(employee=person).exists()
+
+    on_the_day = client.post("/contracts", {**terms, "starts_on": "2026-04-01"}, follow=True)
+
+    assert "Contract of Late Starter from 01 Apr 2026 added." in _text(on_the_day)
+    table = _text(on_the_day).split('id="contracts"')[1]
+    assert "1 Apr 2026" in table
+    assert "open" in table
+    with tenant_context(alpha.tenant):
+        assert list(Contract.objects.filter(employee=person).values_list("starts_on", flat=True)) == [date(2026, 4, 1)]
+
+
+def test_the_employee_form_sets_the_start_date(alpha: TenantHandle) -> None:
+    client, _ = _client(alpha, "HR")
+    person = make_employee(alpha, name="Dated Person")
+    page = _text(client.get(f"/employees/{person.id}/edit"))
+    assert 'name="start_date"' in page
+    response = client.post(
+        f"/employees/{person.id}/edit",
+        {
+            "name": "Dated Person",
+            "email": person.email,
+            "weekly_hours": "40.0",
+            "start_date": "2026-02-02",
+            "active": "on",
+        },
+    )
+    assert response.status_code == 302
+    with tenant_context(alpha.tenant):
+        person.refresh_from_db()
+        assert person.start_date == date(2026, 2, 2)
+    bad = client.post(
+        f"/employees/{person.id}/edit",
+        {"name": "Dated Person", "email": person.email, "weekly_hours": "40.0", "start_date": "1999-12-31"},
+    )
+    assert bad.status_code == 200
+    assert "Enter a date from 2000-01-01" in _text(bad)
+
+
+def test_the_contracts_page_is_for_hr_and_admin(alpha: TenantHandle) -> None:
+    for role in ("Employee", "Manager"):
+        client, _ = _client(alpha, role)
+        response = client.get("/contracts", follow=True)
+        assert response.redirect_chain[-1][0] == "/", role
+    admin_client, _ = _client(alpha, "Admin")
+    assert admin_client.get("/contracts").status_code == 200
+
+
+def test_another_tenants_employee_is_unknown_to_the_contracts_page(alpha: TenantHandle, beta: TenantHandle) -> None:
+    client, _ = _client(alpha, "HR")
+    stranger = make_employee(beta, name="Beta Stranger")
+    with tenant_context(beta.tenant):
+        Contract.objects.create(employee=stranger, starts_on=date(2026, 1, 1), work_days=[1, 2, 3, 4, 5])
+
+    listed = _text(client.get("/contracts", {"employee": str(stranger.id)}))
+
+    assert "Beta Stranger" not in listed
+    assert "All contracts" in listed
+    posted = client.post(
+        "/contracts",
+        {"employee": str(stranger.id), "starts_on": "2026-02-02", "weekly_hours": "40.0", "work_days": ["1"]},
+    )
+    assert posted.status_code == 200
+    assert 'id="id_employee"' in _text(posted)
+    assert "has-error" in _text(posted).split('id="id_employee"')[0].rsplit('<div class="field', 1)[1]
+    with tenant_context(beta.tenant):
+        assert Contract.objects.filter(employee=stranger).count() == 1
+    with tenant_context(alpha.tenant):
+        assert not Contract.objects.filter(employee_id=stranger.id).exists()

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.links import tenant_link_base
-from core.fields import Text
+from core.fields import Date, Text
 from core.pagination import DefaultPagination
 from core.query import query_validate
 from core.roles import ROLE_EMPLOYEE, ROLE_MANAGER, is_staff_user
@@ -37,6 +37,7 @@ class _EmployeeOutput(serializers.Serializer[Employee]):
     jira_account_id = serializers.CharField()
     active = serializers.BooleanField()
     weekly_hours = serializers.DecimalField(max_digits=4, decimal_places=1)
+    start_date = serializers.DateField(allow_null=True)
     user = serializers.IntegerField(source="user_id", allow_null=True)
     manager = serializers.UUIDField(source="manager_id", allow_null=True)
     national_id = serializers.SerializerMethodField()
@@ -94,6 +95,11 @@ class _EmployeeInput(serializers.Serializer[dict[str, Any]]):
     active = serializers.BooleanField(required=False)
     weekly_hours = _WrittenDecimal(
         max_digits=4, decimal_places=1, min_value=Decimal(0), max_value=Decimal(168), required=False
+    )
+    start_date = Date(
+        allow_null=True,
+        required=False,
+        help_text="The first day of employment; no contract term may start before it.",
     )
     user = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), allow_null=True, required=False)
     manager = _EmployeeRef(

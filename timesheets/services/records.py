@@ -107,6 +107,7 @@ def employee_create(
     jira_account_id: str = "",
     active: bool = True,
     weekly_hours: Decimal = Decimal("40.0"),
+    start_date: date | None = None,
     user: User | None = None,
     manager: Employee | None = None,
     national_id: str | None = None,
@@ -121,6 +122,7 @@ def employee_create(
         jira_account_id=jira_account_id.strip(),
         active=active,
         weekly_hours=weekly_hours,
+        start_date=start_date,
         user=user,
         manager=manager,
         national_id=national_id,
@@ -149,6 +151,7 @@ class EmployeeChanges(TypedDict, total=False):
     jira_account_id: str
     active: bool
     weekly_hours: Decimal
+    start_date: date | None
     user: User | None
     manager: Employee | None
     national_id: str | None
