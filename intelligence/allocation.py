@@ -10,7 +10,7 @@ employee-day), and only the suggestions that come out are turned into Python obj
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
@@ -38,6 +38,7 @@ class _Columns:
     pattern_weeks: list[float]
     pattern_sd: list[float]
     explanations: list[str]
+    position: dict[str, int] = field(default_factory=dict)  # project -> its index (shared columns only)
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ def _columns(signals: DaySignals) -> _Columns:
         columns.pattern_weeks.append(weeks)
         columns.pattern_sd.append(sd)
         columns.explanations.append(explanation_of(signals, project))
+    columns.position = {project: index for index, project in enumerate(projects)}
     return columns
 
 
@@ -88,7 +90,7 @@ def _with_logs(base: _Columns, logged: Mapping[str, int], issues: Mapping[str, t
         base.pattern_sd,
         list(base.explanations),
     )
-    position = {project: index for index, project in enumerate(base.projects)}
+    position = base.position
     extra = False
     for project, seconds in logged.items():
         logged_part = logged_words(seconds, issues.get(project, ()))
@@ -177,12 +179,17 @@ def rules_chunk(signals: ChunkSignals, keys: list[EmployeeDay], *, granularity: 
     answered[arrays.group[made]] = True
     hours_of = hundredths[made].tolist()
     confidence_of = confidence[made].tolist()
+    decimals: dict[int, Decimal] = {}  # a chunk's hours take few distinct values (multiples of the granularity)
     for position, row in enumerate(made.tolist()):
+        value = hours_of[position]
+        hours = decimals.get(value)
+        if hours is None:
+            hours = decimals[value] = Decimal(value).scaleb(-2)
         outcome.splits.append(
             ChunkSplit(
                 key=keys[group[row]],
                 project=projects[row],
-                hours=Decimal(hours_of[position]).scaleb(-2),
+                hours=hours,
                 confidence=confidence_of[position],
                 explanation=explanations[row],
             )

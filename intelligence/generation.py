@@ -50,7 +50,12 @@ from timesheets.models import (
     SuggestionStatus,
 )
 from timesheets.selectors import locked_dates, tenant_today
-from timesheets.services import GeneratedRows, suggestions_generated_replace, work_patterns_recompute
+from timesheets.services import (
+    GeneratedRows,
+    PendingBefore,
+    suggestions_generated_replace,
+    work_patterns_recompute,
+)
 from worktime.models import CompanyDayOff, Contract, LeavePortion, LeaveRecord, LeaveStatus
 from worktime.selectors import calendar_get, days_off, part_days_off
 
@@ -385,7 +390,12 @@ def _day_off_reason(what: str) -> str:
 
 
 def _write_chunk(
-    *, lease: Lease, employee_ids: list[uuid.UUID], params: GenerationParameters, rows: ChunkRows
+    *,
+    lease: Lease,
+    employee_ids: list[uuid.UUID],
+    params: GenerationParameters,
+    rows: ChunkRows,
+    pending_before: PendingBefore | None = None,
 ) -> tuple[int, int]:
     with transaction.atomic():
         lease_guard(lease)
@@ -398,6 +408,7 @@ def _write_chunk(
             rows=GeneratedRows(
                 suggestions=rows.suggestions, allocations=rows.allocations, unallocated=rows.unallocated
             ),
+            pending_before=pending_before,
         )
     return written.suggestions, written.allocations
 
@@ -427,6 +438,7 @@ def _run(job: BackgroundJob, lease: Lease, on_progress: ProgressCallback | None)
     active_projects = frozenset(str(project_id) for project_id in active)
     predictor = predictor_active()
     model = ModelContext(predictor=predictor, projects=ProjectTable.load()) if predictor is not None else None
+    pending_before = PendingBefore.find(start=params.start, end=params.end, employee_ids=params.employee_ids)
     totals.model_version = predictor.version if predictor is not None else None
     hours = Decimal(0)
 
@@ -443,7 +455,9 @@ def _run(job: BackgroundJob, lease: Lease, on_progress: ProgressCallback | None)
                 )
             return
         employee_ids, rows = chunk
-        created, accepted = _write_chunk(lease=lease, employee_ids=employee_ids, params=params, rows=rows)
+        created, accepted = _write_chunk(
+            lease=lease, employee_ids=employee_ids, params=params, rows=rows, pending_before=pending_before
+        )
         totals.chunks += 1
         totals.employees_processed += len(employee_ids)
         totals.employee_days += rows.employee_days

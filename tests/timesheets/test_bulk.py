@@ -23,6 +23,7 @@ from timesheets.models import (
 from timesheets.services import (
     SUGGESTIONS_CACHE_NAMESPACE,
     GeneratedRows,
+    PendingBefore,
     allocations_copy,
     suggestions_generated_replace,
 )
@@ -69,6 +70,45 @@ def test_a_generated_chunk_replaces_only_pending_suggestions_and_forgets_cached_
         assert UnallocatedDay.objects.get(employee=ann).reason == "no evidence"
         assert AuditEvent.objects.filter(action="suggestions.auto_accept", object_id=str(job_id)).exists()
         assert tenant_cache_get(namespace=SUGGESTIONS_CACHE_NAMESPACE, key="page") is None
+
+
+def test_a_run_replaces_the_pending_rows_it_found_at_its_start_and_keeps_those_decided_since(
+    alpha: TenantHandle,
+) -> None:
+    ann, bob, cy = make_employee(alpha), make_employee(alpha), make_employee(alpha)
+    apollo, zeus = make_project(alpha), make_project(alpha)
+    stale = make_suggestion(alpha, ann, apollo, day=DAY)
+    decided_since = make_suggestion(alpha, bob, apollo, day=DAY)
+    next_month = make_suggestion(alpha, bob, zeus, day=DAY + timedelta(days=40))  # outside the period
+    job_id = uuid.uuid4()
+    with tenant_context(alpha.tenant):
+        before = PendingBefore.find(start=DAY, end=DAY + timedelta(days=1))
+        assert before.of([ann.id, bob.id, cy.id]) == [ann.id, bob.id]
+        ProjectAllocationSuggestion.objects.filter(id=decided_since.id).update(status=SuggestionStatus.ACCEPTED)
+        written = suggestions_generated_replace(
+            actor=None,
+            job_id=job_id,
+            employee_ids=[ann.id, bob.id, cy.id],
+            start=DAY,
+            end=DAY + timedelta(days=1),
+            rows=GeneratedRows(
+                suggestions=[
+                    _suggestion_row(ann.id, zeus.id, DAY, job_id),
+                    _suggestion_row(cy.id, apollo.id, DAY, job_id),
+                ],
+                allocations=[],
+                unallocated=[],
+            ),
+            pending_before=before,
+        )
+        assert written.suggestions == 2
+        assert not ProjectAllocationSuggestion.objects.filter(id=stale.id).exists()
+        assert ProjectAllocationSuggestion.objects.get(id=decided_since.id).status == SuggestionStatus.ACCEPTED
+        assert ProjectAllocationSuggestion.objects.filter(id=next_month.id).exists()
+        pending = ProjectAllocationSuggestion.objects.filter(status=SuggestionStatus.PENDING, date=DAY)
+        assert sorted((row.employee_id, row.project_id) for row in pending) == sorted(
+            [(ann.id, zeus.id), (cy.id, apollo.id)]
+        )
 
 
 def test_copying_allocations_that_may_exist_keeps_the_hours_already_there(alpha: TenantHandle) -> None:

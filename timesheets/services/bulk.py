@@ -92,6 +92,33 @@ def unallocated_days_copy(*, rows: Sequence[Row], skip_existing: bool) -> int:
 
 
 @dataclass(frozen=True)
+class PendingBefore:
+    """The employees with pending suggestions in a period when a generation run starts, found with one query
+    before the run writes anything: the only employees whose chunks have stale rows to delete.
+
+    A run writes tens of thousands of pending rows into a period whose statistics were taken when it had none.
+    Asked for "pending rows of these employees in this period", the planner then trusts a status-led index to
+    find almost nothing and walks every pending row the run has written so far, for every chunk: a month for
+    10,000 people turned quadratic (0.6-0.9 s a chunk by its end, with nothing to delete). So chunks without
+    stale rows skip the DELETE, and the others find their rows through the employee. Only the run holding the
+    generation lease creates pending suggestions, so none appear meanwhile.
+    """
+
+    employees: frozenset[uuid.UUID]
+
+    @classmethod
+    def find(cls, *, start: date, end: date, employee_ids: Sequence[uuid.UUID] | None = None) -> PendingBefore:
+        found = ProjectAllocationSuggestion.objects.filter(status=SuggestionStatus.PENDING, date__range=(start, end))
+        if employee_ids is not None:
+            found = found.filter(employee_id__in=employee_ids)
+        return cls(frozenset(found.values_list("employee_id", flat=True).distinct()))
+
+    def of(self, employee_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+        """Those of these employees that have stale pending rows."""
+        return [employee_id for employee_id in employee_ids if employee_id in self.employees]
+
+
+@dataclass(frozen=True)
 class GeneratedRows:
     """One chunk of a generation run, as rows in the column orders above."""
 
@@ -116,12 +143,15 @@ def suggestions_generated_replace(
     start: date,
     end: date,
     rows: GeneratedRows,
+    pending_before: PendingBefore | None = None,
 ) -> GeneratedWritten:
     """Replace the pending suggestions and unallocated-day flags of these employees and days with a run's rows.
 
-    Accepted and rejected suggestions stay. The pending ones were just deleted and only the job holding the
-    tenant's generation lease creates them, so suggestions go straight in; auto-accepted allocations and the
-    flags go through ON CONFLICT DO NOTHING, so re-running a period never duplicates or overwrites.
+    With `pending_before` (a run of many chunks), the stale pending rows are those it found; without, they are
+    looked up by employee, status and date. Accepted and rejected suggestions stay. The pending ones were just
+    deleted and only the job holding the tenant's generation lease creates them, so suggestions go straight in;
+    auto-accepted allocations and the flags go through ON CONFLICT DO NOTHING, so re-running a period never
+    duplicates or overwrites.
     """
     suggestions = ProjectAllocationSuggestion._meta.db_table
     unallocated = UnallocatedDay._meta.db_table
@@ -148,11 +178,20 @@ def suggestions_generated_replace(
             unallocated=rows.unallocated,
         )
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {suggestions} WHERE status = %s AND employee_id = ANY(%s) AND date BETWEEN %s AND %s "
-            "AND NOT date = ANY(%s::date[])",
-            [SuggestionStatus.PENDING, ids, start, end, locked],
-        )
+        if pending_before is None:
+            cursor.execute(
+                f"DELETE FROM {suggestions} WHERE status = %s AND employee_id = ANY(%s) AND date BETWEEN %s AND %s "
+                "AND NOT date = ANY(%s::date[])",
+                [SuggestionStatus.PENDING, ids, start, end, locked],
+            )
+        elif stale := pending_before.of(ids):
+            # Through the employee index only: `status || ''` and `date + 0` keep the same stale statistics from
+            # sending the planner down the status-led indexes (see PendingBefore).
+            cursor.execute(
+                f"DELETE FROM {suggestions} WHERE employee_id = ANY(%s) AND status || '' = %s "
+                "AND date + 0 BETWEEN %s AND %s AND NOT date = ANY(%s::date[])",
+                [stale, SuggestionStatus.PENDING, start, end, locked],
+            )
         cursor.execute(
             f"DELETE FROM {unallocated} WHERE employee_id = ANY(%s) AND date BETWEEN %s AND %s "
             "AND NOT date = ANY(%s::date[])",
