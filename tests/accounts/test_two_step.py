@@ -117,11 +117,13 @@ def test_the_set_up_page_shows_the_secret_until_a_real_code_turns_it_on(alpha: T
 def drawn_modules(svg: str) -> tuple[int, set[tuple[int, int]]]:
     """The side (in modules) of an SVG QR code and the dark modules its path draws: segno's path is made of moves
     (M absolute, m relative) and horizontal runs (h), each run through the middle of one row of modules."""
-    side = int(re.search(r'viewBox="0 0 (\d+) \1"', svg).group(1))
-    path = re.search(r'<path class="qr-dark" stroke="#000" d="([^"]+)"', svg).group(1)
+    size = re.search(r'viewBox="0 0 (\d+) \1"', svg)
+    path = re.search(r'<path class="qr-dark" stroke="#000" d="([^"]+)"', svg)
+    assert size is not None
+    assert path is not None
     dark: set[tuple[int, int]] = set()
     x = y = 0.0
-    for command, dx, dy in re.findall(r"([Mmh])(-?[\d.]+)(?: (-?[\d.]+))?", path):
+    for command, dx, dy in re.findall(r"([Mmh])(-?[\d.]+)(?: (-?[\d.]+))?", path.group(1)):
         if command == "M":
             x, y = float(dx), float(dy)
         elif command == "m":
@@ -129,7 +131,7 @@ def drawn_modules(svg: str) -> tuple[int, set[tuple[int, int]]]:
         else:
             dark.update((int(x) + i, int(y)) for i in range(int(dx)))
             x += float(dx)
-    return side, dark
+    return int(size.group(1)), dark
 
 
 def test_the_set_up_page_draws_the_devices_otpauth_uri_as_an_inline_svg_qr_code(alpha: TenantHandle) -> None:
