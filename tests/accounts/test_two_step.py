@@ -5,12 +5,14 @@ the limits and audit of wrong codes, the tenant's requirement for Admins, turnin
 from __future__ import annotations
 
 import base64
+import re
 import threading
 import time
 import uuid
 from typing import Any
 
 import pytest
+import segno
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.db import connections, transaction
@@ -18,8 +20,8 @@ from django.test import Client, override_settings
 from django_otp.oath import TOTP, totp
 from django_tenants.utils import tenant_context
 
-from accounts.selectors import two_step_enabled
-from accounts.services.two_step import two_step_confirm, two_step_setup_start, two_step_verify
+from accounts.selectors import two_step_enabled, two_step_pending_device
+from accounts.services.two_step import two_step_confirm, two_step_setup_of, two_step_setup_start, two_step_verify
 from audit.models import AuditEvent
 from tenants.settings_service import tenant_settings_update
 from tests.conftest import PASSWORD, TenantHandle, make_user, token_for
@@ -110,6 +112,69 @@ def test_the_set_up_page_shows_the_secret_until_a_real_code_turns_it_on(alpha: T
     # Once on, the secret is never shown again.
     assert secret not in client.get("/account/two-step").content.decode()
     assert [action for action, _ in actions(alpha, user)] == ["two_step.setup_start", "two_step.enable"]
+
+
+def drawn_modules(svg: str) -> tuple[int, set[tuple[int, int]]]:
+    """The side (in modules) of an SVG QR code and the dark modules its path draws: segno's path is made of moves
+    (M absolute, m relative) and horizontal runs (h), each run through the middle of one row of modules."""
+    size = re.search(r'viewBox="0 0 (\d+) \1"', svg)
+    path = re.search(r'<path class="qr-dark" stroke="#000" d="([^"]+)"', svg)
+    assert size is not None
+    assert path is not None
+    dark: set[tuple[int, int]] = set()
+    x = y = 0.0
+    for command, dx, dy in re.findall(r"([Mmh])(-?[\d.]+)(?: (-?[\d.]+))?", path.group(1)):
+        if command == "M":
+            x, y = float(dx), float(dy)
+        elif command == "m":
+            x, y = x + float(dx), y + float(dy)
+        else:
+            dark.update((int(x) + i, int(y)) for i in range(int(dx)))
+            x += float(dx)
+    return int(size.group(1)), dark
+
+
+def test_the_set_up_page_draws_the_devices_otpauth_uri_as_an_inline_svg_qr_code(alpha: TenantHandle) -> None:
+    user = make_user(alpha, "qr@alpha.test", "Employee")
+    client = signed_in(alpha, user)
+    client.post("/account/two-step", {"action": "start"})
+    page = client.get("/account/two-step").content.decode()
+    with tenant_context(alpha.tenant):
+        uri = two_step_setup_of(two_step_pending_device(user=user)).uri
+    assert uri.startswith("otpauth://totp/")
+
+    svgs = re.findall(r"<svg\b.*?</svg>", page, re.S)
+    assert len(svgs) == 1
+    svg = svgs[0]
+    assert 'role="img"' in svg
+    assert 'aria-label="QR code for your authenticator app"' in svg
+    assert "<image" not in svg
+    assert "data:" not in svg
+    assert "secret=" not in svg  # drawn, not written out
+    # The key to type stays beside it for those who cannot scan.
+    assert 'id="two-step-secret"' in page.split("</svg>", 1)[1]
+
+    # The modules drawn are exactly those of the QR code of the device's URI, inside a four-module quiet zone.
+    side, dark = drawn_modules(svg)
+    expected = segno.make(uri, error="m", micro=False)
+    assert expected.error in ("M", "Q", "H")
+    assert side == len(expected.matrix) + 8
+    assert dark == {
+        (col + 4, row + 4) for row, line in enumerate(expected.matrix) for col, bit in enumerate(line) if bit
+    }
+    assert all(4 <= col < side - 4 and 4 <= row < side - 4 for col, row in dark)
+    # Black on a white square covering the whole symbol, whatever the page's colours.
+    assert f'<path fill="#fff" d="M0 0h{side}v{side}h-{side}z"/>' in svg
+
+    # A code of another URI draws other modules: the comparison above can fail.
+    _, other = drawn_modules(
+        str(
+            segno.make(uri.replace("secret=", "secret=A"), error="m").svg_inline(
+                border=4, dark="#000", light="#fff", omitsize=True, lineclass="qr-dark"
+            )
+        )
+    )
+    assert other != dark
 
 
 def test_a_right_password_alone_does_not_log_in_and_the_code_page_does(alpha: TenantHandle) -> None:

@@ -171,7 +171,7 @@ def test_the_two_step_pages_in_each_state_have_no_serious_accessibility_violatio
         key = base64.b32decode(page.locator("#two-step-secret").inner_text().strip())
         generator = TOTP(key)
         generator.time = time.time() - 30
-        page.get_by_label("Code").fill(f"{generator.token():06d}")
+        page.get_by_role("textbox", name="Code").fill(f"{generator.token():06d}")
         page.get_by_role("button", name="Turn on").click()
         page.wait_for_selector(".recovery-codes")
         page.add_script_tag(content=axe)

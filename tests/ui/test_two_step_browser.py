@@ -12,10 +12,18 @@ import pytest
 from django_otp.oath import TOTP
 
 from tests.conftest import PASSWORD, TenantHandle
-from tests.ui.conftest import PHONE, LiveSite, log_in
+from tests.ui.conftest import LAPTOP, PHONE, LiveSite, log_in
 from tests.ui.seed import user_with_role
 
 pytestmark = pytest.mark.slow
+
+# Installed before any page script runs (through the DevTools protocol, so the policy does not apply to it).
+_RECORD_CSP_VIOLATIONS = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__csp.push(`${event.violatedDirective} blocked ${event.blockedURI || "inline"}`);
+});
+"""
 
 
 def code_at(key: bytes, when: float) -> str:
@@ -33,9 +41,10 @@ def password_step(page: Any, live_site: LiveSite, handle: TenantHandle, username
 
 
 def test_two_step_is_turned_on_with_a_real_code_and_the_next_login_asks_for_one(
-    site: TenantHandle, live_site: LiveSite, page: Any, browser: Any
+    site: TenantHandle, live_site: LiveSite, page: Any, context: Any, browser: Any
 ) -> None:
     admin = user_with_role(site, f"admin-{uuid.uuid4().hex[:6]}", "Admin")
+    context.add_init_script(_RECORD_CSP_VIOLATIONS)
     log_in(page, live_site, site, admin.username)
     page.goto(live_site.url(site, "/account/two-step"))
     page.get_by_role("button", name="Set up two-step sign-in").focus()
@@ -43,8 +52,20 @@ def test_two_step_is_turned_on_with_a_real_code_and_the_next_login_asks_for_one(
     page.wait_for_selector("#two-step-secret")
     key = base64.b32decode(page.locator("#two-step-secret").inner_text().strip())
     assert page.get_by_role("link", name="open it in the app").get_attribute("href").startswith("otpauth://totp/")
+    # The QR code is drawn in the page under its Content-Security-Policy, big enough to scan, and scales down to
+    # a phone's width.
+    qr = page.get_by_role("img", name="QR code for your authenticator app")
+    assert qr.is_visible()
+    assert qr.bounding_box()["width"] >= 200
+    assert page.evaluate("window.__csp") == []
+    page.set_viewport_size(PHONE)
+    box = qr.bounding_box()
+    assert 180 <= box["width"] <= PHONE["width"] - 32
+    assert box["width"] == pytest.approx(box["height"], abs=1)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.set_viewport_size(LAPTOP)
     # The code of the step before: accepted (one step of drift), and it leaves the current step's code unused.
-    page.get_by_label("Code").focus()
+    page.get_by_role("textbox", name="Code").focus()
     page.keyboard.type(code_at(key, time.time() - 30))
     page.keyboard.press("Enter")
     page.wait_for_selector("text=Two-step sign-in is on")
