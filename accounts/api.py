@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from accounts.protection import login_attempt
 from accounts.services import auth_token_issue
+from accounts.services.sso import sso_password_login_refusal
 from core.errors import ApplicationError
 from core.fields import Text
 from core.roles import user_roles
@@ -51,6 +52,9 @@ class AuthTokenApi(APIView):
         user = login_attempt(request._request, username, attempt)
         if user is None:
             raise InvalidCredentials("Unable to log in with these credentials.")
+        sso_refusal = sso_password_login_refusal(user=user)
+        if sso_refusal is not None:
+            raise InvalidCredentials(sso_refusal)
         return Response(self.AuthTokenOutputSerializer({"token": auth_token_issue(user=user)}).data)
 
 

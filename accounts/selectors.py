@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group, User
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from accounts.models import ApiToken, Invitation
+from accounts.models import ApiToken, Invitation, SsoProvider
 from core.errors import NotFound
 from core.roles import is_admin_user
 
@@ -92,3 +92,8 @@ def api_token_get(*, token_id: Any, user: Any) -> ApiToken:
     if token is None:
         raise NotFound("No such token.")
     return token
+
+
+def sso_provider_get() -> SsoProvider | None:
+    """The tenant's single sign-on provider, configured or not."""
+    return SsoProvider.objects.filter(key=SsoProvider.SINGLETON).first()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from accounts import api_settings, api_tokens
+from accounts import api_settings, api_sso, api_tokens
 from accounts import api_users as api
 
 urlpatterns = [
@@ -21,6 +21,7 @@ urlpatterns = [
     path("auth/password-reset/confirm", api.PasswordResetConfirmApi.as_view(), name="password-reset-confirm-api"),
     path("auth/password", api.PasswordChangeApi.as_view(), name="password-change-api"),
     path("tenant/settings", api_settings.TenantSettingsApi.as_view(), name="tenant-settings"),
+    path("sso/provider", api_sso.SsoProviderApi.as_view(), name="sso-provider"),
     path("tokens", api_tokens.ApiTokenListApi.as_view(), name="api-tokens"),
     path("tokens/<str:token_id>/revoke", api_tokens.ApiTokenRevokeApi.as_view(), name="api-token-revoke"),
 ]

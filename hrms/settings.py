@@ -381,6 +381,10 @@ TRUSTED_PROXY_NETWORKS = env_list("TRUSTED_PROXY_NETWORKS", [])
 # refuses to start with it. JIRA_REQUIRE_HTTPS refuses plain-http sites (always on in production).
 JIRA_ALLOW_PRIVATE_HOSTS = env_bool("JIRA_ALLOW_PRIVATE_HOSTS", False)
 JIRA_REQUIRE_HTTPS = env_bool("JIRA_REQUIRE_HTTPS", False)
+# Single sign-on (accounts/oidc.py): a provider's issuer must be https when this is on (production turns it on; the
+# loopback provider of the tests and `make run` is plain http). Each call to the provider waits at most this long.
+SSO_REQUIRE_HTTPS = env_bool("SSO_REQUIRE_HTTPS", False)
+SSO_HTTP_TIMEOUT_SECONDS = float(env_str("SSO_HTTP_TIMEOUT_SECONDS", "5"))
 
 # /metrics answers the metrics network (the client address, core/proxy.py) or `Authorization: Bearer <METRICS_TOKEN>`;
 # with METRICS_REQUIRE_TOKEN (always on in production) the token only.
