@@ -13,7 +13,7 @@ import base64
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import httpx
@@ -201,7 +201,7 @@ def _claim_rejection(exc: ClaimError) -> SsoRejected:
 
 def _decode(id_token: str, metadata: ProviderMetadata) -> Any:
     registry = JWSRegistry(algorithms=metadata.algorithms)
-    return jwt.decode(id_token, KeySet.import_key_set(metadata.jwks), registry=registry)
+    return jwt.decode(id_token, KeySet.import_key_set(cast(Any, metadata.jwks)), registry=registry)
 
 
 def code_exchange(

@@ -140,7 +140,11 @@ def sso_callback(request: HttpRequest) -> HttpResponse:
     except SsoRejected as exc:
         email = claims.get("email")
         return _refused(
-            request, reason=exc.reason, message=exc.message, issuer=issuer, email=email if isinstance(email, str) else ""
+            request,
+            reason=exc.reason,
+            message=exc.message,
+            issuer=issuer,
+            email=email if isinstance(email, str) else "",
         )
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     messages.success(request, f"Signed in as {user.get_username()} with {provider.display_name}.")
@@ -154,7 +158,9 @@ class SsoSettingsForm(forms.Form):
     )
     issuer = forms.URLField(
         max_length=500,
-        assume_scheme="https", label="Issuer URL", help_text="Its /.well-known/openid-configuration is read from here."
+        assume_scheme="https",
+        label="Issuer URL",
+        help_text="Its /.well-known/openid-configuration is read from here.",
     )
     client_id = forms.CharField(max_length=255, label="Client ID")
     client_secret = forms.CharField(
@@ -179,9 +185,7 @@ class SsoSettingsForm(forms.Form):
         choices=[(role, role) for role in ROLES], label="Default role", help_text="When the claim is absent."
     )
     enabled = forms.BooleanField(required=False, label="Offer sign-in with this provider")
-    require_sso = forms.BooleanField(
-        required=False, label="Require single sign-on (password logins only for Admins)"
-    )
+    require_sso = forms.BooleanField(required=False, label="Require single sign-on (password logins only for Admins)")
 
 
 @admin_required

@@ -141,14 +141,14 @@ def sso_login(*, provider: SsoProvider, claims: dict[str, Any]) -> User:
         raise SsoRejected("domain", f"Addresses at {domain[:100]} may not sign in to this company.")
     role = _role_of(provider, claims)
     lowered = email.lower()
-    matches = list(
+    matches: list[User] = list(
         User.objects.annotate(e=Lower("email"), u=Lower("username"))
         .filter(Q(e=lowered) | Q(u=lowered))
         .order_by("id")[:2]
     )
     if len(matches) > 1:
         raise SsoRejected("ambiguous", "More than one login has this e-mail address; ask an Admin.")
-    user = matches[0] if matches else None
+    user: User | None = matches[0] if matches else None
     created = user is None
     if user is None:
         user = User(username=lowered, email=email)

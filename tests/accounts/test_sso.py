@@ -81,7 +81,8 @@ def test_a_first_sign_in_creates_the_user_with_the_claimed_role_and_logs_them_in
     configure(alpha, oidc_provider)
     oidc_provider.add_user("new.hire@alpha.test", hrms_role="HR")
     client, response = sign_in(alpha, "new.hire@alpha.test")
-    assert response.status_code == 302 and response["Location"] == "/"
+    assert response.status_code == 302
+    assert response["Location"] == "/"
     assert signed_in(client)
     with tenant_context(alpha.tenant):
         user = User.objects.get(email="new.hire@alpha.test")
@@ -113,7 +114,8 @@ def test_without_the_role_claim_a_new_user_gets_the_default_role(
     configure(alpha, oidc_provider, default_role="Manager")
     oidc_provider.add_user("plain@alpha.test")
     client, response = sign_in(alpha, "plain@alpha.test")
-    assert response.status_code == 302 and signed_in(client)
+    assert response.status_code == 302
+    assert signed_in(client)
     with tenant_context(alpha.tenant):
         assert list(User.objects.get(email="plain@alpha.test").groups.values_list("name", flat=True)) == ["Manager"]
 
@@ -136,7 +138,8 @@ def test_a_callback_with_a_wrong_state_is_refused_and_nobody_is_logged_in(
     assert users_named(alpha, "state@alpha.test") == 0
     # The pending sign-in is used up: the right state afterwards finds nothing either.
     right = client.get(f"/sso/callback?{urlsplit(answer.headers['location']).query}")
-    assert right.status_code == 400 and not signed_in(client)
+    assert right.status_code == 400
+    assert not signed_in(client)
 
 
 @pytest.mark.parametrize(
@@ -157,7 +160,8 @@ def test_an_id_token_that_fails_a_check_is_refused_with_a_page_and_an_audit_even
     client, response = sign_in(alpha, "checked@alpha.test")
     assert response.status_code == 403
     page = response.content.decode()
-    assert "You are not signed in" in page and words in page
+    assert "You are not signed in" in page
+    assert words in page
     assert not signed_in(client)
     assert refusals(alpha)[-1]["reason"] == reason
     assert users_named(alpha, "checked@alpha.test") == 0
@@ -195,7 +199,8 @@ def test_a_deactivated_login_cannot_sign_in_through_the_provider(
     configure(alpha, oidc_provider)
     oidc_provider.add_user("gone@alpha.test")
     client, response = sign_in(alpha, "gone@alpha.test")
-    assert response.status_code == 403 and not signed_in(client)
+    assert response.status_code == 403
+    assert not signed_in(client)
     assert refusals(alpha)[-1]["reason"] == "inactive"
 
 
@@ -207,7 +212,8 @@ def test_requiring_sso_refuses_password_logins_except_for_admins(
     configure(alpha, oidc_provider, require_sso=True)
     client = alpha.client()
     page = client.get("/login").content.decode()
-    assert "Sign in with Example ID" in page and "The password form below is for Admins" in page
+    assert "Sign in with Example ID" in page
+    assert "The password form below is for Admins" in page
     refused = client.post("/login", {"username": employee.username, "password": PASSWORD})
     assert refused.status_code == 403
     assert "This company signs in with Example ID" in refused.content.decode()
@@ -216,7 +222,8 @@ def test_requiring_sso_refuses_password_logins_except_for_admins(
     token = client.post(
         "/api/auth/token", {"username": employee.username, "password": PASSWORD}, content_type="application/json"
     )
-    assert token.status_code == 400 and "single sign-on" in token.json()["error"]["message"]
+    assert token.status_code == 400
+    assert "single sign-on" in token.json()["error"]["message"]
     assert client.post("/login", {"username": admin.username, "password": PASSWORD}).status_code == 302
     assert signed_in(client)
 
@@ -229,9 +236,11 @@ def test_a_broken_provider_leaves_admin_password_login_working_and_says_why(
     oidc_provider.broken = True
     client = alpha.client()
     start = client.get("/sso/start")
-    assert start.status_code == 302 and start["Location"] == "/login"
+    assert start.status_code == 302
+    assert start["Location"] == "/login"
     page = client.get("/login").content.decode()
-    assert "Sign-in with Example ID is unavailable" in page and "answered HTTP 500" in page
+    assert "Sign-in with Example ID is unavailable" in page
+    assert "answered HTTP 500" in page
     assert "Admins can still log in with their password" in page
     assert refusals(alpha)[-1]["reason"] == "unavailable"
     assert client.post("/login", {"username": admin.username, "password": PASSWORD}).status_code == 302
@@ -264,9 +273,10 @@ def test_tenant_isolation_probe_a_providers_configuration_is_never_used_on_anoth
     with tenant_context(beta.tenant):
         assert not SsoProvider.objects.exists()
     # And a sign-in through alpha's provider never creates a login in beta.
-    client, response = sign_in(alpha, "someone@alpha.test", client=alpha_client)
+    _, response = sign_in(alpha, "someone@alpha.test", client=alpha_client)
     assert response.status_code == 302
-    assert users_named(alpha, "someone@alpha.test") == 1 and users_named(beta, "someone@alpha.test") == 0
+    assert users_named(alpha, "someone@alpha.test") == 1
+    assert users_named(beta, "someone@alpha.test") == 0
 
 
 def test_an_admin_configures_the_provider_through_the_api_and_the_secret_never_comes_back(
@@ -288,12 +298,15 @@ def test_an_admin_configures_the_provider_through_the_api_and_the_secret_never_c
     saved = client.put(API, body, "application/json", **auth(admin))
     assert saved.status_code == 200, saved.content
     data = saved.json()
-    assert data["client_secret_set"] is True and data["configured"] is True
+    assert data["client_secret_set"] is True
+    assert data["configured"] is True
     assert data["callback_url"] == "http://alpha.localhost/sso/callback"
     assert "very-secret-client-value-42" not in saved.content.decode()
     assert "very-secret-client-value-42" not in client.get(API, **auth(admin)).content.decode()
     # Changing another field keeps the secret; the audit event says what changed, never the secret.
-    renamed = client.put(API, {**body, "display_name": "Okta SSO", "client_secret": None}, "application/json", **auth(admin))
+    renamed = client.put(
+        API, {**body, "display_name": "Okta SSO", "client_secret": None}, "application/json", **auth(admin)
+    )
     assert renamed.status_code == 400  # null is not a secret; leaving it out keeps the stored one
     del body["client_secret"]
     assert client.put(API, {**body, "display_name": "Okta SSO"}, "application/json", **auth(admin)).status_code == 200
@@ -303,8 +316,11 @@ def test_an_admin_configures_the_provider_through_the_api_and_the_secret_never_c
         with connection.cursor() as cursor:
             cursor.execute("SELECT client_secret FROM accounts_ssoprovider")
             assert "very-secret" not in cursor.fetchone()[0]
-        events = list(AuditEvent.objects.filter(action="sso.configure").order_by("sequence").values_list("data", flat=True))
-    assert events[-1]["changed"] == ["display_name"] and events[-1]["client_secret_changed"] is False
+        events = list(
+            AuditEvent.objects.filter(action="sso.configure").order_by("sequence").values_list("data", flat=True)
+        )
+    assert events[-1]["changed"] == ["display_name"]
+    assert events[-1]["client_secret_changed"] is False
     assert all("very-secret" not in str(event) for event in events)
 
 
@@ -375,11 +391,13 @@ def test_the_settings_page_saves_the_provider_and_never_shows_the_secret(alpha: 
     }
     assert client.post("/settings/sso", form).status_code == 302
     page = client.get("/settings/sso").content.decode()
-    assert "hrms-web" in page and "alpha.test, example.com" in page
+    assert "hrms-web" in page
+    assert "alpha.test, example.com" in page
     assert "page-secret-value-777" not in page
     assert "http://alpha.localhost/sso/callback" in page
     bad = client.post("/settings/sso", {**form, "allowed_domains": "nope", "client_secret": ""})
-    assert bad.status_code == 200 and "Not a domain name: nope" in bad.content.decode()
+    assert bad.status_code == 200
+    assert "Not a domain name: nope" in bad.content.decode()
     with tenant_context(alpha.tenant):
         provider = SsoProvider.objects.get()
     assert provider.allowed_domains == ["alpha.test", "example.com"]

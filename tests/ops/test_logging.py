@@ -305,9 +305,11 @@ def test_the_sso_client_secret_never_reaches_the_logs(alpha: TenantHandle, captu
         assert sign_in(alpha, "outsider@elsewhere.test")[1].status_code == 403
         provider.clients[DEFAULT_CLIENT_ID].client_secret = "the-provider-now-expects-another"
         refused = sign_in(alpha, "logged@alpha.test")[1]
-        assert refused.status_code == 302 and refused["Location"] == "/login"
+        assert refused.status_code == 302
+        assert refused["Location"] == "/login"
     finally:
         provider.stop()
     text = captured.text()
-    assert "hrms.request" in text and "/sso/callback" in text
+    assert "hrms.request" in text
+    assert "/sso/callback" in text
     assert secret not in text

@@ -36,15 +36,15 @@ import pytest
 # Authlib refuses plain-http OAuth requests unless told otherwise; this provider only ever listens on loopback.
 os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
 
-from authlib.oauth2 import OAuth2Request  # noqa: E402
-from authlib.oauth2.rfc6749 import AuthorizationServer, ClientMixin, OAuth2Error  # noqa: E402
-from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant  # noqa: E402
-from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload  # noqa: E402
-from authlib.oauth2.rfc6750 import BearerTokenGenerator  # noqa: E402
-from authlib.oauth2.rfc7636 import CodeChallenge  # noqa: E402
-from authlib.oidc.core import UserInfo  # noqa: E402
-from authlib.oidc.core.grants import OpenIDCode  # noqa: E402
-from joserfc.jwk import RSAKey  # noqa: E402
+from authlib.oauth2 import OAuth2Request
+from authlib.oauth2.rfc6749 import AuthorizationServer, ClientMixin, OAuth2Error
+from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from authlib.oauth2.rfc6750 import BearerTokenGenerator
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oidc.core import UserInfo
+from authlib.oidc.core.grants import OpenIDCode
+from joserfc.jwk import RSAKey
 
 DEFAULT_CLIENT_ID = "hrms-standin"
 DEFAULT_CLIENT_SECRET = "standin-oidc-client-secret-0123456789"
@@ -182,7 +182,7 @@ class _CodeGrant(AuthorizationCodeGrant):  # type: ignore[misc]
         )
 
     def query_authorization_code(self, code: str, client: Client) -> AuthorizationCode | None:
-        found = self.server.provider.codes.get(code)
+        found: AuthorizationCode | None = self.server.provider.codes.get(code)
         if found is not None and found.client_id == client.get_client_id() and not found.is_expired():
             return found
         return None
@@ -206,7 +206,7 @@ class _OpenIDCode(OpenIDCode):  # type: ignore[misc]
         return self.provider.key
 
     def get_encode_header(self, client: Client) -> dict[str, str]:
-        return {"alg": "RS256", "kid": self.provider.key.kid}
+        return {"alg": "RS256", "kid": str(self.provider.key.kid)}
 
     def get_client_algorithm(self, client: Client) -> str:
         return "RS256"
@@ -245,7 +245,7 @@ class OidcProvider:
     @property
     def issuer(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> OidcProvider:
         self._thread.start()
