@@ -402,3 +402,22 @@ def test_the_settings_page_saves_the_provider_and_never_shows_the_secret(alpha: 
         provider = SsoProvider.objects.get()
     assert provider.allowed_domains == ["alpha.test", "example.com"]
     assert provider.client_secret == "page-secret-value-777"
+
+
+def test_the_make_run_provider_configures_the_demo_tenant_and_signs_in_its_admin(alpha: TenantHandle) -> None:
+    from tests.support.oidc_provider import _demo_configure
+
+    provider = OidcProvider().start()
+    try:
+        provider.add_client()
+        _demo_configure(provider, alpha.tenant.slug)
+        with tenant_context(alpha.tenant):
+            configured = SsoProvider.objects.get()
+        assert configured.issuer == provider.issuer
+        assert "alpha.test" in configured.allowed_domains
+        client, response = sign_in(alpha, alpha.admin_email)
+        assert response.status_code == 302
+        with tenant_context(alpha.tenant):
+            assert client.session["_auth_user_id"] == str(User.objects.get(username=alpha.admin_email).pk)
+    finally:
+        provider.stop()

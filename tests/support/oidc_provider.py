@@ -431,7 +431,12 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=8090)
     parser.add_argument("--demo-tenant", default="", help="Configure this tenant's single sign-on to use it.")
     args = parser.parse_args()
-    provider = OidcProvider(port=args.port).start()
+    try:
+        provider = OidcProvider(port=args.port).start()
+    except OSError:
+        if not args.demo_tenant:
+            raise
+        provider = OidcProvider(port=0).start()  # the usual port is taken; the tenant is configured with this one
     provider.add_client()
     if args.demo_tenant:
         _demo_configure(provider, args.demo_tenant)
