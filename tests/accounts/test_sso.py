@@ -272,6 +272,10 @@ def test_tenant_isolation_probe_a_providers_configuration_is_never_used_on_anoth
     assert users_named(beta, "someone@alpha.test") == 0
     with tenant_context(beta.tenant):
         assert not SsoProvider.objects.exists()
+    beta_admin = token_for(beta, make_user(beta, "sso-probe@beta.test", "Admin"))
+    seen_by_beta = beta.client().get(API, **auth(beta_admin)).json()
+    assert seen_by_beta["configured"] is False
+    assert oidc_provider.issuer not in str(seen_by_beta)
     # And a sign-in through alpha's provider never creates a login in beta.
     _, response = sign_in(alpha, "someone@alpha.test", client=alpha_client)
     assert response.status_code == 302
