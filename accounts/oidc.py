@@ -10,6 +10,7 @@ is not trusted. Neither error's message ever contains the client secret or a tok
 from __future__ import annotations
 
 import base64
+import functools
 import secrets
 import time
 from dataclasses import dataclass
@@ -80,6 +81,13 @@ def _timeout() -> float:
     return float(getattr(settings, "SSO_HTTP_TIMEOUT_SECONDS", 5.0))
 
 
+@functools.cache
+def _http() -> httpx.Client:
+    """One client per process (made on first use, after gunicorn forks): building one loads the CA bundle, about
+    20 ms, and its pool keeps connections to the providers open between sign-ins. httpx clients are thread-safe."""
+    return httpx.Client(follow_redirects=False, trust_env=False)
+
+
 def issuer_problem(issuer: str) -> str | None:
     """Why an issuer URL is not acceptable, or None."""
     if issuer.startswith("https://"):
@@ -89,9 +97,9 @@ def issuer_problem(issuer: str) -> str | None:
     return "The issuer must be an https:// URL."
 
 
-def _get_json(client: httpx.Client, url: str, what: str) -> dict[str, Any]:
+def _get_json(url: str, what: str) -> dict[str, Any]:
     try:
-        response = client.get(url)
+        response = _http().get(url, timeout=_timeout())
     except httpx.HTTPError as exc:
         raise SsoUnavailable(f"The sign-in provider could not be reached ({type(exc).__name__}).") from exc
     if response.status_code != 200:
@@ -110,18 +118,17 @@ def _discover(issuer: str) -> ProviderMetadata:
     if problem:
         raise SsoUnavailable(problem)
     url = issuer.rstrip("/") + "/.well-known/openid-configuration"
-    with httpx.Client(timeout=_timeout(), follow_redirects=False) as client:
-        document = _get_json(client, url, "discovery document")
-        # OpenID Connect Discovery 1.0 §4.3: the document must name exactly the issuer it was fetched for.
-        if document.get("issuer") != issuer:
-            raise SsoUnavailable("The sign-in provider's discovery document names another issuer.")
-        endpoints = {}
-        for name in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
-            value = document.get(name)
-            if not isinstance(value, str) or not value:
-                raise SsoUnavailable(f"The sign-in provider's discovery document has no {name}.")
-            endpoints[name] = value
-        jwks = _get_json(client, endpoints["jwks_uri"], "key set")
+    document = _get_json(url, "discovery document")
+    # OpenID Connect Discovery 1.0 §4.3: the document must name exactly the issuer it was fetched for.
+    if document.get("issuer") != issuer:
+        raise SsoUnavailable("The sign-in provider's discovery document names another issuer.")
+    endpoints = {}
+    for name in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
+        value = document.get(name)
+        if not isinstance(value, str) or not value:
+            raise SsoUnavailable(f"The sign-in provider's discovery document has no {name}.")
+        endpoints[name] = value
+    jwks = _get_json(endpoints["jwks_uri"], "key set")
     offered = document.get("id_token_signing_alg_values_supported") or ["RS256"]
     algorithms = [alg for alg in offered if alg in _SIGNING_ALGORITHMS]
     if not algorithms:
@@ -222,12 +229,12 @@ def code_exchange(
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
     form["code_verifier"] = code_verifier
     try:
-        with httpx.Client(timeout=_timeout(), follow_redirects=False) as client:
-            response = client.post(
-                metadata.token_endpoint,
-                data=form,
-                headers={"Authorization": f"Basic {credentials}", "Accept": "application/json"},
-            )
+        response = _http().post(
+            metadata.token_endpoint,
+            data=form,
+            headers={"Authorization": f"Basic {credentials}", "Accept": "application/json"},
+            timeout=_timeout(),
+        )
     except httpx.HTTPError as exc:
         raise SsoUnavailable(f"The sign-in provider could not be reached ({type(exc).__name__}).") from exc
     try:

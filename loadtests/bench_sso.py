@@ -88,8 +88,8 @@ def _configure(base: str, host: str, issuer: str) -> None:
     saved.raise_for_status()
 
 
-def _sign_in(base: str, host: str, email: str) -> tuple[float, float]:
-    """One sign-in with a fresh cookie jar: (whole round trip, the product's two requests) in seconds."""
+def _sign_in(base: str, host: str, email: str) -> tuple[float, float, float]:
+    """One sign-in with a fresh cookie jar: (whole round trip, the product's two requests, the callback alone)."""
     import httpx
 
     headers = {"Host": host, "X-Forwarded-Proto": "https"}
@@ -113,7 +113,7 @@ def _sign_in(base: str, host: str, email: str) -> tuple[float, float]:
         finished = time.perf_counter()
         if done.status_code != 302 or done.headers["location"] != "/":
             raise SystemExit(f"/sso/callback answered {done.status_code}: {done.text[:300]}")
-        return finished - started, product + (finished - before_callback)
+        return finished - started, product + (finished - before_callback), finished - before_callback
 
 
 def main() -> int:
@@ -145,8 +145,8 @@ def main() -> int:
         wait_for_http(f"{base}/healthz")
         _configure(base, host, provider.issuer)
         _sign_in(base, host, people[0])  # warm-up: each gunicorn worker's imports, the provider's discovery
-        first: list[tuple[float, float]] = []
-        again: list[tuple[float, float]] = []
+        first: list[tuple[float, float, float]] = []
+        again: list[tuple[float, float, float]] = []
         for number in range(args.logins):
             email = people[(number + 1) % len(people)]
             timing = _sign_in(base, host, email)
@@ -156,6 +156,7 @@ def main() -> int:
         print(_summary("round trip, returning", [t[0] for t in again]))
         print(_summary("product only (start + callback), first sign-in", [t[1] for t in first]))
         print(_summary("product only (start + callback), returning", [t[1] for t in again]))
+        print(_summary("callback alone (code exchange, checks, login), returning", [t[2] for t in again]))
         print(_summary("round trip, all", [t[0] for t in first + again]))
     finally:
         if server is not None:
