@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import SsoProvider
 from accounts.oidc import SsoRejected, SsoUnavailable, authorization_request, code_exchange, provider_problem
+from accounts.protection import sso_refusal_count
 from accounts.selectors import sso_provider_get
 from accounts.services.sso import (
     SsoSettings,
@@ -44,8 +45,13 @@ def _usable_provider() -> SsoProvider | None:
     return provider if provider is not None and provider.enabled else None
 
 
+def _too_many(retry_after: int) -> str:
+    return f"Too many refused sign-in attempts from your address. Try again in {retry_after} s."
+
+
 def _unavailable(request: HttpRequest, provider: SsoProvider, exc: SsoUnavailable) -> HttpResponse:
-    sso_refusal_record(reason="unavailable", message=str(exc), issuer=provider.issuer)
+    if sso_refusal_count(request) is None:
+        sso_refusal_record(reason="unavailable", message=str(exc), issuer=provider.issuer)
     request.session[PROBLEM_KEY] = f"Sign-in with {provider.display_name} is unavailable: {exc}"
     return redirect("login")
 
@@ -53,6 +59,11 @@ def _unavailable(request: HttpRequest, provider: SsoProvider, exc: SsoUnavailabl
 def _refused(
     request: HttpRequest, *, reason: str, message: str, issuer: str, email: str = "", status: int = 403
 ) -> HttpResponse:
+    retry_after = sso_refusal_count(request)
+    if retry_after is not None:
+        response = render_page(request, "accounts/sso_refused.html", {"message": _too_many(retry_after)}, status=429)
+        response["Retry-After"] = str(retry_after)
+        return response
     sso_refusal_record(reason=reason, message=message, issuer=issuer, email=email)
     return render_page(request, "accounts/sso_refused.html", {"message": message}, status=status)
 

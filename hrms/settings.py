@@ -348,6 +348,9 @@ RATELIMIT_FAIL_OPEN = True  # Redis unreachable: sign-ins are not refused for it
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
 LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 20)
 LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 5)
+# Refused single sign-on attempts (a forged callback, an outside domain, …) per client address and window; past it
+# the answer is 429 and no more audit events are written for that address.
+SSO_REFUSALS_PER_ADDRESS = env_int("SSO_REFUSALS_PER_ADDRESS", 50)
 LOGIN_HASH_CONCURRENCY = env_int("LOGIN_HASH_CONCURRENCY", 1)
 LOGIN_FAILURE_COOLDOWN_SECONDS = env_int("LOGIN_FAILURE_COOLDOWN_SECONDS", 2)
 CELERY_BEAT_SCHEDULE = {

@@ -425,3 +425,20 @@ def test_the_make_run_provider_configures_the_demo_tenant_and_signs_in_its_admin
             assert client.session["_auth_user_id"] == str(User.objects.get(username=alpha.admin_email).pk)
     finally:
         provider.stop()
+
+
+def test_a_flood_of_forged_callbacks_from_one_address_is_answered_429_without_more_audit_events(
+    alpha: TenantHandle, oidc_provider: OidcProvider, settings: Any
+) -> None:
+    settings.SSO_REFUSALS_PER_ADDRESS = 3
+    configure(alpha, oidc_provider)
+    client = alpha.client()
+    statuses = [client.get(f"/sso/callback?code=x&state=forged-{n}").status_code for n in range(6)]
+    assert statuses == [400, 400, 400, 429, 429, 429]
+    assert len(refusals(alpha)) == 3
+    flooded = client.get("/sso/callback?code=x&state=forged")
+    assert "Too many refused sign-in attempts from your address" in flooded.content.decode()
+    assert int(flooded["Retry-After"]) > 0
+    # Another address is not affected.
+    other = Client(HTTP_HOST=alpha.host, REMOTE_ADDR="192.0.2.77")
+    assert other.get("/sso/callback?code=x&state=forged").status_code == 400
