@@ -15,6 +15,7 @@ from django.db.models.functions import Lower
 from accounts.models import SsoProvider
 from accounts.oidc import SsoRejected, issuer_problem, provider_forget
 from accounts.selectors import sso_provider_get
+from accounts.signals import sso_login_created
 from audit.services import SYSTEM, ActorLike, audit_append
 from core.errors import ValidationFailed
 from core.roles import ROLE_ADMIN, ROLES
@@ -156,6 +157,7 @@ def sso_login(*, provider: SsoProvider, claims: dict[str, Any]) -> User:
         user.save(force_insert=True)
         group, _ = Group.objects.get_or_create(name=role)
         user.groups.add(group)
+        sso_login_created.send(sender=SsoProvider, user=user)
         audit_append(
             actor=SYSTEM,
             action="user.create",

@@ -94,6 +94,22 @@ def test_a_first_sign_in_creates_the_user_with_the_claimed_role_and_logs_them_in
     assert client.get("/").status_code == 200
 
 
+def test_a_first_sign_in_becomes_the_login_of_the_employee_record_with_that_e_mail(
+    alpha: TenantHandle, oidc_provider: OidcProvider
+) -> None:
+    from tests.timesheets.factories import make_employee
+
+    employee = make_employee(alpha, name="Ada Staff", email="Ada.Staff@alpha.test")
+    configure(alpha, oidc_provider)
+    oidc_provider.add_user("ada.staff@alpha.test")
+    client, response = sign_in(alpha, "ada.staff@alpha.test")
+    assert response.status_code == 302
+    with tenant_context(alpha.tenant):
+        employee.refresh_from_db()
+        assert employee.user is not None
+        assert str(employee.user.pk) == client.session["_auth_user_id"]
+
+
 def test_a_sign_in_links_an_existing_login_by_e_mail_and_keeps_its_role(
     alpha: TenantHandle, oidc_provider: OidcProvider
 ) -> None:
