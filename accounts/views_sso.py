@@ -236,8 +236,9 @@ def sso_settings_page(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Single sign-on settings saved.")
             return redirect("sso-settings-page")
+    problem = provider_problem(provider.issuer) if provider is not None and provider.enabled else None
     return render_page(
         request,
         "accounts/sso_settings.html",
-        {"form": form, "provider": provider, "callback_url": callback_url(request)},
+        {"form": form, "provider": provider, "problem": problem, "callback_url": callback_url(request)},
     )

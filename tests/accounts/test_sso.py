@@ -401,7 +401,7 @@ def test_the_settings_page_saves_the_provider_and_never_shows_the_secret(alpha: 
     assert client.post("/login", {"username": admin.username, "password": PASSWORD}).status_code == 302
     form = {
         "display_name": "Example ID",
-        "issuer": "https://id.example.com",
+        "issuer": "http://127.0.0.1:9",  # nothing listens there
         "client_id": "hrms-web",
         "client_secret": "page-secret-value-777",
         "allowed_domains": "alpha.test, Example.com",
@@ -415,6 +415,8 @@ def test_the_settings_page_saves_the_provider_and_never_shows_the_secret(alpha: 
     assert "alpha.test, example.com" in page
     assert "page-secret-value-777" not in page
     assert "http://alpha.localhost/sso/callback" in page
+    # The page says the provider cannot be used, and why.
+    assert "The provider cannot be used right now: The sign-in provider could not be reached" in page
     bad = client.post("/settings/sso", {**form, "allowed_domains": "nope", "client_secret": ""})
     assert bad.status_code == 200
     assert "Not a domain name: nope" in bad.content.decode()
