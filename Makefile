@@ -11,7 +11,10 @@ DEMO_PASSWORD ?= acme-demo-2026
 # `make run` also starts a local Jira stand-in connected to the demo tenant (docs/jira.md); JIRA_STANDIN=0 leaves it out.
 # With the stand-in, scripts/run.sh sets JIRA_ALLOW_PRIVATE_HOSTS=1 so the Jira client may reach 127.0.0.1.
 JIRA_STANDIN ?= 1
-export DEMO_SLUG JIRA_STANDIN
+# `make run` also starts a local OpenID Connect provider and points the demo tenant's single sign-on at it
+# (docs/operations.md, "Single sign-on"); OIDC_STANDIN=0 leaves it out.
+OIDC_STANDIN ?= 1
+export DEMO_SLUG JIRA_STANDIN OIDC_STANDIN
 
 .PHONY: run test test-fast lint lock lock-check typecheck setup services migrate demo stop-services bench-tenants \
 	chromium nginx axe

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from accounts.protection import login_attempt, login_begin, login_succeeded
 from accounts.selectors import two_step_enabled
 from accounts.services import auth_token_issue
+from accounts.services.sso import sso_password_login_refusal
 from accounts.services.two_step import WRONG_CODE, two_step_verify
 from core.errors import ApplicationError
 from core.fields import Text
@@ -61,6 +62,9 @@ class AuthTokenApi(APIView):
         user = login_attempt(request._request, username, attempt)
         if user is None:
             raise InvalidCredentials("Unable to log in with these credentials.")
+        sso_refusal = sso_password_login_refusal(user=user)
+        if sso_refusal is not None:
+            raise InvalidCredentials(sso_refusal)
         second_factor = _second_factor(request, user, str(data.validated_data.get("otp") or ""))
         token = auth_token_issue(user=user, second_factor=second_factor)
         return Response(self.AuthTokenOutputSerializer({"token": token}).data)

@@ -1,4 +1,4 @@
-"""Invitations to join a tenant (one-time, expiring links) and named API tokens, in the tenant's schema."""
+"""Invitations to join a tenant (one-time, expiring links), named API tokens and the single sign-on provider."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
+
+from tenants.fields import EncryptedTextField
 
 
 class Invitation(models.Model):
@@ -93,3 +95,33 @@ class ApiToken(models.Model):
         if self.expires_at <= timezone.now():
             return "expired"
         return "active"
+
+
+class SsoProvider(models.Model):
+    """The tenant's OpenID Connect provider (at most one row per tenant schema).
+
+    The client secret is encrypted with the tenant's data key and never leaves the server in a response, page
+    or log line; reading it is only for the token request.
+    """
+
+    SINGLETON = "default"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # A fixed key so a tenant schema holds at most one provider (a unique constraint, not a convention).
+    key = models.CharField(max_length=16, default=SINGLETON, unique=True, editable=False)
+    display_name = models.CharField(max_length=100)
+    issuer = models.URLField(max_length=500)
+    client_id = models.CharField(max_length=255)
+    client_secret = EncryptedTextField()
+    # Lower-case domains; a login whose e-mail is in none of them is refused.
+    allowed_domains = models.JSONField(default=list)
+    # The ID token claim naming the user's role; absent or empty means `default_role`.
+    role_claim = models.CharField(max_length=100, blank=True, default="")
+    default_role = models.CharField(max_length=32)
+    enabled = models.BooleanField(default=True)
+    # Password logins are refused for everyone but Admins.
+    require_sso = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.issuer})"

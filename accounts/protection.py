@@ -143,6 +143,25 @@ def login_succeeded(request: HttpRequest, username: str) -> None:
             cache.decr(key)
 
 
+GROUP_SSO = "sso-refusals-address"
+
+
+def _sso_rate(group: str, request: HttpRequest) -> str:
+    return _rate(int(getattr(settings, "SSO_REFUSALS_PER_ADDRESS", 50)))
+
+
+def sso_refusal_count(request: HttpRequest) -> int | None:
+    """Count a refused single sign-on attempt against the client's address. Past the limit, the seconds left in
+    the window (the caller answers 429 and records nothing more: a flood of forged callbacks cannot fill the
+    audit trail); else None."""
+    address = client_address(request) or "unknown"
+    usage = get_usage(request, group=GROUP_SSO, key=lambda group, req: address, rate=_sso_rate, increment=True)
+    if usage is not None and usage["count"] > usage["limit"]:
+        metrics.ratelimit_rejected(scope=GROUP_SSO)
+        return max(1, int(usage["time_left"]))
+    return None
+
+
 BUSY = "Sign-in is busy for this company right now; try again in a second."
 _SLOT_SECONDS = 30  # a slot left by a process that died mid-hash frees itself
 

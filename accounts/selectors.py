@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import ApiToken, Invitation
+from accounts.models import ApiToken, Invitation, SsoProvider
 from core.errors import NotFound
 from core.roles import is_admin_user
 
@@ -108,3 +108,6 @@ def two_step_pending_device(*, user: Any) -> Any:
 
 def two_step_recovery_codes_left(*, user: Any) -> int:
     return int(StaticToken.objects.filter(device__user=user, device__confirmed=True).count())
+def sso_provider_get() -> SsoProvider | None:
+    """The tenant's single sign-on provider, configured or not."""
+    return SsoProvider.objects.filter(key=SsoProvider.SINGLETON).first()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from accounts import api_settings, api_tokens, api_two_step
+from accounts import api_settings, api_sso, api_tokens, api_two_step
 from accounts import api_users as api
 
 urlpatterns = [
@@ -30,6 +30,7 @@ urlpatterns = [
         name="two-step-recovery-codes-api",
     ),
     path("tenant/settings", api_settings.TenantSettingsApi.as_view(), name="tenant-settings"),
+    path("sso/provider", api_sso.SsoProviderApi.as_view(), name="sso-provider"),
     path("tokens", api_tokens.ApiTokenListApi.as_view(), name="api-tokens"),
     path("tokens/<str:token_id>/revoke", api_tokens.ApiTokenRevokeApi.as_view(), name="api-token-revoke"),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import path
 
 from accounts import views_people as views
-from accounts import views_two_step
+from accounts import views_sso, views_two_step
 
 urlpatterns = [
     path("users", views.user_index, name="users"),
@@ -27,4 +27,7 @@ urlpatterns = [
     ),
     path("emails", views.email_index, name="emails-page"),
     path("settings", views.tenant_settings_page, name="tenant-settings-page"),
+    path("settings/sso", views_sso.sso_settings_page, name="sso-settings-page"),
+    path("sso/start", views_sso.sso_start, name="sso-start"),
+    path("sso/callback", views_sso.sso_callback, name="sso-callback"),
 ]

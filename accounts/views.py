@@ -19,6 +19,8 @@ from accounts.protection import (
 )
 from accounts.selectors import two_step_enabled
 from accounts.services import auth_login_record
+from accounts.services.sso import sso_password_login_refusal
+from accounts.views_sso import login_page_context
 from accounts.views_two_step import two_step_challenge
 
 
@@ -47,7 +49,14 @@ class TenantLoginView(LoginView):
         response["Retry-After"] = str(refusal.retry_after)
         return response
 
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), **login_page_context(self.request)}
+
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        # Single sign-on required: the right password still logs in only an Admin.
+        sso_refusal = sso_password_login_refusal(user=form.get_user())
+        if sso_refusal is not None:
+            return self.render_to_response(self.get_context_data(form=form, refusal=sso_refusal), status=403)
         login_succeeded(self.request, str(self.request.POST.get("username", "")))
         if two_step_enabled(user=form.get_user()):  # not logged in yet: the code page follows
             return two_step_challenge(self.request, form.get_user(), self.get_success_url())

@@ -362,6 +362,9 @@ RATELIMIT_FAIL_OPEN = True  # Redis unreachable: sign-ins are not refused for it
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
 LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 20)
 LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 5)
+# Refused single sign-on attempts (a forged callback, an outside domain, …) per client address and window; past it
+# the answer is 429 and no more audit events are written for that address.
+SSO_REFUSALS_PER_ADDRESS = env_int("SSO_REFUSALS_PER_ADDRESS", 50)
 LOGIN_HASH_CONCURRENCY = env_int("LOGIN_HASH_CONCURRENCY", 1)
 LOGIN_FAILURE_COOLDOWN_SECONDS = env_int("LOGIN_FAILURE_COOLDOWN_SECONDS", 2)
 CELERY_BEAT_SCHEDULE = {
@@ -395,6 +398,10 @@ TRUSTED_PROXY_NETWORKS = env_list("TRUSTED_PROXY_NETWORKS", [])
 # refuses to start with it. JIRA_REQUIRE_HTTPS refuses plain-http sites (always on in production).
 JIRA_ALLOW_PRIVATE_HOSTS = env_bool("JIRA_ALLOW_PRIVATE_HOSTS", False)
 JIRA_REQUIRE_HTTPS = env_bool("JIRA_REQUIRE_HTTPS", False)
+# Single sign-on (accounts/oidc.py): a provider's issuer must be https when this is on (production turns it on; the
+# loopback provider of the tests and `make run` is plain http). Each call to the provider waits at most this long.
+SSO_REQUIRE_HTTPS = env_bool("SSO_REQUIRE_HTTPS", False)
+SSO_HTTP_TIMEOUT_SECONDS = float(env_str("SSO_HTTP_TIMEOUT_SECONDS", "5"))
 
 # /metrics answers the metrics network (the client address, core/proxy.py) or `Authorization: Bearer <METRICS_TOKEN>`;
 # with METRICS_REQUIRE_TOKEN (always on in production) the token only.

@@ -26,6 +26,8 @@ if JIRA_ALLOW_PRIVATE_HOSTS:
     )
 # Jira Cloud is https; a plain-http site would carry the tenant's API token in clear (docs/jira.md).
 JIRA_REQUIRE_HTTPS = True
+# A single sign-on provider's discovery, keys and code exchange only over https (docs/operations.md).
+SSO_REQUIRE_HTTPS = True
 # /metrics only with `Authorization: Bearer $METRICS_TOKEN`: behind a proxy on the same host every client's
 # socket address is the proxy's, so the peer address proves nothing (docs/operations.md).
 METRICS_REQUIRE_TOKEN = True

@@ -84,7 +84,15 @@ if [[ "${JIRA_STANDIN:-0}" == 1 && -n "${DEMO_SLUG:-}" ]]; then
     echo "run.sh: started jira-standin=${pids[3]}" >&2
 fi
 
-# Block until the first child exits (the only children of this shell are the three above).
+# A local OpenID Connect provider that the demo tenant's "Sign in with" button uses; it signs in the tenant's logins
+# by e-mail address (docs/operations.md, "Single sign-on").
+if [[ "${OIDC_STANDIN:-0}" == 1 && -n "${DEMO_SLUG:-}" ]]; then
+    .venv/bin/python -m tests.support.oidc_provider --demo-tenant "$DEMO_SLUG" &
+    pids+=("$!")
+    echo "run.sh: started oidc-provider=${pids[-1]}" >&2
+fi
+
+# Block until the first child exits (the only children of this shell are the ones above).
 status=0
 wait -n || status=$?
 echo "run.sh: a process exited (status $status); stopping the others" >&2

@@ -110,6 +110,9 @@ API_ACCESS: dict[str, frozenset[str]] = {
     "auth_two_step_recovery_codes_create": ALL,
     "tenant_settings_retrieve": ADMIN,
     "tenant_settings_partial_update": ADMIN,
+    # Single sign-on configuration: Admins only (the client secret is write-only).
+    "sso_provider_retrieve": ADMIN,
+    "sso_provider_update": ADMIN,
     # The review's confident bulk and its undo: HR and Admin.
     "timesheet_intelligence_suggestions_accept_confident_create": STAFF,
     "timesheet_intelligence_suggestions_batches_undo_create": STAFF,
@@ -173,6 +176,10 @@ UI_ACCESS: dict[str, frozenset[str]] = {
     "employees-invite-page": STAFF,
     "emails-page": STAFF,
     "tenant-settings-page": ADMIN,
+    "sso-settings-page": ADMIN,
+    # Signing in through the tenant's provider needs no login at all.
+    "sso-start": ALL,
+    "sso-callback": ALL,
     "password-change": ALL,
     # Two-step sign-in: anyone's own (the code page after the password, /login/code, needs no login).
     "two-step": ALL,

@@ -370,6 +370,18 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     )[1],
     ("POST", "/api/auth/password-reset/confirm"): _password_reset_confirm,
     ("PATCH", "/api/tenant/settings"): _json_call("patch", "/api/tenant/settings", {"auto_accept_threshold": "0.75"}),
+    ("PUT", "/api/sso/provider"): _json_call(
+        "put",
+        "/api/sso/provider",
+        {
+            "display_name": "Example ID",
+            "issuer": "https://id.example.com",
+            "client_id": "hrms",
+            "client_secret": "audit-recipe-secret",
+            "allowed_domains": ["alpha.test"],
+            "default_role": "Employee",
+        },
+    ),
     ("POST", "/api/tokens"): _json_call("post", "/api/tokens", {"name": "payroll export"}),
     ("POST", "/api/auth/two-step/setup"): _json_call("post", "/api/auth/two-step/setup", {}),
     ("POST", "/api/auth/two-step/confirm"): _two_step_call(

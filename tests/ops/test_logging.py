@@ -313,3 +313,41 @@ def test_what_a_jira_site_answers_never_reaches_the_logs(
     assert "jira" in text
     assert SECRET_BODY not in text
     assert SECRET_BODY.upper() not in text
+
+
+def test_the_sso_client_secret_never_reaches_the_logs(alpha: TenantHandle, captured: Captured) -> None:
+    """Configured through the API, used for sign-ins that succeed and fail (a wrong secret too): never logged."""
+    from tests.accounts.test_sso import sign_in
+    from tests.support.oidc_provider import DEFAULT_CLIENT_ID, OidcProvider
+
+    secret = f"sso-client-secret-{uuid.uuid4().hex}"
+    admin = token_for(alpha, make_user(alpha, f"sso-log-{uuid.uuid4().hex[:6]}@alpha.test", "Admin"))
+    provider = OidcProvider().start()
+    try:
+        provider.add_client(client_secret=secret)
+        provider.add_user("logged@alpha.test")
+        provider.add_user("outsider@elsewhere.test")
+        body = {
+            "display_name": "Example ID",
+            "issuer": provider.issuer,
+            "client_id": DEFAULT_CLIENT_ID,
+            "client_secret": secret,
+            "allowed_domains": ["alpha.test"],
+            "default_role": "Employee",
+        }
+        client = alpha.client()
+        saved = client.put("/api/sso/provider", body, content_type="application/json", **auth(admin))
+        assert saved.status_code == 200, saved.content
+        assert client.get("/api/sso/provider", **auth(admin)).status_code == 200
+        assert sign_in(alpha, "logged@alpha.test")[1].status_code == 302
+        assert sign_in(alpha, "outsider@elsewhere.test")[1].status_code == 403
+        provider.clients[DEFAULT_CLIENT_ID].client_secret = "the-provider-now-expects-another"
+        refused = sign_in(alpha, "logged@alpha.test")[1]
+        assert refused.status_code == 302
+        assert refused["Location"] == "/login"
+    finally:
+        provider.stop()
+    text = captured.text()
+    assert "hrms.request" in text
+    assert "/sso/callback" in text
+    assert secret not in text

@@ -27,7 +27,9 @@ _TENANT_TABLES = (
     "jira_sync_jiraworklog, jira_sync_jiraissueassignment, timesheets_workpattern, timesheets_attendancerecord, "
     "jobs_backgroundjob, timesheets_employee, timesheets_project, authtoken_token, "
     # A closed pay period locks its days for every later test: periods, weeks and the policy go too.
-    "timesheets_payperiod, timesheets_payperiodpolicy, timesheets_timesheetweek, timesheets_daynote"
+    "timesheets_payperiod, timesheets_payperiodpolicy, timesheets_timesheetweek, timesheets_daynote, "
+    # A single sign-on provider that requires SSO would refuse every later test's password login.
+    "accounts_ssoprovider"
 )
 
 

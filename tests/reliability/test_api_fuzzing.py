@@ -150,6 +150,8 @@ _RULES_BEYOND_THE_SCHEMA: dict[str, set[str]] = {
     "POST /api/auth/two-step/confirm": {"code"},
     "POST /api/auth/two-step/disable": {"code", "password"},
     "POST /api/auth/two-step/recovery-codes": {"code"},
+    # Single sign-on: the issuer must be http(s) (https in production), and the first save needs the secret.
+    "PUT /api/sso/provider": {"issuer", "client_secret", "allowed_domains"},
 }
 # Unknown credentials are a 400 `invalid_credentials`; schemathesis accepts that from a token endpoint it
 # knows of, but an API-key scheme has no `tokenUrl` to name it.

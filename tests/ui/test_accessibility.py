@@ -33,8 +33,10 @@ from timesheets.models import Employee, Project
 pytestmark = pytest.mark.slow
 
 AXE = Path(settings.BASE_DIR) / "tests" / "ui" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
-# Routes that are actions (POST only), downloads, fragments or the API, not pages a person reads.
-_NOT_PAGES = ("api/", "logout", "healthz", "readyz", "metrics", "static/")
+# Routes that are actions (POST only), downloads, fragments or the API, not pages a person reads. The single
+# sign-on start and callback are redirects to and from the provider; tests/ui/test_sso_browser.py runs axe on the
+# pages they can show (the login page with its button, the refusal page).
+_NOT_PAGES = ("api/", "logout", "healthz", "readyz", "metrics", "static/", "sso/")
 _NOT_PAGE_ENDINGS = ("/decide", "/progress", "/sync", "/export", ".csv", "/options", "/undo")
 _RUN_AXE = """async () => {
     const result = await axe.run(document);

@@ -1,4 +1,5 @@
-"""Logins for employees: invite every employee without one, and link the login when an invitation is accepted."""
+"""Logins for employees: invite every employee without one, and link the login when an invitation is accepted or
+a first single sign-on creates it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from accounts.models import Invitation
 from accounts.services import InvitationRequest, invitations_create_many
 from audit.services import ActorLike, audit_append
 from core.roles import ROLE_EMPLOYEE
+from tenants.crypto import blind_index_candidates
 from timesheets.models import Employee
 from timesheets.services.pending import suggestions_cache_invalidate
 
@@ -61,5 +63,17 @@ def employee_link_on_acceptance(sender: Any, *, invitation: Invitation, user: An
     if invitation.employee_id is None:
         return
     linked = Employee.objects.filter(id=invitation.employee_id, user__isnull=True).update(user=user)
+    if linked:
+        suggestions_cache_invalidate()
+
+
+def employee_link_on_sso_login(sender: Any, *, user: Any, **kwargs: Any) -> None:
+    """A first single sign-on created this login: the employee record with its e-mail address becomes its record
+    (unless that record has a login already). Runs inside the sign-in's transaction."""
+    email = str(user.email or "")
+    if not email:
+        return
+    candidates = blind_index_candidates(email, purpose="email")
+    linked = Employee.objects.filter(email_index__in=candidates, user__isnull=True).update(user=user)
     if linked:
         suggestions_cache_invalidate()
