@@ -108,6 +108,8 @@ def two_step_pending_device(*, user: Any) -> Any:
 
 def two_step_recovery_codes_left(*, user: Any) -> int:
     return int(StaticToken.objects.filter(device__user=user, device__confirmed=True).count())
+
+
 def sso_provider_get() -> SsoProvider | None:
     """The tenant's single sign-on provider, configured or not."""
     return SsoProvider.objects.filter(key=SsoProvider.SINGLETON).first()
