@@ -41,6 +41,7 @@ ENDED_MIN_PRESENCE = 0.6  # a project worked on at least this share of its days 
 SPREAD_PRIOR_DAYS = 5.0
 HABIT_MIN_REPEATS = 5
 SHARE_SD_FLOOR = 0.01
+DEFAULT_SPREAD_PER_UNIT = 0.04  # a share's variance per unit of level x (1 - level) when no pair is established
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,11 +163,22 @@ def mixes_from_rows(
     # project has few days (a new joiner's two weeks say little about how much a day strays).
     residual = (share - mean_share[:, None] * ratios[np.arange(n_pairs)[:, None], weekday_of_day[None, :]]) ** 2
     residual_sq = (residual * live).sum(axis=1)
-    dof = np.maximum(live_days - 1, 0)
-    established = live_days >= 10
-    pooled = float(np.median(residual_sq[established] / dof[established])) if established.any() else 0.01
-    variance = (residual_sq + SPREAD_PRIOR_DAYS * pooled) / (dof + SPREAD_PRIOR_DAYS)
-    share_sd = np.sqrt(variance * (1 + 1 / np.maximum(live_days, 1)))
+    # Each weekday's habit spends a degree of freedom as far as it is trusted.
+    dof = np.maximum(live_days - 1 - weight_wd.sum(axis=1), 0)
+    # A day's share strays in proportion to how much of the day the project takes (binomial-like): the prior
+    # is the chunk's typical spread per unit of level x (1 - level), scaled to this project's level.
+    established = (live_days >= 10) & ~ended
+    bernoulli = np.clip(mean_share * (1 - mean_share), 0.01, None)
+    per_unit = residual_sq / np.maximum(dof, 1) / bernoulli
+    pooled = float(np.mean(per_unit[established])) if established.any() else DEFAULT_SPREAD_PER_UNIT
+    variance = (residual_sq + SPREAD_PRIOR_DAYS * pooled * bernoulli) / (dof + SPREAD_PRIOR_DAYS)
+    # The expectation is a recency-weighted mean: its own uncertainty follows the weights' effective day count.
+    effective = np.divide(
+        weights.sum(axis=1) ** 2, (weights**2).sum(axis=1), out=np.ones(n_pairs), where=weights.sum(axis=1) > 0
+    )
+    # ... and a weekday's habit is the mean of that weekday's few days, as far as it is trusted.
+    habit_uncertainty = weight_wd**2 / np.maximum(n_wd, 1)
+    share_sd = np.sqrt(variance[:, None] * (1 + 1 / np.maximum(effective, 1)[:, None] + habit_uncertainty))
     share_sd = np.maximum(share_sd, SHARE_SD_FLOOR)
 
     keep = np.flatnonzero(level > 0)
@@ -174,9 +186,10 @@ def mixes_from_rows(
         employee = employees[int(pair_emp[index])]
         project = projects[int(pair_proj[index])]
         base = float(level[index] * typical_hours[int(pair_emp[index])])
-        sd = float(share_sd[index])
         for weekday in range(7):
             out.setdefault((employee, weekday), {})[project] = Mix(
-                hours=base * float(ratios[index, weekday]), weeks_observed=int(counts[index, weekday]), share_sd=sd
+                hours=base * float(ratios[index, weekday]),
+                weeks_observed=int(counts[index, weekday]),
+                share_sd=float(share_sd[index, weekday]),
             )
     return out

@@ -204,14 +204,33 @@ def _confidence_arrays(
     doubt = (1 - _W_LOG * log_cover) * (1 - _W_PATTERN * strength) * (1 - _W_ASSIGN * assign)
     evidence = (1 - doubt) * over_logged
     # Only the employee's own recent mix speaks for the project: its spread says how sure that is.
-    spread = np.maximum(np.nan_to_num(rows.pattern_sd, nan=1.0) * day_hours, 1e-6)
+    spread = np.sqrt((np.nan_to_num(rows.pattern_sd, nan=1.0) * day_hours) ** 2 + _ROUNDING_VARIANCE)
     by_spread = _erf(_RIGHT_WITHIN_HOURS / (spread * math.sqrt(2))) * over_logged
     mixed = (logged == 0) & has_pattern & ~np.isnan(rows.pattern_sd)
     # Backed by its own Jira logs: what can be wrong is the part of the suggestion no log of its own backs.
-    unbacked = np.maximum(hours - logged, 0.0) * _UNBACKED_SD_PER_HOUR + _LOGGED_SD_HOURS
-    by_logs = _erf(_RIGHT_WITHIN_HOURS / (unbacked * math.sqrt(2))) * over_logged
+    by_logs = _logs_backed(np.maximum(hours - logged, 0.0)) * over_logged
     chosen = np.where(logged > 0, by_logs, np.where(mixed, by_spread, evidence))
     return np.round(np.clip(chosen, 0.0, 1.0), 3)
+
+
+def _logs_backed(unbacked: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """P(right) of a suggestion whose hours are its own Jira logs plus `unbacked` hours of the day's remainder.
+
+    The hours worked on the project beyond its logs are uncertain (normal around `unbacked`, spread growing with
+    it) but never negative: people under-log far more than they log time they did not work, so the confirmed
+    hours are at least the logged ones. A suggestion with few unbacked hours can then only be wrong one way.
+    """
+    sd = unbacked * _UNBACKED_SD_PER_HOUR + _LOGGED_SD_HOURS
+    beyond = _normal_cdf(-unbacked / sd)  # the mass the floor at the logged hours cuts off
+    over = 1.0 - _normal_cdf(_RIGHT_WITHIN_HOURS / sd)  # confirmed more than 3/8 h above the suggestion
+    under = np.maximum(_normal_cdf(-_RIGHT_WITHIN_HOURS / sd) - beyond, 0.0)  # ... below it, yet above the logs
+    result: npt.NDArray[np.float64] = 1.0 - (over + under) / (1.0 - beyond)
+    return result
+
+
+def _normal_cdf(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    result: npt.NDArray[np.float64] = 0.5 * (1.0 + np.sign(x) * _erf(np.abs(x) / math.sqrt(2)))
+    return result
 
 
 def _erf(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -225,6 +244,8 @@ def _erf(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 # A suggestion is right when it lands within a quarter hour of what is confirmed; both sides are rounded to
 # quarter hours, so an unrounded error of up to about 3/8 h still rounds into it.
 _RIGHT_WITHIN_HOURS = 0.375
+# The confirmed hours are themselves rounded to quarter hours: a uniform error of up to 1/8 h either way.
+_ROUNDING_VARIANCE = 0.25**2 / 12
 # A Jira-backed suggestion strays by about half the hours its own logs do not back, plus the logs' rounding.
 _UNBACKED_SD_PER_HOUR = 0.5
 _LOGGED_SD_HOURS = 0.1
@@ -285,10 +306,10 @@ def _day_confidence(
     logged = signals.logged_seconds.get(project, 0) / 3600
     pattern = signals.patterns.get(project)
     if logged > 0:
-        unbacked = max(hours - logged, 0.0) * _UNBACKED_SD_PER_HOUR + _LOGGED_SD_HOURS
-        return round(min(1.0, max(0.0, _erf_scalar(_RIGHT_WITHIN_HOURS / (unbacked * math.sqrt(2))) * over_logged)), 3)
+        backed = float(_logs_backed(np.array([max(hours - logged, 0.0)]))[0])
+        return round(min(1.0, max(0.0, backed * over_logged)), 3)
     if pattern is not None and pattern.share_sd is not None:
-        spread = max(pattern.share_sd * day_hours, 1e-6)
+        spread = math.sqrt((pattern.share_sd * day_hours) ** 2 + _ROUNDING_VARIANCE)
         return round(min(1.0, max(0.0, _erf_scalar(_RIGHT_WITHIN_HOURS / (spread * math.sqrt(2))) * over_logged)), 3)
     log_cover = min(1.0, logged / max(hours, 1e-9)) if hours > 0 else 0.0
     strength = 0.0
