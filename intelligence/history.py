@@ -41,6 +41,7 @@ ENDED_MIN_PRESENCE = 0.6  # a project worked on at least this share of its days 
 SPREAD_PRIOR_DAYS = 5.0
 HABIT_MIN_REPEATS = 5
 SHARE_SD_FLOOR = 0.01
+MAX_RATIO_OF_THE_REST = 4.0
 DEFAULT_SPREAD_PER_UNIT = 0.04  # a share's variance per unit of level x (1 - level) when no pair is established
 
 
@@ -158,6 +159,7 @@ def mixes_from_rows(
     habit = mean_share[:, None] + weight_wd * (mean_wd - mean_share[:, None])
     ratios = np.divide(habit, mean_share[:, None], out=np.ones((n_pairs, 7)), where=mean_share[:, None] > 0)
     ratios = np.maximum(ratios, 0.0)
+    ratios = _ratios_of_the_rest(ratios, level, seen, weight_wd > 0, pair_emp, len(employees))
     counts = (present[:, :, None] & on).sum(axis=1)
     # The spread of a day's share around its expectation, pooled towards the chunk's typical spread when a
     # project has few days (a new joiner's two weeks say little about how much a day strays).
@@ -193,3 +195,30 @@ def mixes_from_rows(
                 share_sd=float(share_sd[index, weekday]),
             )
     return out
+
+
+def _ratios_of_the_rest(
+    ratios: np.ndarray, level: np.ndarray, seen: np.ndarray, habit: np.ndarray, pair_emp: np.ndarray, n_employees: int
+) -> np.ndarray:
+    """Weekday ratios for the projects too new to have their own, on the weekdays where another has a habit.
+
+    A day's shares sum to one: when one project takes more of a Tuesday, the rest of the Tuesday is smaller, and
+    a project taken up a week or two ago (seen on that weekday once or not at all) shares in what is left of it
+    instead of keeping its everyday level.
+    """
+    live = level > 0
+    own = seen & live[:, None]
+    rest = ~seen & live[:, None]
+    by_employee = np.zeros((n_employees, 7))
+    np.add.at(by_employee, pair_emp, level[:, None] * np.ones((1, 7)) * live[:, None])
+    total = by_employee[pair_emp]
+    own_share = np.zeros((n_employees, 7))
+    np.add.at(own_share, pair_emp, level[:, None] * ratios * own)
+    rest_level = np.zeros((n_employees, 7))
+    np.add.at(rest_level, pair_emp, level[:, None] * rest)
+    any_habit = np.zeros((n_employees, 7), dtype=bool)
+    np.logical_or.at(any_habit, pair_emp, habit & live[:, None])
+    left = total - own_share[pair_emp]
+    of_rest = np.divide(left, rest_level[pair_emp], out=np.ones_like(ratios), where=rest_level[pair_emp] > 0)
+    apply = rest & any_habit[pair_emp]
+    return np.where(apply, np.clip(of_rest, 0.0, MAX_RATIO_OF_THE_REST), ratios)
