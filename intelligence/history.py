@@ -12,11 +12,16 @@ a few numpy passes, no per-day Python), per employee, project and weekday:
   worked days has ended: its weight is 0.
 - **Weekday habit.** The project's mean share on that weekday, shrunk towards its mean on all days as far as
   the weekdays' means differ by more than day-to-day noise explains (empirical Bayes), so one odd Tuesday is
-  not a habit and a real one is kept.
+  not a habit and a real one is kept. A day's shares sum to one: on a weekday where one project has a habit, a
+  project too new to have a ratio of its own for that weekday takes its part of what the others leave.
 - **Spread.** The standard deviation of the project's daily share around that expectation, pooled towards the
-  chunk's median spread by `SPREAD_PRIOR_DAYS` pseudo-days (a new joiner's two weeks say little about it) and
-  widened by the uncertainty of the estimate itself: the rules engine turns it into the probability that a
-  suggestion lands within a quarter hour of what the employee confirms.
+  chunk's typical spread by `SPREAD_PRIOR_DAYS` pseudo-days (a new joiner's two weeks say little about it). The
+  typical spread is per unit of level x (1 - level), since a project that takes a tenth of the day strays less
+  in hours than one that takes half, and is taken over the established projects that have not ended (an ended
+  project's empty days are not day-to-day noise). The spread is widened by the uncertainty of the expectation
+  itself (the effective day count of the recency weights, and of that weekday's days as far as its habit is
+  trusted). The rules engine turns it into the probability that a suggestion lands within a quarter hour of
+  what the employee confirms.
 """
 
 # ruff: noqa: S608 - table names come from model metadata; every value is a bound parameter.
@@ -207,18 +212,15 @@ def _ratios_of_the_rest(
     instead of keeping its everyday level.
     """
     live = level > 0
-    own = seen & live[:, None]
     rest = ~seen & live[:, None]
-    by_employee = np.zeros((n_employees, 7))
-    np.add.at(by_employee, pair_emp, level[:, None] * np.ones((1, 7)) * live[:, None])
-    total = by_employee[pair_emp]
+    total = np.bincount(pair_emp, weights=np.where(live, level, 0.0), minlength=n_employees)  # a typical day
     own_share = np.zeros((n_employees, 7))
-    np.add.at(own_share, pair_emp, level[:, None] * ratios * own)
+    np.add.at(own_share, pair_emp, level[:, None] * ratios * (seen & live[:, None]))
     rest_level = np.zeros((n_employees, 7))
     np.add.at(rest_level, pair_emp, level[:, None] * rest)
     any_habit = np.zeros((n_employees, 7), dtype=bool)
     np.logical_or.at(any_habit, pair_emp, habit & live[:, None])
-    left = total - own_share[pair_emp]
+    left = total[pair_emp][:, None] - own_share[pair_emp]
     of_rest = np.divide(left, rest_level[pair_emp], out=np.ones_like(ratios), where=rest_level[pair_emp] > 0)
     apply = rest & any_habit[pair_emp]
     return np.where(apply, np.clip(of_rest, 0.0, MAX_RATIO_OF_THE_REST), ratios)

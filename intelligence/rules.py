@@ -312,8 +312,8 @@ def _day_confidence(
         backed = float(_logs_backed(np.array([max(hours - logged, 0.0)]))[0])
         return round(min(1.0, max(0.0, backed * over_logged)), 3)
     if pattern is not None and pattern.share_sd is not None:
-        spread = float(_by_spread(np.array([pattern.share_sd * day_hours]), np.array([hours - raw]))[0])
-        return round(min(1.0, max(0.0, spread * over_logged)), 3)
+        chance = float(_by_spread(np.array([pattern.share_sd * day_hours]), np.array([hours - raw]))[0])
+        return round(min(1.0, max(0.0, chance * over_logged)), 3)
     log_cover = min(1.0, logged / max(hours, 1e-9)) if hours > 0 else 0.0
     strength = 0.0
     if pattern is not None and pattern.average_hours > 0:
