@@ -185,7 +185,11 @@ def mixes_from_rows(
     )
     # ... and a weekday's habit is the mean of that weekday's few days, as far as it is trusted.
     habit_uncertainty = weight_wd**2 / np.maximum(n_wd, 1)
-    share_sd = np.sqrt(variance[:, None] * (1 + 1 / np.maximum(effective, 1)[:, None] + habit_uncertainty))
+    # With the variance itself estimated from few days, a day's share strays like a Student t's, whose variance
+    # is nu / (nu - 2) times the estimate's (nu: the days and pseudo-days behind it).
+    nu = dof + SPREAD_PRIOR_DAYS
+    heavier = nu / np.maximum(nu - 2, 1)
+    share_sd = np.sqrt((variance * heavier)[:, None] * (1 + 1 / np.maximum(effective, 1)[:, None] + habit_uncertainty))
     share_sd = np.maximum(share_sd, SHARE_SD_FLOOR)
 
     keep = np.flatnonzero(level > 0)
