@@ -12,11 +12,16 @@ a few numpy passes, no per-day Python), per employee, project and weekday:
   worked days has ended: its weight is 0.
 - **Weekday habit.** The project's mean share on that weekday, shrunk towards its mean on all days as far as
   the weekdays' means differ by more than day-to-day noise explains (empirical Bayes), so one odd Tuesday is
-  not a habit and a real one is kept.
+  not a habit and a real one is kept. A day's shares sum to one: on a weekday where one project has a habit, a
+  project too new to have a ratio of its own for that weekday takes its part of what the others leave.
 - **Spread.** The standard deviation of the project's daily share around that expectation, pooled towards the
-  chunk's median spread by `SPREAD_PRIOR_DAYS` pseudo-days (a new joiner's two weeks say little about it) and
-  widened by the uncertainty of the estimate itself: the rules engine turns it into the probability that a
-  suggestion lands within a quarter hour of what the employee confirms.
+  chunk's typical spread by `SPREAD_PRIOR_DAYS` pseudo-days (a new joiner's two weeks say little about it). The
+  typical spread is per unit of level x (1 - level), since a project that takes a tenth of the day strays less
+  in hours than one that takes half, and is taken over the established projects that have not ended (an ended
+  project's empty days are not day-to-day noise). The spread is widened by the uncertainty of the expectation
+  itself (the effective day count of the recency weights, and of that weekday's days as far as its habit is
+  trusted). The rules engine turns it into the probability that a suggestion lands within a quarter hour of
+  what the employee confirms.
 """
 
 # ruff: noqa: S608 - table names come from model metadata; every value is a bound parameter.
@@ -41,6 +46,8 @@ ENDED_MIN_PRESENCE = 0.6  # a project worked on at least this share of its days 
 SPREAD_PRIOR_DAYS = 5.0
 HABIT_MIN_REPEATS = 5
 SHARE_SD_FLOOR = 0.01
+MAX_RATIO_OF_THE_REST = 4.0
+DEFAULT_SPREAD_PER_UNIT = 0.04  # a share's variance per unit of level x (1 - level) when no pair is established
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,16 +164,32 @@ def mixes_from_rows(
     habit = mean_share[:, None] + weight_wd * (mean_wd - mean_share[:, None])
     ratios = np.divide(habit, mean_share[:, None], out=np.ones((n_pairs, 7)), where=mean_share[:, None] > 0)
     ratios = np.maximum(ratios, 0.0)
+    ratios = _ratios_of_the_rest(ratios, level, seen, weight_wd > 0, pair_emp, len(employees))
     counts = (present[:, :, None] & on).sum(axis=1)
     # The spread of a day's share around its expectation, pooled towards the chunk's typical spread when a
     # project has few days (a new joiner's two weeks say little about how much a day strays).
     residual = (share - mean_share[:, None] * ratios[np.arange(n_pairs)[:, None], weekday_of_day[None, :]]) ** 2
     residual_sq = (residual * live).sum(axis=1)
-    dof = np.maximum(live_days - 1, 0)
-    established = live_days >= 10
-    pooled = float(np.median(residual_sq[established] / dof[established])) if established.any() else 0.01
-    variance = (residual_sq + SPREAD_PRIOR_DAYS * pooled) / (dof + SPREAD_PRIOR_DAYS)
-    share_sd = np.sqrt(variance * (1 + 1 / np.maximum(live_days, 1)))
+    # Each weekday's habit spends a degree of freedom as far as it is trusted.
+    dof = np.maximum(live_days - 1 - weight_wd.sum(axis=1), 0)
+    # A day's share strays in proportion to how much of the day the project takes (binomial-like): the prior
+    # is the chunk's typical spread per unit of level x (1 - level), scaled to this project's level.
+    established = (live_days >= 10) & ~ended
+    bernoulli = np.clip(mean_share * (1 - mean_share), 0.01, None)
+    per_unit = residual_sq / np.maximum(dof, 1) / bernoulli
+    pooled = float(np.mean(per_unit[established])) if established.any() else DEFAULT_SPREAD_PER_UNIT
+    variance = (residual_sq + SPREAD_PRIOR_DAYS * pooled * bernoulli) / (dof + SPREAD_PRIOR_DAYS)
+    # The expectation is a recency-weighted mean: its own uncertainty follows the weights' effective day count.
+    effective = np.divide(
+        weights.sum(axis=1) ** 2, (weights**2).sum(axis=1), out=np.ones(n_pairs), where=weights.sum(axis=1) > 0
+    )
+    # ... and a weekday's habit is the mean of that weekday's few days, as far as it is trusted.
+    habit_uncertainty = weight_wd**2 / np.maximum(n_wd, 1)
+    # With the variance itself estimated from few days, a day's share strays like a Student t's, whose variance
+    # is nu / (nu - 2) times the estimate's (nu: the days and pseudo-days behind it).
+    nu = dof + SPREAD_PRIOR_DAYS
+    heavier = nu / np.maximum(nu - 2, 1)
+    share_sd = np.sqrt((variance * heavier)[:, None] * (1 + 1 / np.maximum(effective, 1)[:, None] + habit_uncertainty))
     share_sd = np.maximum(share_sd, SHARE_SD_FLOOR)
 
     keep = np.flatnonzero(level > 0)
@@ -174,9 +197,34 @@ def mixes_from_rows(
         employee = employees[int(pair_emp[index])]
         project = projects[int(pair_proj[index])]
         base = float(level[index] * typical_hours[int(pair_emp[index])])
-        sd = float(share_sd[index])
         for weekday in range(7):
             out.setdefault((employee, weekday), {})[project] = Mix(
-                hours=base * float(ratios[index, weekday]), weeks_observed=int(counts[index, weekday]), share_sd=sd
+                hours=base * float(ratios[index, weekday]),
+                weeks_observed=int(counts[index, weekday]),
+                share_sd=float(share_sd[index, weekday]),
             )
     return out
+
+
+def _ratios_of_the_rest(
+    ratios: np.ndarray, level: np.ndarray, seen: np.ndarray, habit: np.ndarray, pair_emp: np.ndarray, n_employees: int
+) -> np.ndarray:
+    """Weekday ratios for the projects too new to have their own, on the weekdays where another has a habit.
+
+    A day's shares sum to one: when one project takes more of a Tuesday, the rest of the Tuesday is smaller, and
+    a project taken up a week or two ago (seen on that weekday once or not at all) shares in what is left of it
+    instead of keeping its everyday level.
+    """
+    live = level > 0
+    rest = ~seen & live[:, None]
+    total = np.bincount(pair_emp, weights=np.where(live, level, 0.0), minlength=n_employees)  # a typical day
+    own_share = np.zeros((n_employees, 7))
+    np.add.at(own_share, pair_emp, level[:, None] * ratios * (seen & live[:, None]))
+    rest_level = np.zeros((n_employees, 7))
+    np.add.at(rest_level, pair_emp, level[:, None] * rest)
+    any_habit = np.zeros((n_employees, 7), dtype=bool)
+    np.logical_or.at(any_habit, pair_emp, habit & live[:, None])
+    left = total[pair_emp][:, None] - own_share[pair_emp]
+    of_rest = np.divide(left, rest_level[pair_emp], out=np.ones_like(ratios), where=rest_level[pair_emp] > 0)
+    apply = rest & any_habit[pair_emp]
+    return np.where(apply, np.clip(of_rest, 0.0, MAX_RATIO_OF_THE_REST), ratios)

@@ -184,12 +184,13 @@ def allocate_arrays(
     hours = hundredths / 100
     over_logged = np.where(day_logged > day_remaining, np.divide(day_remaining, np.maximum(day_logged, 1e-9)), 1.0)
     over_logged = np.minimum(over_logged, 1.0)
-    return hundredths, _confidence_arrays(rows, hours, over_logged, day_remaining, has_pattern, ramp)
+    return hundredths, _confidence_arrays(rows, hours, raw, over_logged, day_remaining, has_pattern, ramp)
 
 
 def _confidence_arrays(
     rows: CandidateArrays,
     hours: npt.NDArray[np.float64],
+    raw: npt.NDArray[np.float64],
     over_logged: npt.NDArray[np.float64],
     day_hours: npt.NDArray[np.float64],
     has_pattern: npt.NDArray[np.bool_],
@@ -204,14 +205,43 @@ def _confidence_arrays(
     doubt = (1 - _W_LOG * log_cover) * (1 - _W_PATTERN * strength) * (1 - _W_ASSIGN * assign)
     evidence = (1 - doubt) * over_logged
     # Only the employee's own recent mix speaks for the project: its spread says how sure that is.
-    spread = np.maximum(np.nan_to_num(rows.pattern_sd, nan=1.0) * day_hours, 1e-6)
-    by_spread = _erf(_RIGHT_WITHIN_HOURS / (spread * math.sqrt(2))) * over_logged
+    by_spread = _by_spread(np.nan_to_num(rows.pattern_sd, nan=1.0) * day_hours, hours - raw) * over_logged
     mixed = (logged == 0) & has_pattern & ~np.isnan(rows.pattern_sd)
     # Backed by its own Jira logs: what can be wrong is the part of the suggestion no log of its own backs.
-    unbacked = np.maximum(hours - logged, 0.0) * _UNBACKED_SD_PER_HOUR + _LOGGED_SD_HOURS
-    by_logs = _erf(_RIGHT_WITHIN_HOURS / (unbacked * math.sqrt(2))) * over_logged
+    by_logs = _logs_backed(np.maximum(hours - logged, 0.0)) * over_logged
     chosen = np.where(logged > 0, by_logs, np.where(mixed, by_spread, evidence))
     return np.round(np.clip(chosen, 0.0, 1.0), 3)
+
+
+def _by_spread(spread: npt.NDArray[np.float64], offset: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """P(right) of a suggestion from the recent mix alone: the confirmed hours, unrounded, fall around the unrounded
+    expectation with sd `spread`; the suggestion (`offset` from that expectation by its own rounding) is right when
+    they land within 3/8 h of it, which is exactly when the confirmed quarter hours are within a quarter hour."""
+    sd = np.maximum(spread, 1e-3)
+    result: npt.NDArray[np.float64] = _normal_cdf((offset + _RIGHT_WITHIN_HOURS) / sd) - _normal_cdf(
+        (offset - _RIGHT_WITHIN_HOURS) / sd
+    )
+    return result
+
+
+def _logs_backed(unbacked: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """P(right) of a suggestion whose hours are its own Jira logs plus `unbacked` hours of the day's remainder.
+
+    The hours worked on the project beyond its logs are uncertain (normal around `unbacked`, spread growing with
+    it) but never negative: people under-log far more than they log time they did not work, so the confirmed
+    hours are at least the logged ones. A suggestion with few unbacked hours can then only be wrong one way.
+    """
+    sd = unbacked * _UNBACKED_SD_PER_HOUR + _LOGGED_SD_HOURS
+    beyond = _normal_cdf(-unbacked / sd)  # the mass the floor at the logged hours cuts off
+    over = 1.0 - _normal_cdf(_RIGHT_WITHIN_HOURS / sd)  # confirmed more than 3/8 h above the suggestion
+    under = np.maximum(_normal_cdf(-_RIGHT_WITHIN_HOURS / sd) - beyond, 0.0)  # ... below it, yet above the logs
+    result: npt.NDArray[np.float64] = 1.0 - (over + under) / (1.0 - beyond)
+    return result
+
+
+def _normal_cdf(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    result: npt.NDArray[np.float64] = 0.5 * (1.0 + np.sign(x) * _erf(np.abs(x) / math.sqrt(2)))
+    return result
 
 
 def _erf(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -222,8 +252,8 @@ def _erf(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return result
 
 
-# A suggestion is right when it lands within a quarter hour of what is confirmed; both sides are rounded to
-# quarter hours, so an unrounded error of up to about 3/8 h still rounds into it.
+# A suggestion is right when it lands within a quarter hour of what is confirmed; the confirmed hours are rounded
+# to quarter hours, so unrounded hours up to 3/8 h from the suggestion still round into it.
 _RIGHT_WITHIN_HOURS = 0.375
 # A Jira-backed suggestion strays by about half the hours its own logs do not back, plus the logs' rounding.
 _UNBACKED_SD_PER_HOUR = 0.5
@@ -272,24 +302,18 @@ def _split_one(weights: list[float], total_c: int, granularity_c: int) -> list[i
     return out
 
 
-def _erf_scalar(x: float) -> float:
-    t = 1.0 / (1.0 + 0.3275911 * x)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    return 1.0 - poly * math.exp(-x * x)
-
-
 def _day_confidence(
-    signals: DaySignals, project: ProjectKey, hours: float, over_logged: float, day_hours: float
+    signals: DaySignals, project: ProjectKey, hours: float, raw: float, over_logged: float, day_hours: float
 ) -> float:
     """`_confidence_arrays` for one row."""
     logged = signals.logged_seconds.get(project, 0) / 3600
     pattern = signals.patterns.get(project)
     if logged > 0:
-        unbacked = max(hours - logged, 0.0) * _UNBACKED_SD_PER_HOUR + _LOGGED_SD_HOURS
-        return round(min(1.0, max(0.0, _erf_scalar(_RIGHT_WITHIN_HOURS / (unbacked * math.sqrt(2))) * over_logged)), 3)
+        backed = float(_logs_backed(np.array([max(hours - logged, 0.0)]))[0])
+        return round(min(1.0, max(0.0, backed * over_logged)), 3)
     if pattern is not None and pattern.share_sd is not None:
-        spread = max(pattern.share_sd * day_hours, 1e-6)
-        return round(min(1.0, max(0.0, _erf_scalar(_RIGHT_WITHIN_HOURS / (spread * math.sqrt(2))) * over_logged)), 3)
+        chance = float(_by_spread(np.array([pattern.share_sd * day_hours]), np.array([hours - raw]))[0])
+        return round(min(1.0, max(0.0, chance * over_logged)), 3)
     log_cover = min(1.0, logged / max(hours, 1e-9)) if hours > 0 else 0.0
     strength = 0.0
     if pattern is not None and pattern.average_hours > 0:
@@ -353,7 +377,7 @@ def allocate_day(signals: DaySignals, *, granularity: Decimal = DEFAULT_GRANULAR
             Split(
                 project=project,
                 hours=_hundredths(hours_c),
-                confidence=_day_confidence(signals, project, hours_c / 100, over_logged, remaining),
+                confidence=_day_confidence(signals, project, hours_c / 100, raw[i], over_logged, remaining),
                 explanation=explanation_of(signals, project),
             )
         )

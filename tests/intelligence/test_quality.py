@@ -39,3 +39,13 @@ def test_suggestions_are_no_worse_than_the_best_baseline(alpha: TenantHandle, fa
     assert result.product.mae <= best * margin, (result.product.mae, best)
     assert result.product.ece is not None
     assert result.product.ece <= 0.10
+
+
+@pytest.mark.parametrize("family", ["new_joiners", "cold_start"])
+def test_confidence_is_calibrated_with_little_or_no_history(alpha: TenantHandle, family: str) -> None:
+    """One or two weeks of history (the spread of a day's share is mostly the company's, not the person's) and
+    none at all (Jira logs are all there is): the confidence still says how often a suggestion is right."""
+    result = _run(alpha, family)
+    assert result.product.ece is not None
+    assert result.product.ece <= 0.05, result.product.ece
+    assert result.product.rows > 0
