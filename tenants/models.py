@@ -10,6 +10,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
+from tenants.locales import DEFAULT_LOCALE, LOCALE_CHOICES
+
 SLUG_PATTERN = r"^[a-z][a-z0-9-]{1,39}$"
 slug_validator = RegexValidator(SLUG_PATTERN, "Lower-case letters, digits and dashes; starts with a letter.")
 
@@ -36,6 +38,8 @@ class Tenant(TenantMixin):  # type: ignore[misc]
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
     )
     ml_rate_limit_per_minute = models.PositiveIntegerField(default=100)
+    # How pages write dates and numbers (tenants/locales.py).
+    locale = models.CharField(max_length=5, choices=LOCALE_CHOICES, default=DEFAULT_LOCALE)
     settings = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -61,6 +65,7 @@ class Tenant(TenantMixin):  # type: ignore[misc]
             "status": self.status,
             "auto_accept_threshold": str(self.auto_accept_threshold),
             "ml_rate_limit_per_minute": self.ml_rate_limit_per_minute,
+            "locale": self.locale,
             "settings": self.settings,
         }
 
@@ -75,6 +80,7 @@ class Tenant(TenantMixin):  # type: ignore[misc]
             status=payload["status"],
             auto_accept_threshold=Decimal(payload["auto_accept_threshold"]),
             ml_rate_limit_per_minute=payload["ml_rate_limit_per_minute"],
+            locale=payload.get("locale", DEFAULT_LOCALE),
             settings=payload["settings"],
         )
         tenant._state.adding = False
