@@ -24,7 +24,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
-from django.utils.formats import number_format
+from django.utils.formats import date_format, number_format
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import ApplicationError
@@ -84,6 +84,11 @@ class UUIDListField(forms.Field):
             raise ValidationError("Not a valid id.", code="invalid") from None
 
 
+def _day(day: date) -> str:
+    """A day as the pages write it: weekday and the tenant locale's date ("Mon 02.03.2026")."""
+    return f"{date_format(day, 'D')} {date_format(day)}"
+
+
 def _percent_field(label: str) -> forms.IntegerField:
     return forms.IntegerField(required=False, min_value=0, max_value=100, label=label, widget=forms.NumberInput())
 
@@ -134,11 +139,11 @@ class Filters:
         parts = [self.employee.name if self.employee else "all employees"]
         parts.append(self.project.code if self.project else "all projects")
         if self.date_from and self.date_to:
-            parts.append(f"{self.date_from:%a %d %b %Y} to {self.date_to:%a %d %b %Y}")
+            parts.append(f"{_day(self.date_from)} to {_day(self.date_to)}")
         elif self.date_from:
-            parts.append(f"from {self.date_from:%a %d %b %Y}")
+            parts.append(f"from {_day(self.date_from)}")
         elif self.date_to:
-            parts.append(f"until {self.date_to:%a %d %b %Y}")
+            parts.append(f"until {_day(self.date_to)}")
         else:
             parts.append("all dates")
         if self.min_confidence is not None:

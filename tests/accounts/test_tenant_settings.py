@@ -32,6 +32,7 @@ def test_an_admin_reads_and_changes_the_settings(
     assert alpha.client().get(PATH, **auth(admin)).json() == {
         "name": "Alpha Ltd",
         "timezone": "UTC",
+        "locale": "en-GB",
         "work_week": [0, 1, 2, 3, 4],
         "suggestion_granularity": "0.25",
         "auto_accept_threshold": "0.90",
@@ -40,6 +41,7 @@ def test_an_admin_reads_and_changes_the_settings(
     body = {
         "name": "Alpha Group",
         "timezone": "Europe/Berlin",
+        "locale": "de-DE",
         "work_week": [4, 0, 1, 2, 3, 5],
         "suggestion_granularity": "0.5",
         "auto_accept_threshold": "0.75",
@@ -65,6 +67,7 @@ def test_an_admin_reads_and_changes_the_settings(
     ("body", "field"),
     [
         ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"locale": "de"}, "locale"),
         ({"work_week": [1, 1]}, "work_week"),
         ({"work_week": []}, "work_week"),
         ({"work_week": [7]}, "work_week"),
