@@ -100,6 +100,7 @@ def test_the_settings_page_saves_for_an_admin(alpha: TenantHandle, monkeypatch: 
     form = {
         "name": "Alpha Page",
         "timezone": "Europe/Paris",
+        "locale": "fr-FR",
         "work_week": ["0", "1", "2", "3"],
         "suggestion_granularity": "1",
         "auto_accept_threshold": "0.8",
@@ -107,6 +108,7 @@ def test_the_settings_page_saves_for_an_admin(alpha: TenantHandle, monkeypatch: 
     }
     assert client.post("/settings", form)["Location"] == "/settings"
     assert "Alpha Page" in client.get("/settings").content.decode()
+    assert Tenant.objects.get(slug="alpha").locale == "fr-FR"
     bad = client.post("/settings", {**form, "auto_accept_threshold": "2"})
     assert bad.status_code == 200
     assert "Ensure this value is less than or equal to 1" in bad.content.decode()
