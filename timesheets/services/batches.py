@@ -220,7 +220,8 @@ def acceptance_batch_undo(*, actor: ActorLike, batch_id: uuid.UUID) -> UndoResul
                 RETURNING a.suggestion_id
             ), reverted AS (
                 UPDATE {_SUGGESTIONS} s
-                   SET status = 'pending', accepted_hours = NULL, decided_at = NULL, batch_id = NULL
+                   SET status = 'pending', accepted_hours = NULL, decided_by_id = NULL, decided_at = NULL,
+                       batch_id = NULL
                   FROM removed r
                  WHERE s.id = r.suggestion_id
                 RETURNING s.id
