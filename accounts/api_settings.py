@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from core.fields import Flag, Text
 from core.roles import IsAdmin
+from tenants.locales import LOCALES
 from tenants.settings_service import (
     GRANULARITIES,
     ML_RATE_LIMIT_MAX,
@@ -31,6 +32,7 @@ GRANULARITY_CHOICES = [str(g) for g in GRANULARITIES]
 class TenantSettingsOutputSerializer(serializers.Serializer[dict[str, Any]]):
     name = serializers.CharField()
     timezone = serializers.CharField()
+    locale = serializers.ChoiceField(choices=list(LOCALES))
     work_week = serializers.ListField(child=serializers.IntegerField(min_value=0, max_value=6))
     suggestion_granularity = serializers.ChoiceField(choices=GRANULARITY_CHOICES)
     auto_accept_threshold = serializers.DecimalField(max_digits=3, decimal_places=2)
@@ -50,6 +52,9 @@ class TenantSettingsApi(APIView):
     class TenantSettingsUpdateInputSerializer(serializers.Serializer[dict[str, Any]]):
         name = Text(max_length=200, required=False, help_text="The company's name as the product shows it.")
         timezone = serializers.ChoiceField(choices=TIME_ZONES, required=False)
+        locale = serializers.ChoiceField(
+            choices=list(LOCALES), required=False, help_text="How pages write dates and numbers (not the API)."
+        )
         work_week = serializers.ListField(
             child=serializers.IntegerField(min_value=0, max_value=6),
             min_length=1,

@@ -40,6 +40,7 @@ from core.roles import ROLES, is_admin_user
 from core.ui import admin_required, error_to_form, render_page, staff_required
 from notifications.models import EmailStatus
 from notifications.selectors import email_list
+from tenants.locales import LOCALE_CHOICES
 from tenants.settings_service import (
     ML_RATE_LIMIT_MAX,
     TenantSettingsChanges,
@@ -270,6 +271,11 @@ def email_index(request: HttpRequest) -> HttpResponse:
 class TenantSettingsForm(forms.Form):
     name = forms.CharField(max_length=200, label="Company name")
     timezone = forms.ChoiceField(choices=[(zone, zone) for zone in TIME_ZONES], label="Time zone")
+    locale = forms.ChoiceField(
+        choices=LOCALE_CHOICES,
+        label="Dates and numbers",
+        help_text="How every page writes dates and hours. Hours boxes take a comma or a point either way.",
+    )
     work_week = forms.TypedMultipleChoiceField(
         choices=[
             (0, "Monday"),

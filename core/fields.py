@@ -6,6 +6,10 @@ calendar ends at 9999-12-31) or a period nobody can mean.
 
 Decimals: NaN and the infinities are refused wherever a number is typed. DRF's and Django's DecimalFields do it
 themselves; a number read by hand from a request goes through `finite_decimal`.
+
+Hours of a day are shown in the tenant's locale ("1,5" or "1.5") and typed back either way: `hours_decimal` and
+`HoursFormField` take a comma or a point as the decimal separator. A day has at most 24 hours, so neither can be
+a thousands separator; a figure with both ("1.234,5") is refused rather than guessed.
 """
 
 from __future__ import annotations
@@ -44,6 +48,31 @@ def finite_decimal(text: str) -> Decimal:
     if not value.is_finite():
         raise ValidationError("Enter a number.", code="invalid")
     return value
+
+
+def hours_decimal(text: str) -> Decimal:
+    """Typed hours, with a comma or a point as the decimal separator; ValidationError for anything else."""
+    text = text.strip()
+    if "," in text and "." not in text:
+        text = text.replace(",", ".")
+    return finite_decimal(text)
+
+
+class HoursFormField(forms.DecimalField):
+    """A UI form's hours of one day: shown in the tenant's locale, typed with a comma or a point."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("localize", True)
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal"}))
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
+        if value in self.empty_values:
+            return None
+        try:
+            return hours_decimal(str(value))
+        except ValidationError:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
 
 
 class Date(serializers.DateField):

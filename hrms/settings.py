@@ -241,7 +241,10 @@ TWO_STEP_RECOVERY_CODES = 10
 OTP_TOTP_THROTTLE_FACTOR = 0
 OTP_STATIC_THROTTLE_FACTOR = 0
 
-LANGUAGE_CODE = "en-us"
+# The words are English; dates and numbers follow the tenant's locale (tenants/locales.py), activated per request
+# by the tenant resolution, with the formats of hrms/formats. LANGUAGE_CODE is the default locale's (en-GB).
+LANGUAGE_CODE = "en-gb"
+FORMAT_MODULE_PATH = ["hrms.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.conf import settings
+from django.utils.formats import number_format
 
 from intelligence.models import ModelArtifact
 from intelligence.predictor import breaker_state
@@ -157,7 +158,7 @@ def holdout_chart(runs: list[TrainingRun], *, width: int = 640, height: int = 24
             if value is not None:
                 series.append(ChartPoint(x=x, y=y_of(value), value=value, label=label))
     ticks = [top * quarter / 4 for quarter in range(5)]
-    gridlines = [(y_of(tick), f"{tick * 100:.0f}%" if percent else f"{tick:.2f} h") for tick in ticks]
+    gridlines = [(y_of(tick), f"{tick * 100:.0f}%" if percent else f"{number_format(tick, 2)} h") for tick in ticks]
     return Chart(
         width=width,
         height=height,

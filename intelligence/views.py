@@ -17,6 +17,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.formats import date_format, number_format
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import ApplicationError
@@ -208,12 +209,12 @@ def _metric_text(value: float | None, unit: str) -> str:
     if value is None:
         return "—"
     if unit == "h":
-        return f"{value:.2f} h"
+        return f"{number_format(value, 2)} h"
     if unit == "%":
-        return f"{value * 100:.1f} %"
+        return f"{number_format(value * 100, 1)} %"
     if unit == "count":
-        return f"{value:,.0f}"
-    return f"{value:.3f}"
+        return number_format(round(value), 0, force_grouping=True)
+    return number_format(value, 3)
 
 
 def _in_words(run: Any) -> str:
@@ -223,14 +224,14 @@ def _in_words(run: Any) -> str:
         return ""
     artifact = run.artifact
     when = (
-        f"From {artifact.holdout_start:%d %b} to {artifact.data_end:%d %b %Y}"
+        f"From {date_format(artifact.holdout_start, 'MONTH_DAY_FORMAT')} to {date_format(artifact.data_end)}"
         if artifact.holdout_start and artifact.data_end
         else "On the held-out days"
     )
     winner = "the model" if model_mae < rules_mae else "the rules engine"
     return (
-        f"{when}, which training kept aside to check itself, the model was off by {model_mae:.2f} h per entry "
-        f"and the rules engine by {rules_mae:.2f} h: {winner} was closer."
+        f"{when}, which training kept aside to check itself, the model was off by {number_format(model_mae, 2)} h per "
+        f"entry and the rules engine by {number_format(rules_mae, 2)} h: {winner} was closer."
     )
 
 

@@ -206,6 +206,7 @@ def tenant_settings(tenant: Tenant) -> dict[str, Any]:
         "slug": tenant.slug,
         "name": tenant.name,
         "timezone": tenant.timezone,
+        "locale": tenant.locale,
         "auto_accept_threshold": str(tenant.auto_accept_threshold),
         "ml_rate_limit_per_minute": tenant.ml_rate_limit_per_minute,
         "settings": tenant.settings,

@@ -43,6 +43,7 @@ from tenants.exporting import (
     table_content_digest,
     table_specs,
 )
+from tenants.locales import DEFAULT_LOCALE, LOCALES
 from tenants.models import SLUG_PATTERN, Domain, Tenant
 from tenants.selectors import tenant_lookup_forget
 from tenants.services import _DOMAIN_RE, _schema_clone, data_key_create, schema_name_for
@@ -265,6 +266,7 @@ def _create_tenant(*, slug: str, domain: str, source: dict[str, Any]) -> Tenant:
         slug=slug,
         name=str(source.get("name") or slug),
         timezone=str(source.get("timezone") or "UTC"),
+        locale=source["locale"] if source.get("locale") in LOCALES else DEFAULT_LOCALE,
         auto_accept_threshold=Decimal(str(source.get("auto_accept_threshold", "0.90"))),
         ml_rate_limit_per_minute=int(source.get("ml_rate_limit_per_minute", 100)),
         settings=source.get("settings") or {},

@@ -2,7 +2,7 @@
 
 The lookup is served from process memory, then Redis, then PostgreSQL (see tenants.selectors), so a warm
 request costs no query. Failures answer in the API's JSON error shape: malformed header 400, unknown
-tenant 404, suspended tenant 403.
+tenant 404, suspended tenant 403. A tenant's request runs with its locale's formats active (tenants/locales.py).
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 from django.urls import set_urlconf
+from django.utils import translation
 
 from core.errors import error_response
 from core.schema import use_public_schema, use_tenant
+from tenants.locales import locale_language
 from tenants.models import SLUG_PATTERN, Tenant
 from tenants.selectors import tenant_get_by_host, tenant_get_by_slug
 
@@ -70,4 +72,6 @@ class TenantResolutionMiddleware:
     def _serve_tenant(self, request: HttpRequest, tenant: Tenant) -> HttpResponse:
         request.tenant = tenant  # type: ignore[attr-defined]
         use_tenant(tenant)
-        return self.get_response(request)
+        # Pages write dates and numbers in the tenant's locale (the API's JSON is not localized).
+        with translation.override(locale_language(tenant.locale)):
+            return self.get_response(request)

@@ -10,6 +10,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
+from tenants.locales import DEFAULT_LOCALE, LOCALE_CHOICES
+
 SLUG_PATTERN = r"^[a-z][a-z0-9-]{1,39}$"
 slug_validator = RegexValidator(SLUG_PATTERN, "Lower-case letters, digits and dashes; starts with a letter.")
 
@@ -38,6 +40,8 @@ class Tenant(TenantMixin):  # type: ignore[misc]
     ml_rate_limit_per_minute = models.PositiveIntegerField(default=100)
     # Admins must sign in with a second factor (docs/accounts.md); one without a device is sent to set it up.
     require_admin_two_step = models.BooleanField(default=False)
+    # How pages write dates and numbers (tenants/locales.py).
+    locale = models.CharField(max_length=5, choices=LOCALE_CHOICES, default=DEFAULT_LOCALE)
     settings = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -64,6 +68,7 @@ class Tenant(TenantMixin):  # type: ignore[misc]
             "auto_accept_threshold": str(self.auto_accept_threshold),
             "ml_rate_limit_per_minute": self.ml_rate_limit_per_minute,
             "require_admin_two_step": self.require_admin_two_step,
+            "locale": self.locale,
             "settings": self.settings,
         }
 
@@ -80,6 +85,7 @@ class Tenant(TenantMixin):  # type: ignore[misc]
             ml_rate_limit_per_minute=payload["ml_rate_limit_per_minute"],
             # A payload cached before the field existed: the default.
             require_admin_two_step=bool(payload.get("require_admin_two_step", False)),
+            locale=payload.get("locale", DEFAULT_LOCALE),
             settings=payload["settings"],
         )
         tenant._state.adding = False

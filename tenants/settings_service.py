@@ -1,6 +1,6 @@
-"""A tenant's own settings (display name, time zone, work week, suggestion granularity, auto-accept threshold,
-ML rate limit, whether Admins must use a second factor):
-validated, audited in the tenant's chain, and forgotten by every process's tenant lookup."""
+"""A tenant's own settings (display name, time zone, locale, work week, suggestion granularity, auto-accept
+threshold, ML rate limit, whether Admins must use a second factor): validated, audited in the tenant's chain, and
+forgotten by every process's tenant lookup."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from audit.services import ActorLike, audit_append
 from core.errors import ValidationFailed
 from tenants.cache import tenant_cache_invalidate
+from tenants.locales import LOCALES
 from tenants.models import Domain, Tenant
 from tenants.selectors import tenant_lookup_forget
 
@@ -26,6 +27,7 @@ ML_RATE_LIMIT_MAX = 100_000
 class TenantSettingsChanges(TypedDict, total=False):
     name: str
     timezone: str
+    locale: str
     work_week: list[int]
     suggestion_granularity: Decimal
     auto_accept_threshold: Decimal
@@ -37,6 +39,7 @@ class TenantSettingsChanges(TypedDict, total=False):
 class TenantSettings:
     name: str
     timezone: str
+    locale: str
     work_week: list[int]
     suggestion_granularity: Decimal
     auto_accept_threshold: Decimal
@@ -49,6 +52,7 @@ def tenant_settings_of(tenant: Any) -> TenantSettings:
     return TenantSettings(
         name=tenant.name,
         timezone=tenant.timezone,
+        locale=tenant.locale,
         work_week=list(extra.get("work_week", DEFAULT_WORK_WEEK)),
         suggestion_granularity=Decimal(str(extra.get("suggestion_granularity", DEFAULT_GRANULARITY))),
         auto_accept_threshold=Decimal(str(tenant.auto_accept_threshold)),
@@ -63,6 +67,8 @@ def _validate(changes: TenantSettingsChanges) -> dict[str, list[str]]:
         errors["name"] = ["Must not be blank."]
     if "timezone" in changes and changes["timezone"] not in zoneinfo.available_timezones():
         errors["timezone"] = [f"Unknown time zone '{changes['timezone']}'."]
+    if "locale" in changes and changes["locale"] not in LOCALES:
+        errors["locale"] = [f"One of {', '.join(LOCALES)}."]
     if "work_week" in changes:
         days = changes["work_week"]
         if not days or len(set(days)) != len(days) or any(not 0 <= day <= 6 for day in days):
@@ -106,6 +112,7 @@ def tenant_settings_update(*, actor: ActorLike, changes: TenantSettingsChanges) 
         update_fields=[
             "name",
             "timezone",
+            "locale",
             "auto_accept_threshold",
             "ml_rate_limit_per_minute",
             "require_admin_two_step",

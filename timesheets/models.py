@@ -192,12 +192,18 @@ class ProjectAllocationSuggestion(models.Model):
     expiry_date = models.DateField()
     accepted_hours = hours_field(null=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+    # Who decided one by one; empty when `batch` is set (the batch records who accepted it and when).
+    # Its index is partial (suggestion_decided_by_idx): a bulk accept adds no entry to it.
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     job_id = models.UUIDField(null=True, blank=True)
     # Set when the suggestion was accepted by an "accept every confident suggestion" action (undo reverts it).
-    batch = models.ForeignKey(AcceptanceBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # No database constraint: the batch row is written in the same transaction and batches are never deleted, and
+    # a constraint would cost one check per accepted row at commit (100,000 for a confident week).
+    batch = models.ForeignKey(
+        AcceptanceBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -213,10 +219,23 @@ class ProjectAllocationSuggestion(models.Model):
             ),
             models.CheckConstraint(condition=models.Q(hours__gt=0), name="suggestion_hours_positive"),
         ]
+        # Accepting a suggestion rewrites its row (an update that changes `status` cannot be HOT while an index
+        # predicate reads it), and a non-HOT update adds an entry to every index whose predicate the new row
+        # meets: the indexes the review reads are partial, so an accepted row only enters the primary key,
+        # employee, project and batch indexes.
         indexes = [
             models.Index(fields=["employee", "status", "expiry_date"], name="suggestion_employee_status_idx"),
-            models.Index(fields=["status", "date"], name="suggestion_status_date_idx"),
-            models.Index(fields=["status", "confidence"], name="suggestion_status_conf_idx"),
+            models.Index(
+                fields=["date"],
+                condition=models.Q(status__in=["pending", "rejected"]),
+                name="suggestion_open_date_idx",
+            ),
+            models.Index(
+                fields=["confidence"], condition=models.Q(status="pending"), name="suggestion_pending_conf_idx"
+            ),
+            models.Index(
+                fields=["decided_by"], condition=models.Q(decided_by__isnull=False), name="suggestion_decided_by_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -225,8 +244,9 @@ class ProjectAllocationSuggestion(models.Model):
 
 class TimesheetProjectAllocation(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    # No indexes of their own: allocation_employee_date_idx and allocation_project_date_idx lead with them, and
-    # every index costs each of the bulk writes (accepting a confident week writes 100,000 rows in one statement).
+    # No indexes of their own: allocation_one_per_key (employee, date, project) and allocation_project_date_idx
+    # lead with them, and every index costs each of the bulk writes (accepting a confident week writes 100,000
+    # rows in one statement).
     employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="allocations", db_index=False)
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="allocations", db_index=False)
     date = models.DateField()
@@ -241,11 +261,11 @@ class TimesheetProjectAllocation(models.Model):
     class Meta:
         ordering = ["date", "employee_id", "project_id"]
         constraints = [
-            models.UniqueConstraint(fields=["employee", "project", "date"], name="allocation_one_per_key"),
+            # Employee and date first: the same index serves "this employee's days" (no separate index for it).
+            models.UniqueConstraint(fields=["employee", "date", "project"], name="allocation_one_per_key"),
             models.CheckConstraint(condition=models.Q(hours__gt=0), name="allocation_hours_positive"),
         ]
         indexes = [
-            models.Index(fields=["employee", "date"], name="allocation_employee_date_idx"),
             models.Index(fields=["project", "date"], name="allocation_project_date_idx"),
         ]
 

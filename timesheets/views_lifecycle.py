@@ -18,6 +18,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.formats import date_format, number_format
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import ApplicationError
@@ -137,7 +138,8 @@ def timesheet_day_save(request: HttpRequest) -> HttpResponse:
         for message in [exc.message, *(m for msgs in exc.fields.values() for m in msgs)]:
             messages.error(request, message)
     else:
-        messages.success(request, f"{day:%a %d %b} saved: {saved.allocated} h allocated.")
+        allocated = number_format(saved.allocated)
+        messages.success(request, f"{date_format(day, 'D')} {date_format(day)} saved: {allocated} h allocated.")
     return redirect(back)
 
 

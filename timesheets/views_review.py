@@ -24,10 +24,11 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
+from django.utils.formats import date_format, number_format
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import ApplicationError
-from core.fields import DateFormField, finite_decimal
+from core.fields import DateFormField, hours_decimal
 from core.replica import reads_from_replica
 from core.roles import is_reviewer_user, is_staff_user
 from core.ui import DateInput, render_page, safe_next, staff_required
@@ -83,6 +84,11 @@ class UUIDListField(forms.Field):
             raise ValidationError("Not a valid id.", code="invalid") from None
 
 
+def _day(day: date) -> str:
+    """A day as the pages write it: weekday and the tenant locale's date ("Mon 02.03.2026")."""
+    return f"{date_format(day, 'D')} {date_format(day)}"
+
+
 def _percent_field(label: str) -> forms.IntegerField:
     return forms.IntegerField(required=False, min_value=0, max_value=100, label=label, widget=forms.NumberInput())
 
@@ -133,11 +139,11 @@ class Filters:
         parts = [self.employee.name if self.employee else "all employees"]
         parts.append(self.project.code if self.project else "all projects")
         if self.date_from and self.date_to:
-            parts.append(f"{self.date_from:%a %d %b %Y} to {self.date_to:%a %d %b %Y}")
+            parts.append(f"{_day(self.date_from)} to {_day(self.date_to)}")
         elif self.date_from:
-            parts.append(f"from {self.date_from:%a %d %b %Y}")
+            parts.append(f"from {_day(self.date_from)}")
         elif self.date_to:
-            parts.append(f"until {self.date_to:%a %d %b %Y}")
+            parts.append(f"until {_day(self.date_to)}")
         else:
             parts.append("all dates")
         if self.min_confidence is not None:
@@ -340,7 +346,7 @@ def _rows_into(
             percent=int(Decimal(s.confidence) * HUNDRED),
             level=_level(Decimal(s.confidence), threshold),
             day=days[(s.employee_id, s.date)],
-            typed=typed.get(str(s.id), str(s.hours)),
+            typed=typed.get(str(s.id), number_format(s.hours)),
             ticked=str(s.id) in ticked,
         )
         for s in shown
@@ -423,7 +429,7 @@ class DecisionForm(forms.Form):
             if not raw:
                 continue
             try:
-                value = finite_decimal(raw)
+                value = hours_decimal(raw)
             except ValidationError:
                 raise ValidationError(f"Hours must be a number (you typed “{raw[:20]}”).") from None
             if not ZERO < value <= MAX_DAY_HOURS:
@@ -519,9 +525,8 @@ def suggestion_accept_confident(request: HttpRequest) -> HttpResponse:
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect(back)
-    messages.success(
-        request, f"Accepted {batch.accepted} suggestion{'s' if batch.accepted != 1 else ''} ({batch.hours} h)."
-    )
+    plural = "s" if batch.accepted != 1 else ""
+    messages.success(request, f"Accepted {batch.accepted} suggestion{plural} ({number_format(batch.hours)} h).")
     separator = "&" if "?" in back and not back.endswith("?") else ""
     return redirect(f"{back}{separator}{urlencode({'batch': str(batch.id)})}")
 
@@ -584,7 +589,8 @@ def suggestion_accept_week(request: HttpRequest) -> HttpResponse:
         return redirect(back)
     messages.success(
         request,
-        f"Accepted the week: {batch.accepted} suggestion{'s' if batch.accepted != 1 else ''} ({batch.hours} h).",
+        f"Accepted the week: {batch.accepted} suggestion{'s' if batch.accepted != 1 else ''}"
+        f" ({number_format(batch.hours)} h).",
     )
     separator = "&" if "?" in back else "?"
     return redirect(f"{back}{separator}{urlencode({'batch': str(batch.id)})}")

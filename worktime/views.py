@@ -17,7 +17,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.errors import ApplicationError, NotFound
-from core.fields import DATE_MAX, DATE_MIN, DateFormField
+from core.fields import DATE_MAX, DATE_MIN, DateFormField, HoursFormField
 from core.roles import is_staff_user
 from core.ui import DateInput, error_to_form, render_page, safe_next, staff_required
 from timesheets.models import Employee
@@ -37,7 +37,7 @@ class LeaveForm(forms.Form):
     start_date = DateFormField(widget=DateInput(), label="From")
     end_date = DateFormField(widget=DateInput(), label="To")
     portion = forms.ChoiceField(choices=LeavePortion.choices, initial=LeavePortion.FULL_DAY)
-    hours = forms.DecimalField(required=False, max_digits=5, decimal_places=2, min_value=0, max_value=24)
+    hours = HoursFormField(required=False, max_digits=5, decimal_places=2, min_value=0, max_value=24)
     note = forms.CharField(required=False, max_length=500)
 
     def __init__(self, *args: Any, staff: bool, user: Any = None, **kwargs: Any) -> None:

@@ -32,6 +32,7 @@ def test_an_admin_reads_and_changes_the_settings(
     assert alpha.client().get(PATH, **auth(admin)).json() == {
         "name": "Alpha Ltd",
         "timezone": "UTC",
+        "locale": "en-GB",
         "work_week": [0, 1, 2, 3, 4],
         "suggestion_granularity": "0.25",
         "auto_accept_threshold": "0.90",
@@ -41,6 +42,7 @@ def test_an_admin_reads_and_changes_the_settings(
     body = {
         "name": "Alpha Group",
         "timezone": "Europe/Berlin",
+        "locale": "de-DE",
         "work_week": [4, 0, 1, 2, 3, 5],
         "suggestion_granularity": "0.5",
         "auto_accept_threshold": "0.75",
@@ -67,6 +69,7 @@ def test_an_admin_reads_and_changes_the_settings(
     ("body", "field"),
     [
         ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"locale": "de"}, "locale"),
         ({"work_week": [1, 1]}, "work_week"),
         ({"work_week": []}, "work_week"),
         ({"work_week": [7]}, "work_week"),
@@ -100,6 +103,7 @@ def test_the_settings_page_saves_for_an_admin(alpha: TenantHandle, monkeypatch: 
     form = {
         "name": "Alpha Page",
         "timezone": "Europe/Paris",
+        "locale": "fr-FR",
         "work_week": ["0", "1", "2", "3"],
         "suggestion_granularity": "1",
         "auto_accept_threshold": "0.8",
@@ -107,6 +111,7 @@ def test_the_settings_page_saves_for_an_admin(alpha: TenantHandle, monkeypatch: 
     }
     assert client.post("/settings", form)["Location"] == "/settings"
     assert "Alpha Page" in client.get("/settings").content.decode()
+    assert Tenant.objects.get(slug="alpha").locale == "fr-FR"
     bad = client.post("/settings", {**form, "auto_accept_threshold": "2"})
     assert bad.status_code == 200
     assert "Ensure this value is less than or equal to 1" in bad.content.decode()

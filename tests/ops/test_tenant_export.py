@@ -61,12 +61,14 @@ def test_an_export_with_pii_restores_every_table_row_and_hash_and_a_verifying_au
     alpha: TenantHandle, tmp_path: Path
 ) -> None:
     _seed(alpha)
+    Tenant.objects.filter(pk=alpha.tenant.pk).update(locale="de-DE")
     archive = tmp_path / "alpha.zip"
     manifest = tenant_export(slug=alpha.tenant.slug, out=archive, include_pii=True)
 
     result = tenant_import(archive_path=archive, slug="alpha-restored", domain="alpha-restored.localhost")
 
     restored = _restored("alpha-restored")
+    assert restored.locale == "de-DE"
     assert result.tenant.schema_name == restored.schema_name == "t_alpha_restored"
     assert Domain.objects.get(domain="alpha-restored.localhost").tenant_id == restored.id
     specs = table_specs(restored.schema_name)

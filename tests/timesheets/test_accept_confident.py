@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db.models import F
 from django_tenants.utils import tenant_context
 
 from audit.models import AuditEvent
@@ -21,6 +22,7 @@ from tests.timesheets.factories import (
     staff_token,
 )
 from timesheets.models import (
+    AcceptanceBatch,
     PayPeriod,
     ProjectAllocationSuggestion,
     SuggestionStatus,
@@ -101,6 +103,13 @@ def test_accepting_the_confident_bulk_leaves_the_doubtful_and_hand_filled_days_a
     assert allocated[(str(world["bob"].id), date(2026, 3, 6))] == Decimal("7.50")
     with tenant_context(alpha.tenant):
         assert AuditEvent.objects.filter(action="suggestions.accept_confident").count() == 1
+        # The batch records who accepted; its rows carry only the batch id (and the accepted hours).
+        batch = AcceptanceBatch.objects.get(id=body["batch_id"])
+        assert batch.created_by is not None
+        members = ProjectAllocationSuggestion.objects.filter(batch=batch)
+        assert members.count() == 9
+        assert not members.filter(decided_by__isnull=False).exists()
+        assert not members.exclude(accepted_hours=F("hours")).exists()
         # A person corrects one accepted day afterwards: undo must keep that correction.
         corrected = TimesheetProjectAllocation.objects.get(employee=world["ann"], date=MONDAY)
         corrected.hours = Decimal("5.00")

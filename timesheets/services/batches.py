@@ -3,8 +3,9 @@
 The selection is the review list's own query (the same filters, the same scope), cut at a minimum confidence.
 Accepting runs as one statement: it writes an allocation for each chosen suggestion whose employee, project and
 day have none yet (a day somebody already filled in is left to them, and its suggestion stays pending) and marks
-exactly those suggestions accepted under one batch. Undo reverts the batch: allocations still as accepted are
-deleted and their suggestions pending again; an allocation edited since is kept, and so is its suggestion.
+exactly those suggestions accepted under one batch (the batch, not each row, records who accepted). Undo reverts
+the batch: allocations still as accepted are deleted and their suggestions pending again; an allocation edited
+since is kept, and so is its suggestion.
 """
 
 from __future__ import annotations
@@ -122,35 +123,48 @@ def suggestions_accept_confident(*, actor: ActorLike, criteria: ConfidentCriteri
     batch = AcceptanceBatch.objects.create(created_by=user, criteria=criteria.as_json())
     sql, params = _chosen_sql(user=actor, criteria=criteria, today=tenant_today())
     with connection.cursor() as cursor:
+        # The update comes first and takes each row lock itself, re-reading the row it waited for (a suggestion
+        # rejected meanwhile is no longer pending and is left alone); no separate locking pass rewrites the rows.
+        # The allocations go in in the order of their unique index. Who accepted is the batch's: the rows carry
+        # only the batch id (no per-row user to check at commit, no entry in the decided-by index).
         _execute(
             cursor,
             f"""
-            WITH chosen AS (
-                SELECT s.id, s.employee_id, s.project_id, s.date, s.hours
-                  FROM {_SUGGESTIONS} s
-                 WHERE s.id IN ({sql}) AND {_OPEN_DAY}
-                 FOR UPDATE OF s
+            WITH accepted AS (
+                UPDATE {_SUGGESTIONS} s
+                   SET status = 'accepted', accepted_hours = s.hours, decided_at = now(), batch_id = %s
+                 WHERE s.id IN ({sql}) AND s.status = 'pending' AND {_OPEN_DAY}
+                   AND NOT EXISTS (SELECT 1 FROM {_ALLOCATIONS} a
+                                    WHERE a.employee_id = s.employee_id AND a.project_id = s.project_id
+                                      AND a.date = s.date)
+                RETURNING s.id, s.employee_id, s.project_id, s.date, s.hours
             ), written AS (
                 INSERT INTO {_ALLOCATIONS}
                        (id, employee_id, project_id, date, hours, suggestion_id, suggestion_accepted,
                         created_at, updated_at)
                 SELECT gen_random_uuid(), c.employee_id, c.project_id, c.date, c.hours, c.id, true, now(), now()
-                  FROM chosen c
+                  FROM accepted c
+                 ORDER BY c.employee_id, c.date, c.project_id
                 ON CONFLICT (employee_id, project_id, date) DO NOTHING
-                RETURNING suggestion_id
-            ), accepted AS (
-                UPDATE {_SUGGESTIONS} s
-                   SET status = 'accepted', accepted_hours = s.hours, decided_by_id = %s, decided_at = now(),
-                       batch_id = %s
-                  FROM written w
-                 WHERE s.id = w.suggestion_id
-                RETURNING s.hours
+                RETURNING hours
             )
-            SELECT count(*), coalesce(sum(hours), 0) FROM accepted
+            SELECT (SELECT count(*) FROM accepted), count(*), coalesce(sum(hours), 0) FROM written
             """,  # noqa: S608 - table names from the models, the subquery from the ORM with its parameters
-            (*params, None if user is None else user.pk, batch.id),
+            (batch.id, *params),
         )
-        accepted, hours = cursor.fetchone()
+        marked, accepted, hours = cursor.fetchone()
+        if marked != accepted:
+            # A day filled in by somebody else after this statement's snapshot: its suggestion stays pending.
+            _execute(
+                cursor,
+                f"""
+                UPDATE {_SUGGESTIONS} s
+                   SET status = 'pending', accepted_hours = NULL, decided_at = NULL, batch_id = NULL
+                 WHERE s.batch_id = %s
+                   AND NOT EXISTS (SELECT 1 FROM {_ALLOCATIONS} a WHERE a.suggestion_id = s.id)
+                """,  # noqa: S608 - table names from the models
+                (batch.id,),
+            )
     batch.accepted = int(accepted)
     batch.hours = Decimal(hours).quantize(Decimal("0.01"))
     batch.save(update_fields=["accepted", "hours"])
