@@ -68,6 +68,8 @@ class EmployeePickerField(forms.Field):
         text = str(value or "").strip()
         if not text:
             return None
+        if "\x00" in text:  # no name or address holds one, and PostgreSQL refuses it in a query
+            raise ValidationError("Null characters are not allowed.", code="null_characters_not_allowed")
         visible = employee_list(user=self.user)
         if (key := _uuid(text)) is not None:
             matches = list(visible.filter(id=key)[:2])

@@ -149,3 +149,16 @@ def test_a_manager_picks_among_their_team_on_the_week_grid(alpha: TenantHandle, 
     assert member.status_code == 200
     outsider = client.get(f"/timesheets?employee={team.outsider.id}").content.decode()
     assert "Outsider" not in outsider
+
+
+def test_a_null_character_in_the_people_picker_is_a_form_error_not_a_server_error(
+    alpha: TenantHandle, team: Team
+) -> None:
+    client = alpha.client()
+    assert client.post("/login", {"username": team.user.username, "password": PASSWORD}).status_code == 302
+    options = client.get("/employees/options", {"employee": "Mem\x00ber"})
+    assert options.status_code == 200
+    assert "Member" in options.content.decode()
+    week = client.get("/timesheets", {"employee": "Mem\x00ber"})
+    assert week.status_code == 200
+    assert "Null characters are not allowed." in week.content.decode()
