@@ -230,8 +230,11 @@ class ProjectAllocationSuggestion(models.Model):
                 condition=models.Q(status__in=["pending", "rejected"]),
                 name="suggestion_open_date_idx",
             ),
+            # The review's order (least confident first): a page of it is read off the index, not sorted.
             models.Index(
-                fields=["confidence"], condition=models.Q(status="pending"), name="suggestion_pending_conf_idx"
+                fields=["confidence", "date", "id"],
+                condition=models.Q(status="pending"),
+                name="suggestion_pending_conf_idx",
             ),
             models.Index(
                 fields=["decided_by"], condition=models.Q(decided_by__isnull=False), name="suggestion_decided_by_idx"

@@ -222,8 +222,10 @@ def suggestion_pending_list(
     confidence_below: Decimal | None = None,
     confidence_above: Decimal | None = None,
     today: date | None = None,
+    named: bool = True,
 ) -> QuerySet[ProjectAllocationSuggestion]:
-    """Pending suggestions still open for review (not past their expiry date), least confident first."""
+    """Pending suggestions still open for review (not past their expiry date), least confident first; `named`
+    adds the employee's name and the project's code (two joins a count or a bulk action does without)."""
     suggestions = _own_only(
         ProjectAllocationSuggestion.objects.filter(
             status=SuggestionStatus.PENDING, expiry_date__gte=today or tenant_today()
@@ -242,6 +244,8 @@ def suggestion_pending_list(
         suggestions = suggestions.filter(confidence__lt=confidence_below)
     if confidence_above is not None:
         suggestions = suggestions.filter(confidence__gt=confidence_above)
+    if not named:
+        return suggestions.order_by("confidence", "date", "id")
     # Annotations instead of select_related: the employee's encrypted columns are never read here.
     annotated: QuerySet[ProjectAllocationSuggestion] = suggestions.annotate(
         employee_name=F("employee__name"), project_code=F("project__code")

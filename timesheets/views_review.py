@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -259,7 +260,8 @@ def review_context(
     }
     if not filters.ok:
         return context  # an invalid filter shows its error and no rows: never "every row" by accident
-    suggestions = suggestion_pending_list(
+    chosen = functools.partial(
+        suggestion_pending_list,
         user=request.user,
         employee_id=filters.employee.id if filters.employee else None,
         project_id=filters.project.id if filters.project else None,
@@ -269,8 +271,10 @@ def review_context(
         confidence_above=None,
         today=today,
     )
+    suggestions, plain = chosen(), chosen(named=False)
     if filters.min_confidence is not None:
         suggestions = suggestions.filter(confidence__gte=Decimal(filters.min_confidence) / HUNDRED)
+        plain = plain.filter(confidence__gte=Decimal(filters.min_confidence) / HUNDRED)
     context["by_week"] = query.get("view") == "weeks"
     context["view_links"] = {
         "lines": f"{path}?{_query_without(query, 'page', 'batch', 'view')}",
@@ -288,6 +292,7 @@ def review_context(
             threshold=threshold,
             typed=typed or {},
             ticked=set(ticked),
+            counted=plain.count(),
         )
     if is_staff_user(request.user):
         criteria = filters.criteria(threshold)
@@ -333,9 +338,12 @@ def _rows_into(
     threshold: Decimal,
     typed: Mapping[str, str],
     ticked: set[str],
+    counted: int,
 ) -> None:
     """The filtered suggestions as line items, a page of them, each with its day; what was typed kept."""
-    page = Paginator(suggestions, REVIEW_PAGE_SIZE).get_page(query.get("page"))
+    paginator = Paginator(suggestions, REVIEW_PAGE_SIZE)
+    paginator.count = counted  # counted without the joins that only name the rows
+    page = paginator.get_page(query.get("page"))
     shown = list(page.object_list)
     days = suggestion_day_contexts(
         user=request.user, days=[(s.employee_id, s.date) for s in shown], today=tenant_today()

@@ -83,8 +83,11 @@ def _execute(cursor: Any, sql: str, params: Any) -> None:
         raise translated from exc
 
 
-def _chosen_sql(*, user: Any, criteria: ConfidentCriteria, today: date) -> tuple[str, tuple[Any, ...]]:
-    """SQL selecting the ids of the pending suggestions the criteria take, as the reader may see them."""
+def _chosen_sql(
+    *, user: Any, criteria: ConfidentCriteria, today: date, columns: tuple[str, ...] = ("id",)
+) -> tuple[str, tuple[Any, ...]]:
+    """SQL selecting the pending suggestions the criteria take, as the reader may see them (their ids, or these
+    columns)."""
     chosen = suggestion_pending_list(
         user=user,
         employee_id=criteria.employee_id,
@@ -92,23 +95,29 @@ def _chosen_sql(*, user: Any, criteria: ConfidentCriteria, today: date) -> tuple
         date_from=criteria.date_from,
         date_to=criteria.date_to,
         today=today,
+        named=False,
     ).filter(confidence__gte=criteria.min_confidence)
-    sql, params = chosen.order_by().values("id").query.sql_with_params()
+    sql, params = chosen.order_by().values(*columns).query.sql_with_params()
     return sql, tuple(params)
 
 
 def suggestions_confident_summary(*, user: Any, criteria: ConfidentCriteria) -> ConfidentSummary:
     """How many suggestions, hours and people a confident accept with these criteria would take now."""
-    sql, params = _chosen_sql(user=user, criteria=criteria, today=tenant_today())
+    # The chosen rows themselves, with the columns the count needs (not their ids joined back to the table).
+    sql, params = _chosen_sql(
+        user=user, criteria=criteria, today=tenant_today(), columns=("employee_id", "project_id", "date", "hours")
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT count(*), coalesce(sum(s.hours), 0), count(DISTINCT s.employee_id)
-              FROM {_SUGGESTIONS} s
-             WHERE s.id IN ({sql}) AND {_OPEN_DAY}
-               AND NOT EXISTS (SELECT 1 FROM {_ALLOCATIONS} a
-                                WHERE a.employee_id = s.employee_id AND a.project_id = s.project_id
-                                  AND a.date = s.date)
+            SELECT coalesce(sum(rows), 0), coalesce(sum(hours), 0), count(*)
+              FROM (SELECT count(*) AS rows, sum(s.hours) AS hours  -- per person: hashed, not sorted
+                      FROM ({sql}) s
+                     WHERE {_OPEN_DAY}
+                       AND NOT EXISTS (SELECT 1 FROM {_ALLOCATIONS} a
+                                        WHERE a.employee_id = s.employee_id AND a.project_id = s.project_id
+                                          AND a.date = s.date)
+                     GROUP BY s.employee_id) people
             """,  # noqa: S608 - table names from the models, the subquery from the ORM with its parameters
             params,
         )
