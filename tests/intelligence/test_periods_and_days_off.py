@@ -154,7 +154,7 @@ def test_a_half_day_of_leave_splits_attendance_that_fits_the_working_half_and_fl
         fitted = ProjectAllocationSuggestion.objects.filter(employee=fits, date=half_day)
         # Only the attended half is split into projects; the leave half is not suggested anywhere.
         assert fitted.exists()
-        assert sum(s.hours for s in fitted) == Decimal("4.00")
+        assert sum(s.hours or Decimal(0) for s in fitted) == Decimal("4.00")
         assert not ProjectAllocationSuggestion.objects.filter(employee=beyond, date=half_day).exists()
         flagged = {(row.employee_id, row.date): row for row in UnallocatedDay.objects.all()}
         assert set(flagged) == {(beyond.id, half_day)}

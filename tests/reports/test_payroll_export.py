@@ -185,13 +185,13 @@ def test_the_flexitime_columns_equal_what_the_week_and_the_grid_show(alpha: Tena
     assert all(row["flexitime_carried_forward"] == "" for row in rows if row["line"] == "project")
 
     for person in (ann, bob, cid):
-        week = alpha.client().get(
+        account = alpha.client().get(
             "/api/worktime/expected-hours",
             {"employee": str(person.id), "date_from": "2026-03-01", "date_to": "2026-03-31"},
             **auth(token),
         )
-        assert week.status_code == 200
-        shown, exported = week.json(), totals[person.name]
+        assert account.status_code == 200
+        shown, exported = account.json(), totals[person.name]
         assert (
             exported["expected_hours"],
             exported["leave_hours"],

@@ -261,7 +261,7 @@ def test_the_flexitime_totals_equal_each_employees_account_with_every_rule_in_pl
                 employee=person, leave_type=vacation, start_date=first, end_date=last, portion=portion, hours=hours
             )
     # Attendance opens people[2]'s account in February and people[3]'s inside April; people[4] has none.
-    for person, first, count, hours in (
+    for person, first, count, worked in (
         (people[0], date(2026, 2, 2), 60, 9),
         (people[1], date(2026, 4, 20), 8, 7),
         (people[2], date(2026, 2, 16), 70, 8),
@@ -270,7 +270,7 @@ def test_the_flexitime_totals_equal_each_employees_account_with_every_rule_in_pl
         for offset in range(count):
             day = first + timedelta(days=offset)
             if day.weekday() < 5 and day <= end:
-                make_attendance(alpha, person, day=day, hours=hours)
+                make_attendance(alpha, person, day=day, hours=worked)
 
     with tenant_context(alpha.tenant):
         totals = flexitime_totals(date_from=start, date_to=end)
