@@ -95,8 +95,19 @@ class Text(serializers.CharField):
     """
 
     def to_internal_value(self, data: Any) -> str:
-        if isinstance(data, str) and self.max_length is not None and len(data) > self.max_length:
+        if not isinstance(data, str):  # the schema says string: DRF would turn a number into one
+            self.fail("invalid")
+        if self.max_length is not None and len(data) > self.max_length:
             self.fail("max_length", max_length=self.max_length)
+        return str(super().to_internal_value(data))
+
+
+class Slug(serializers.SlugField):
+    """A slug that is only a JSON string, as the schema states (DRF would turn a number into one)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
         return str(super().to_internal_value(data))
 
 

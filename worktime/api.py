@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import NotFound, PermissionDenied, ValidationFailed
-from core.fields import Date, Flag, Text
+from core.fields import Date, Flag, Slug, Text
 from core.pagination import DefaultPagination
 from core.query import query_validate
 from core.roles import IsHROrAdmin, IsReviewer, is_staff_user
@@ -147,7 +147,7 @@ class DayOffCreateApi(APIView):
 
 
 class LeaveTypeSerializer(serializers.Serializer[Any]):
-    code = serializers.SlugField(max_length=32)
+    code = Slug(max_length=32)
     name = Text(max_length=120)
     paid = Flag(default=True)
     requires_approval = Flag(default=True)
@@ -204,7 +204,7 @@ class LeaveOutputSerializer(serializers.ModelSerializer[LeaveRecord]):
 
 class LeaveInputSerializer(serializers.Serializer[dict[str, Any]]):
     employee = serializers.UUIDField(required=False)
-    leave_type = serializers.SlugField(max_length=32)
+    leave_type = Slug(max_length=32)
     start_date = Date()
     end_date = Date()
     portion = serializers.ChoiceField(choices=LeavePortion.choices, default=LeavePortion.FULL_DAY)
@@ -416,7 +416,7 @@ class EntitlementApi(APIView):
 
     class EntitlementSerializer(serializers.Serializer[dict[str, Any]]):
         employee = serializers.UUIDField()
-        leave_type = serializers.SlugField(max_length=32)
+        leave_type = Slug(max_length=32)
         year = serializers.IntegerField(min_value=2000, max_value=2099)
         days = serializers.DecimalField(max_digits=5, decimal_places=1, min_value=Decimal(0), max_value=Decimal(366))
 

@@ -356,3 +356,16 @@ def test_leave_imports_from_a_csv_and_a_bad_csv_row_names_its_row(alpha: TenantH
     refused = alpha.client().post("/api/leave/import", bad, content_type="text/csv", **auth(token))
     assert refused.status_code == 400
     assert "end_date" in refused.json()["error"]["fields"]["rows"]["0"]
+
+
+def test_a_number_where_the_schema_says_string_is_a_400_naming_the_field(alpha: TenantHandle) -> None:
+    token = staff_token(alpha)
+    for body, field in (
+        ({"code": 12, "name": "Sabbatical"}, "code"),
+        ({"code": "sabbatical", "name": 12}, "name"),
+    ):
+        response = _json(alpha, "post", "/api/leave-types", token, body)
+        assert response.status_code == 400, body
+        assert field in response.json()["error"]["fields"]
+    accepted = _json(alpha, "post", "/api/leave-types", token, {"code": "sabbatical", "name": "Sabbatical"})
+    assert accepted.status_code == 201, accepted.content
