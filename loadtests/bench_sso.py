@@ -34,6 +34,7 @@ from loadtests.common import (
     free_port,
     gunicorn_start,
     manage,
+    percentile,
     process_stop,
     product_env,
     wait_for_http,
@@ -42,17 +43,12 @@ from loadtests.common import (
 SLUG = "ssobench"
 
 
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
 def _summary(name: str, values: list[float]) -> str:
     if not values:
         return f"{name}: none"
     ms = [value * 1000 for value in values]
     return (
-        f"{name} (n={len(ms)}): P50 {statistics.median(ms):.1f} ms, P95 {_percentile(ms, 0.95):.1f} ms, "
+        f"{name} (n={len(ms)}): P50 {statistics.median(ms):.1f} ms, P95 {percentile(ms, 0.95):.1f} ms, "
         f"max {max(ms):.1f} ms"
     )
 

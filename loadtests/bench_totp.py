@@ -25,13 +25,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loadtests.common import bench_cache_prefix, bench_finish, database_recreate, database_url
+from loadtests.common import bench_env, bench_finish, database_recreate, database_url, percentile
 
 
 def _summary(label: str, samples_us: list[float]) -> str:
-    ordered = sorted(samples_us)
-    p95 = ordered[int(len(ordered) * 0.95) - 1]
-    return f"{label:<34} p50 {statistics.median(ordered):9.1f} µs   p95 {p95:9.1f} µs   (n={len(ordered)})"
+    p50, p95 = statistics.median(samples_us), percentile(samples_us, 0.95)
+    return f"{label:<34} p50 {p50:9.1f} µs   p95 {p95:9.1f} µs   (n={len(samples_us)})"
 
 
 def main() -> int:
@@ -42,9 +41,7 @@ def main() -> int:
 
     url = database_url(args.database)
     database_recreate(url)
-    os.environ.update(
-        {"DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "hrms.settings", "CACHE_KEY_PREFIX": bench_cache_prefix()}
-    )
+    os.environ.update(bench_env(url))
 
     import django
 

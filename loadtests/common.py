@@ -151,6 +151,12 @@ def tenant_ml_limit_lift(url: str, slug: str) -> None:
         conn.execute("UPDATE tenants_tenant SET ml_rate_limit_per_minute = 10000000 WHERE slug = %s", [slug])
 
 
+def percentile(values: list[float], share: float) -> float:
+    """The value at `share` (0.95 for P95) of the sorted values, by nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
