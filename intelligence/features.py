@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 from django.db import connection
 
+from intelligence.signals import PeriodRejections
 from jira_sync.models import JiraIssueAssignment, JiraWorkLog
 from timesheets.models import (
     AttendanceRecord,
@@ -118,7 +119,6 @@ class ChunkRecords:
     worklogs: tuple[IntArray, IntArray, IntArray, FloatArray]  # employee, project, day, hours
     open_issues: tuple[IntArray, IntArray, FloatArray]  # employee, project, count
     rejected: tuple[IntArray, IntArray, IntArray]  # employee, project, day
-    pending_days: tuple[IntArray, IntArray]  # employee, day with a still-pending suggestion
 
     @property
     def days(self) -> int:
@@ -138,8 +138,16 @@ def _floats(values: Sequence[float]) -> FloatArray:
     return np.asarray(values, dtype=np.float32)
 
 
-def records_load(*, employee_ids: list[uuid.UUID], start: date, end: date, projects: ProjectTable) -> ChunkRecords:
-    """Five queries for the chunk, however many employees and days it spans."""
+def records_load(
+    *,
+    employee_ids: list[uuid.UUID],
+    start: date,
+    end: date,
+    projects: ProjectTable,
+    rejections: PeriodRejections | None = None,
+) -> ChunkRecords:
+    """Five queries for the chunk, however many employees and days it spans; four with `rejections`, a generation
+    run's snapshot of the period's rejected suggestions (see `PeriodRejections`)."""
     first = start - timedelta(days=HISTORY_DAYS)
     employees = {employee_id: i for i, employee_id in enumerate(employee_ids)}
     ids = list(employee_ids)
@@ -175,11 +183,19 @@ def records_load(*, employee_ids: list[uuid.UUID], start: date, end: date, proje
             "WHERE employee_id = ANY(%s) AND is_active AND project_id IS NOT NULL GROUP BY employee_id, project_id",
             [ids],
         )
-        decided = rows(
-            f"SELECT employee_id, project_id, date, status FROM {ProjectAllocationSuggestion._meta.db_table} "
-            "WHERE employee_id = ANY(%s) AND date BETWEEN %s AND %s AND status IN (%s, %s)",
-            [ids, start, end, SuggestionStatus.REJECTED, SuggestionStatus.PENDING],
-        )
+        if rejections is None:
+            decided = rows(
+                f"SELECT employee_id, project_id, date FROM {ProjectAllocationSuggestion._meta.db_table} "
+                "WHERE employee_id = ANY(%s) AND date BETWEEN %s AND %s AND status = %s",
+                [ids, start, end, SuggestionStatus.REJECTED],
+            )
+        else:
+            decided = [
+                (employee_id, uuid.UUID(project_id), day)
+                for employee_id in ids
+                for day, project_ids in rejections.by_employee.get(str(employee_id), {}).items()
+                for project_id in project_ids
+            ]
 
     def triples(source: list[tuple[Any, ...]], scale: float = 1.0) -> tuple[IntArray, IntArray, IntArray, FloatArray]:
         kept = [row for row in source if row[1] in project_index]
@@ -191,8 +207,7 @@ def records_load(*, employee_ids: list[uuid.UUID], start: date, end: date, proje
         )
 
     open_kept = [row for row in assignments if row[1] in project_index]
-    rejected = [row for row in decided if row[3] == SuggestionStatus.REJECTED and row[1] in project_index]
-    pending = {(employees[row[0]], day_number(row[2])) for row in decided if row[3] == SuggestionStatus.PENDING}
+    rejected = [row for row in decided if row[1] in project_index]
     return ChunkRecords(
         employee_ids=ids,
         first=first,
@@ -215,7 +230,6 @@ def records_load(*, employee_ids: list[uuid.UUID], start: date, end: date, proje
             _ints([project_index[row[1]] for row in rejected]),
             _ints([day_number(row[2]) for row in rejected]),
         ),
-        pending_days=(_ints([e for e, _ in pending]), _ints([d for _, d in pending])),
     )
 
 
@@ -235,7 +249,6 @@ class ChunkArrays:
     day_total: FloatArray  # visible accepted hours of the employee (employee x day)
     labelled: BoolArray  # the employee-day has a confirmed outcome: allocations or a rejection (employee x day)
     logged_total: FloatArray  # Jira hours of the employee (employee x day)
-    pending: BoolArray  # (employee x day)
     live: BoolArray  # project running on the day (pair x day)
 
 
@@ -289,9 +302,6 @@ def arrays_build(records: ChunkRecords, projects: ProjectTable, *, hide_from: da
     labelled[r_emp, r_day] = True
     logged_total = np.zeros((n_employees, n_days), dtype=np.float32)
     np.add.at(logged_total, pair_employee, logged)
-    pending = np.zeros((n_employees, n_days), dtype=bool)
-    p_emp, p_day = records.pending_days
-    pending[p_emp, p_day] = True
 
     day_numbers = np.arange(n_days)
     starts = np.array(
@@ -314,7 +324,6 @@ def arrays_build(records: ChunkRecords, projects: ProjectTable, *, hide_from: da
         day_total=day_total,
         labelled=labelled,
         logged_total=logged_total,
-        pending=pending,
         live=live,
     )
 
@@ -491,9 +500,15 @@ def candidates_build(
 
 
 def chunk_features(
-    *, employee_ids: list[uuid.UUID], start: date, end: date, projects: ProjectTable
+    *,
+    employee_ids: list[uuid.UUID],
+    start: date,
+    end: date,
+    projects: ProjectTable,
+    rejections: PeriodRejections | None = None,
 ) -> tuple[ChunkArrays, Candidates]:
-    """Load a chunk's evidence (five queries) and build its candidates: the entry point for prediction."""
-    records = records_load(employee_ids=employee_ids, start=start, end=end, projects=projects)
+    """Load a chunk's evidence (five queries, four with `rejections`) and build its candidates: the entry point
+    for prediction."""
+    records = records_load(employee_ids=employee_ids, start=start, end=end, projects=projects, rejections=rejections)
     arrays = arrays_build(records, projects)
     return arrays, candidates_build(arrays, projects)

@@ -35,7 +35,7 @@ from intelligence.allocation import rules_chunk
 from intelligence.features import ProjectTable, chunk_features
 from intelligence.predictor import ActivePredictor, explain, predictor_active, suggestion_hours
 from intelligence.rules import DEFAULT_GRANULARITY, Split, explanation_of
-from intelligence.signals import ChunkSignals, signals_load
+from intelligence.signals import ChunkSignals, PeriodRejections, signals_load
 from jobs.models import BackgroundJob
 from jobs.runner import job_run
 from jobs.services import job_progress
@@ -160,11 +160,16 @@ def _model_splits(
     employee_ids: list[uuid.UUID],
     params: GenerationParameters,
     active_projects: frozenset[str],
+    rejections: PeriodRejections | None = None,
 ) -> dict[tuple[str, date], list[Split]] | None:
     """The model's splits for the chunk's employee-days, or None when the rules engine must answer them all."""
     try:
         arrays, candidates = chunk_features(
-            employee_ids=employee_ids, start=params.start, end=params.end, projects=model.projects
+            employee_ids=employee_ids,
+            start=params.start,
+            end=params.end,
+            projects=model.projects,
+            rejections=rejections,
         )
     except Exception:
         logger.exception("feature building failed; the rules engine answers this chunk")
@@ -301,9 +306,14 @@ def _compute_chunk(
     job_id: uuid.UUID,
     model: ModelContext | None = None,
     days_off_possible: bool = True,
+    rejections: PeriodRejections | None = None,
 ) -> ChunkRows:
     signals = signals_load(
-        employee_ids=employee_ids, start=params.start, end=params.end, active_projects=active_projects
+        employee_ids=employee_ids,
+        start=params.start,
+        end=params.end,
+        active_projects=active_projects,
+        rejections=rejections,
     )
     new_ids = _random_ids()
     now = timezone.now()
@@ -317,7 +327,12 @@ def _compute_chunk(
     if model is not None:
         try:
             found = _model_splits(
-                model=model, signals=signals, employee_ids=employee_ids, params=params, active_projects=active_projects
+                model=model,
+                signals=signals,
+                employee_ids=employee_ids,
+                params=params,
+                active_projects=active_projects,
+                rejections=rejections,
             )
         except Exception:  # generation never fails because ML failed: the rules engine takes the chunk
             logger.exception("turning model predictions into suggestions failed; the rules engine answers")
@@ -439,6 +454,7 @@ def _run(job: BackgroundJob, lease: Lease, on_progress: ProgressCallback | None)
     predictor = predictor_active()
     model = ModelContext(predictor=predictor, projects=ProjectTable.load()) if predictor is not None else None
     pending_before = PendingBefore.find(start=params.start, end=params.end, employee_ids=params.employee_ids)
+    rejections = PeriodRejections.load(start=params.start, end=params.end, employee_ids=params.employee_ids)
     totals.model_version = predictor.version if predictor is not None else None
     hours = Decimal(0)
 
@@ -490,6 +506,7 @@ def _run(job: BackgroundJob, lease: Lease, on_progress: ProgressCallback | None)
                 job_id=job.id,
                 model=model,
                 days_off_possible=off_possible,
+                rejections=rejections,
             )
             writer.submit((employee_ids, rows))
     return totals

@@ -102,6 +102,39 @@ def test_generating_the_same_period_twice_creates_no_duplicates_and_keeps_accept
         assert day_total == Decimal("8.00")
 
 
+def test_a_rejected_project_is_not_proposed_again_in_any_chunk_and_rejections_are_read_once(
+    alpha: TenantHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(generation, "CHUNK_SIZE", 1)  # three chunks, each taking its rejections from the snapshot
+    with tenant_context(alpha.tenant):
+        world = build_world(employees=3, days=2)
+        _generate(world)
+        turned_down = list(ProjectAllocationSuggestion.objects.order_by("employee_id", "date", "project_id")[::5])
+        assert len({s.employee_id for s in turned_down}) == 3
+        ProjectAllocationSuggestion.objects.filter(id__in=[s.id for s in turned_down]).update(
+            status=SuggestionStatus.REJECTED
+        )
+        with CaptureQueriesContext(connection) as queries:
+            job = _generate(world)
+        assert job.status == JobStatus.SUCCEEDED, job.error
+        rejected_reads = [q["sql"] for q in queries.captured_queries if "'rejected'" in q["sql"]]
+        assert len(rejected_reads) == 1
+        pending = set(
+            ProjectAllocationSuggestion.objects.filter(status=SuggestionStatus.PENDING).values_list(
+                "employee_id", "project_id", "date"
+            )
+        )
+        assert pending
+        assert not pending & {(s.employee_id, s.project_id, s.date) for s in turned_down}
+        # The rejected project's hours went to the others: every day still sums to what was attended.
+        totals = (
+            ProjectAllocationSuggestion.objects.filter(status=SuggestionStatus.PENDING)
+            .values("employee_id", "date")
+            .annotate(total=Sum("hours"))
+        )
+        assert {row["total"] for row in totals} == {Decimal("8.00")}
+
+
 def test_auto_accept_turns_high_confidence_suggestions_into_allocations(alpha: TenantHandle) -> None:
     with tenant_context(alpha.tenant):
         world = build_world(employees=2, days=2)

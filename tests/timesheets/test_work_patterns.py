@@ -48,7 +48,7 @@ def test_recompute_averages_the_hours_of_the_days_each_pattern_occurred(alpha: T
     with tenant_context(alpha.tenant), CaptureQueriesContext(connection) as queries:
         written = work_patterns_recompute(as_of=AS_OF, window_weeks=4, employee_ids=[ann.id])
     pattern_writes = [q["sql"] for q in queries.captured_queries if "timesheets_workpattern" in q["sql"]]
-    assert len(pattern_writes) == 2  # one INSERT ... SELECT ... ON CONFLICT, one UPDATE
+    assert len(pattern_writes) == 1  # one statement: the upsert and the deactivation
 
     assert written == 2
     patterns = _patterns(alpha)
@@ -82,6 +82,30 @@ def test_recompute_updates_in_place_and_reactivates(alpha: TenantHandle) -> None
         again = WorkPattern.objects.get()
     assert again.id == first.id
     assert (again.average_hours, again.occurrences, again.is_active) == (Decimal("5.00"), 2, True)
+
+
+def test_a_rerun_rewrites_only_the_patterns_that_changed(alpha: TenantHandle) -> None:
+    ann, apollo, gemini = make_employee(alpha), make_project(alpha), make_project(alpha)
+    make_allocation(alpha, ann, apollo, day=date(2026, 3, 2), hours="4")
+    make_allocation(alpha, ann, gemini, day=date(2026, 3, 3), hours="3")
+    with tenant_context(alpha.tenant):
+        assert work_patterns_recompute(as_of=AS_OF, window_weeks=4) == 2
+        before = _row_versions()
+    make_allocation(alpha, ann, gemini, day=date(2026, 3, 10), hours="5")
+    with tenant_context(alpha.tenant):
+        assert work_patterns_recompute(as_of=AS_OF, window_weeks=4) == 2
+        after = _row_versions()
+        gemini_pattern = WorkPattern.objects.get(project=gemini)
+    assert after[apollo.id] == before[apollo.id]  # nothing new on Mondays: the row was not rewritten
+    assert after[gemini.id] != before[gemini.id]
+    assert (gemini_pattern.average_hours, gemini_pattern.weeks_observed) == (Decimal("4.00"), 2)
+
+
+def _row_versions() -> dict[Any, str]:
+    """Each pattern's physical row (ctid): an UPDATE writes a new one, even inside the same transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT project_id, ctid::text FROM {WorkPattern._meta.db_table}")
+        return dict(cursor.fetchall())
 
 
 def test_the_list_filters_by_employee_project_and_weekday(alpha: TenantHandle) -> None:

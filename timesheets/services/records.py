@@ -575,11 +575,13 @@ def allocations_upsert(*, actor: ActorLike, rows: Sequence[AllocationRow]) -> Up
 def work_patterns_recompute(*, as_of: date, window_weeks: int = 8, employee_ids: list[uuid.UUID] | None = None) -> int:
     """Rebuild work patterns from the allocations of the `window_weeks` weeks ending on `as_of` (inclusive).
 
-    One INSERT ... SELECT ... GROUP BY upserts a pattern per employee, project and weekday (Monday = 0):
-    average_hours is the mean of the allocated hours on the days it occurred, occurrences the number of such
-    days, weeks_observed the distinct ISO weeks among them, last_occurrence the latest. One UPDATE then
-    deactivates the patterns of the same employees that the window no longer shows. Returns the number of
-    active patterns written.
+    One statement: the window's allocations grouped per employee, project and weekday (Monday = 0) give
+    average_hours (the mean of the allocated hours on the days it occurred), occurrences (the number of such
+    days), weeks_observed (the ISO weeks among them: on one weekday each day is its own week, and an employee
+    has one allocation per project and day, so the same count) and last_occurrence (the latest). Those are
+    upserted, a pattern that already says exactly that is left as it is (a re-run of a period rewrites nothing),
+    and the same employees' active patterns that the window no longer shows are deactivated. Returns the number
+    of active patterns the window shows.
     """
     if window_weeks < 1:
         raise ValidationFailed("Invalid input.", fields={"window_weeks": ["Must be at least 1."]})
@@ -595,39 +597,48 @@ def work_patterns_recompute(*, as_of: date, window_weeks: int = 8, employee_ids:
         scope_sql_aliased = "AND p.employee_id = ANY(%(employee_ids)s)"
         params["employee_ids"] = list(employee_ids)
     with connection.cursor() as cursor:
+        # A tenant's window groups into a few hundred thousand patterns: hashed in memory, not sorted on disk.
+        cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(
             f"""
-            INSERT INTO {patterns} (id, employee_id, project_id, day_of_week, average_hours, occurrences,
-                                    weeks_observed, last_occurrence, is_active, updated_at)
-            SELECT gen_random_uuid(), employee_id, project_id, (extract(isodow FROM date)::int - 1),
-                   round(avg(hours), 2), count(*), count(DISTINCT date_trunc('week', date)), max(date), true, now()
-              FROM {allocations}
-             WHERE date BETWEEN %(start)s AND %(as_of)s {scope_sql}
-             GROUP BY employee_id, project_id, extract(isodow FROM date)
-            ON CONFLICT (employee_id, project_id, day_of_week) DO UPDATE
-               SET average_hours = EXCLUDED.average_hours,
-                   occurrences = EXCLUDED.occurrences,
-                   weeks_observed = EXCLUDED.weeks_observed,
-                   last_occurrence = EXCLUDED.last_occurrence,
-                   is_active = true,
-                   updated_at = EXCLUDED.updated_at
+            WITH window_patterns AS (
+                SELECT employee_id, project_id, extract(isodow FROM date)::int - 1 AS day_of_week,
+                       round(avg(hours), 2) AS average_hours, count(*) AS occurrences, max(date) AS last_occurrence
+                  FROM {allocations}
+                 WHERE date BETWEEN %(start)s AND %(as_of)s {scope_sql}
+                 GROUP BY employee_id, project_id, extract(isodow FROM date)
+            ),
+            upserted AS (
+                INSERT INTO {patterns} AS p (id, employee_id, project_id, day_of_week, average_hours, occurrences,
+                                             weeks_observed, last_occurrence, is_active, updated_at)
+                SELECT gen_random_uuid(), employee_id, project_id, day_of_week, average_hours, occurrences,
+                       occurrences, last_occurrence, true, now()
+                  FROM window_patterns
+                ON CONFLICT (employee_id, project_id, day_of_week) DO UPDATE
+                   SET average_hours = EXCLUDED.average_hours,
+                       occurrences = EXCLUDED.occurrences,
+                       weeks_observed = EXCLUDED.weeks_observed,
+                       last_occurrence = EXCLUDED.last_occurrence,
+                       is_active = true,
+                       updated_at = EXCLUDED.updated_at
+                 WHERE (p.average_hours, p.occurrences, p.weeks_observed, p.last_occurrence, p.is_active)
+                       IS DISTINCT FROM (EXCLUDED.average_hours, EXCLUDED.occurrences, EXCLUDED.weeks_observed,
+                                         EXCLUDED.last_occurrence, true)
+            ),
+            ended AS (
+                UPDATE {patterns} AS p SET is_active = false, updated_at = now()
+                 WHERE p.is_active {scope_sql_aliased}
+                   AND NOT EXISTS (
+                       SELECT 1 FROM window_patterns AS w
+                        WHERE w.employee_id = p.employee_id AND w.project_id = p.project_id
+                          AND w.day_of_week = p.day_of_week)
+                RETURNING 1
+            )
+            SELECT (SELECT count(*) FROM window_patterns), (SELECT count(*) FROM ended)
             """,
             params,
         )
-        written = int(cursor.rowcount)
-        cursor.execute(
-            f"""
-            UPDATE {patterns} AS p SET is_active = false, updated_at = now()
-             WHERE p.is_active {scope_sql_aliased}
-               AND NOT EXISTS (
-                   SELECT 1 FROM {allocations} AS a
-                    WHERE a.employee_id = p.employee_id AND a.project_id = p.project_id
-                      AND a.date BETWEEN %(start)s AND %(as_of)s
-                      AND extract(isodow FROM a.date)::int - 1 = p.day_of_week)
-            """,
-            params,
-        )
-        deactivated = int(cursor.rowcount)
+        written, deactivated = (int(value) for value in cursor.fetchone())
     audit_append(
         actor=None,
         action="work_patterns.recompute",
