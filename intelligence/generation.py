@@ -30,6 +30,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.services import Actor
+from core.memory import cyclic_gc_paused
 from core.schema import current_schema
 from intelligence.allocation import rules_chunk
 from intelligence.features import ProjectTable, chunk_features
@@ -494,7 +495,7 @@ def _run(job: BackgroundJob, lease: Lease, on_progress: ProgressCallback | None)
 
     # Chunk N is written (and committed) on the writer's connection while chunk N+1 is computed here.
     off_possible = days_off_possible(start=params.start, end=params.end)
-    with ChunkWriter(write, name="generation-writer") as writer:
+    with cyclic_gc_paused(), ChunkWriter(write, name="generation-writer") as writer:
         writer.submit(None)
         for employee_ids in _employee_chunks(params):
             lease_renew(lease)

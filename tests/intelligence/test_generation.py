@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 import uuid
@@ -133,6 +134,25 @@ def test_a_rejected_project_is_not_proposed_again_in_any_chunk_and_rejections_ar
             .annotate(total=Sum("hours"))
         )
         assert {row["total"] for row in totals} == {Decimal("8.00")}
+
+
+def test_chunks_are_computed_with_the_cyclic_collector_paused(
+    alpha: TenantHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    collecting: list[bool] = []
+    compute = generation._compute_chunk
+
+    def recorded(**kwargs: Any) -> Any:
+        collecting.append(gc.isenabled())
+        return compute(**kwargs)
+
+    monkeypatch.setattr(generation, "_compute_chunk", recorded)
+    monkeypatch.setattr(generation, "CHUNK_SIZE", 1)
+    with tenant_context(alpha.tenant):
+        job = _generate(build_world(employees=2, days=2))
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert collecting == [False, False]
+    assert gc.isenabled()
 
 
 def test_auto_accept_turns_high_confidence_suggestions_into_allocations(alpha: TenantHandle) -> None:
