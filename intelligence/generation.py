@@ -459,18 +459,18 @@ def _run(job: BackgroundJob, lease: Lease, on_progress: ProgressCallback | None)
     totals.model_version = predictor.version if predictor is not None else None
     hours = Decimal(0)
 
-    def write(chunk: tuple[list[uuid.UUID], ChunkRows] | None) -> None:
+    def refresh_patterns(_: None) -> None:
+        # The weekday patterns shown in the API and the UI, refreshed from what was accepted before the period
+        # (the rules engine reads the allocations themselves): on a connection of their own, so the statement
+        # runs while the chunks are computed and written.
+        with transaction.atomic():
+            lease_guard(lease)
+            totals.patterns_refreshed = work_patterns_recompute(
+                as_of=params.start - timedelta(days=1), employee_ids=params.employee_ids
+            )
+
+    def write(chunk: tuple[list[uuid.UUID], ChunkRows]) -> None:
         nonlocal hours
-        if chunk is None:
-            # The weekday patterns shown in the API and the UI, refreshed from what was accepted before the
-            # period (the rules engine reads the allocations themselves): on the writer's connection, so the
-            # statement runs while the first chunk is computed.
-            with transaction.atomic():
-                lease_guard(lease)
-                totals.patterns_refreshed = work_patterns_recompute(
-                    as_of=params.start - timedelta(days=1), employee_ids=params.employee_ids
-                )
-            return
         employee_ids, rows = chunk
         created, accepted = _write_chunk(
             lease=lease, employee_ids=employee_ids, params=params, rows=rows, pending_before=pending_before
@@ -495,8 +495,12 @@ def _run(job: BackgroundJob, lease: Lease, on_progress: ProgressCallback | None)
 
     # Chunk N is written (and committed) on the writer's connection while chunk N+1 is computed here.
     off_possible = days_off_possible(start=params.start, end=params.end)
-    with cyclic_gc_paused(), ChunkWriter(write, name="generation-writer") as writer:
-        writer.submit(None)
+    with (
+        cyclic_gc_paused(),
+        ChunkWriter(refresh_patterns, name="generation-patterns") as patterns,
+        ChunkWriter(write, name="generation-writer") as writer,
+    ):
+        patterns.submit(None)
         for employee_ids in _employee_chunks(params):
             lease_renew(lease)
             rows = _compute_chunk(
