@@ -9,7 +9,9 @@ a few numpy passes, no per-day Python), per employee, project and weekday:
 - **Lifecycle.** A project is averaged only over the days since it first appeared in the window, so one taken
   up a few days ago weighs what it has weighed since, not a fraction diluted by the weeks before it existed.
   A project that was worked on most of its days and then not at all for the last `ENDED_AFTER_WORKED_DAYS`
-  worked days has ended: its weight is 0.
+  worked days has ended: its weight is 0. When one ended and another was taken up, the new one's few days are
+  not the only estimate of its level: what the projects that went on throughout leave of a day is another,
+  and the two are combined as far as the chunk's other such switches show they agree.
 - **Weekday habit.** A habit is sparse (one weekday heavier on a project, the others as usual), so each
   weekday's mean share is either the usual day plus noise or a habit, with a posterior probability from how
   common and how large habits are across the whole chunk (empirical Bayes, a spike-and-slab fit): a company
@@ -142,6 +144,14 @@ def mixes_from_rows(
     )
     level[ended] = 0.0
     mean_share = np.divide((share * live).sum(axis=1), live_days, out=np.zeros(n_pairs), where=live_days > 0)
+    # The expectation is a recency-weighted mean: its own uncertainty follows the weights' effective day count.
+    effective = np.divide(
+        weights.sum(axis=1) ** 2, (weights**2).sum(axis=1), out=np.ones(n_pairs), where=weights.sum(axis=1) > 0
+    )
+    spread_sq = np.divide(((share - mean_share[:, None]) ** 2 * live).sum(axis=1), np.maximum(live_days - 1, 1))
+    employee_first = np.argmax(worked, axis=1)
+    taken_up = (first_seen > employee_first[pair_emp]) & ~ended & (level > 0)
+    level = _taken_over(level, taken_up, ended, spread_sq / np.maximum(effective, 1), pair_emp, len(employees))
     typical_hours = np.divide(
         (day_total * recency).sum(axis=1), recency.sum(axis=1), out=np.zeros(len(employees)),
         where=recency.sum(axis=1) > 0,
@@ -180,12 +190,9 @@ def mixes_from_rows(
     per_unit = residual_sq / np.maximum(dof, 1) / bernoulli
     pooled = float(np.mean(per_unit[established])) if established.any() else DEFAULT_SPREAD_PER_UNIT
     variance = (residual_sq + SPREAD_PRIOR_DAYS * pooled * bernoulli) / (dof + SPREAD_PRIOR_DAYS)
-    # The expectation is a recency-weighted mean: its own uncertainty follows the weights' effective day count.
-    effective = np.divide(
-        weights.sum(axis=1) ** 2, (weights**2).sum(axis=1), out=np.ones(n_pairs), where=weights.sum(axis=1) > 0
-    )
-    # ... and a weekday's habit is uncertain as far as its weekday's few days are, and as far as it is unsure
-    # whether the weekday has a habit at all (the posterior variance, per unit of a day's variance).
+    # The expectation's own uncertainty follows the recency weights' effective day count (above), and a weekday's
+    # habit is uncertain as far as its weekday's few days are, and as far as it is unsure whether the weekday has a
+    # habit at all (the posterior variance, per unit of a day's variance).
     habit_uncertainty = np.divide(
         habits.variance, within_var[:, None], out=np.zeros((n_pairs, 7)), where=within_var[:, None] > 0
     )
@@ -210,6 +217,42 @@ def mixes_from_rows(
                 share_sd=float(share_sd[index, weekday]),
             )
     return out
+
+
+def _taken_over(
+    level: np.ndarray,
+    taken_up: np.ndarray,
+    ended: np.ndarray,
+    level_variance: np.ndarray,
+    pair_emp: np.ndarray,
+    n_employees: int,
+) -> np.ndarray:
+    """The levels of the projects taken up in the window by an employee whose other project ended there.
+
+    Their own level comes from the few days since they started. A day's shares sum to one, so there is a second
+    estimate: what the projects that went on throughout leave, measured over the whole window. The two agree
+    when the new work took over the ended work's time and not the others'; how far they disagree beyond their
+    own noise is fitted over every such employee of the chunk (empirical Bayes), and the two are combined by
+    precision, so in a company where new projects come on top of the rest they keep their own level.
+    """
+
+    def per_employee(values: np.ndarray) -> np.ndarray:
+        result: np.ndarray = np.bincount(pair_emp, weights=values, minlength=n_employees)
+        return result
+
+    went_on = ~taken_up & ~ended & (level > 0)
+    own = per_employee(np.where(taken_up, level, 0.0))
+    rest = 1.0 - per_employee(np.where(went_on, level, 0.0))
+    own_var = np.maximum(per_employee(np.where(taken_up, level_variance, 0.0)), 1e-6)
+    rest_var = per_employee(np.where(went_on, level_variance, 0.0))
+    handed_over = (own > 0) & (per_employee(ended.astype(np.float64)) > 0)
+    if not handed_over.any():
+        return level
+    disagreement = float(np.mean(((own - rest) ** 2 - own_var - rest_var)[handed_over]))
+    rest_var = np.maximum(rest_var + max(disagreement, 0.0), 1e-9)
+    combined = (own / own_var + np.clip(rest, 0.0, 1.0) / rest_var) / (1 / own_var + 1 / rest_var)
+    scale = np.where(handed_over, np.divide(combined, own, out=np.ones(n_employees), where=own > 0), 1.0)
+    return np.where(taken_up, level * scale[pair_emp], level)
 
 
 @dataclass(frozen=True, slots=True)
