@@ -16,9 +16,8 @@ a few numpy passes, no per-day Python), per employee, project and weekday:
   weekday's mean share is either the usual day plus noise or a habit, with a posterior probability from how
   common and how large habits are across the whole chunk (empirical Bayes, a spike-and-slab fit): a company
   without habits reads one odd Tuesday as noise, one with many keeps them. The usual day is the mean of the
-  weekdays without a habit, so a Friday habit does not lift the other four days. A day's shares sum to one: on
-  a weekday where one project has a habit, a project too new to have a ratio of its own for that weekday takes
-  its part of what the others leave.
+  weekdays without a habit, so a Friday habit does not lift the other four days. A day's shares sum to one: a
+  project too new to have a ratio of its own for a weekday takes its part of what the others leave of it.
 - **Spread.** The standard deviation of the project's daily share around that expectation, pooled towards the
   chunk's typical spread by `SPREAD_PRIOR_DAYS` pseudo-days (a new joiner's two weeks say little about it). The
   typical spread is per unit of level x (1 - level), since a project that takes a tenth of the day strays less
@@ -175,7 +174,7 @@ def mixes_from_rows(
     habit = habits.usual[:, None] + weight_wd * (mean_wd - habits.usual[:, None])
     ratios = np.divide(habit, mean_share[:, None], out=np.ones((n_pairs, 7)), where=mean_share[:, None] > 0)
     ratios = np.maximum(ratios, 0.0)
-    ratios = _ratios_of_the_rest(ratios, level, seen, habits.likely, pair_emp, len(employees))
+    ratios = _ratios_of_the_rest(ratios, level, seen, pair_emp, len(employees))
     counts = (present[:, :, None] & on).sum(axis=1)
     # The spread of a day's share around its expectation, pooled towards the chunk's typical spread when a
     # project has few days (a new joiner's two weeks say little about how much a day strays).
@@ -260,7 +259,6 @@ class _Habits:
     usual: np.ndarray  # per pair: the share on a weekday without a habit
     weight: np.ndarray  # pair x weekday: how far the weekday's own mean counts (posterior shrinkage)
     variance: np.ndarray  # pair x weekday: the posterior variance of the weekday's expected share
-    likely: np.ndarray  # pair x weekday: more likely a habit than not
 
 
 def _weekday_habits(
@@ -278,7 +276,7 @@ def _weekday_habits(
     n_pairs = len(mean_share)
     none = np.zeros((n_pairs, 7))
     if not seen.any():
-        return _Habits(mean_share.copy(), none, none, np.zeros((n_pairs, 7), dtype=bool))
+        return _Habits(mean_share.copy(), none, none)
     scale = np.sqrt(np.clip(mean_share * (1 - mean_share), 0.01, None))[:, None]
     noise = np.maximum(noise_wd / scale**2, 1e-9)
     masked = np.where(seen, mean_wd, np.inf)
@@ -308,7 +306,7 @@ def _weekday_habits(
     variance = np.where(
         seen, posterior * shrink * noise_wd + posterior * (1 - posterior) * (shrink * deviation_share) ** 2, 0.0
     )
-    return _Habits(usual, weight, variance, seen & (posterior > 0.5))
+    return _Habits(usual, weight, variance)
 
 
 def _slab_posterior(x: np.ndarray, noise: np.ndarray, common: float, spread: float) -> np.ndarray:
@@ -321,13 +319,13 @@ def _slab_posterior(x: np.ndarray, noise: np.ndarray, common: float, spread: flo
 
 
 def _ratios_of_the_rest(
-    ratios: np.ndarray, level: np.ndarray, seen: np.ndarray, habit: np.ndarray, pair_emp: np.ndarray, n_employees: int
+    ratios: np.ndarray, level: np.ndarray, seen: np.ndarray, pair_emp: np.ndarray, n_employees: int
 ) -> np.ndarray:
-    """Weekday ratios for the projects too new to have their own, on the weekdays where another has a habit.
+    """Weekday ratios for the projects too new to have their own.
 
-    A day's shares sum to one: when one project takes more of a Tuesday, the rest of the Tuesday is smaller, and
-    a project taken up a week or two ago (seen on that weekday once or not at all) shares in what is left of it
-    instead of keeping its everyday level.
+    A day's shares sum to one: when one project takes more of a Tuesday, the rest of the Tuesday is smaller (and
+    the other days' rest larger), and a project taken up a week or two ago (seen on that weekday once or not at
+    all) shares in what is left of each weekday instead of keeping its everyday level.
     """
     live = level > 0
     rest = ~seen & live[:, None]
@@ -336,9 +334,6 @@ def _ratios_of_the_rest(
     np.add.at(own_share, pair_emp, level[:, None] * ratios * (seen & live[:, None]))
     rest_level = np.zeros((n_employees, 7))
     np.add.at(rest_level, pair_emp, level[:, None] * rest)
-    any_habit = np.zeros((n_employees, 7), dtype=bool)
-    np.logical_or.at(any_habit, pair_emp, habit & live[:, None])
     left = total[pair_emp][:, None] - own_share[pair_emp]
     of_rest = np.divide(left, rest_level[pair_emp], out=np.ones_like(ratios), where=rest_level[pair_emp] > 0)
-    apply = rest & any_habit[pair_emp]
-    return np.where(apply, np.clip(of_rest, 0.0, MAX_RATIO_OF_THE_REST), ratios)
+    return np.where(rest, np.clip(of_rest, 0.0, MAX_RATIO_OF_THE_REST), ratios)
