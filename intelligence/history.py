@@ -9,24 +9,29 @@ a few numpy passes, no per-day Python), per employee, project and weekday:
 - **Lifecycle.** A project is averaged only over the days since it first appeared in the window, so one taken
   up a few days ago weighs what it has weighed since, not a fraction diluted by the weeks before it existed.
   A project that was worked on most of its days and then not at all for the last `ENDED_AFTER_WORKED_DAYS`
-  worked days has ended: its weight is 0.
-- **Weekday habit.** The project's mean share on that weekday, shrunk towards its mean on all days as far as
-  the weekdays' means differ by more than day-to-day noise explains (empirical Bayes), so one odd Tuesday is
-  not a habit and a real one is kept. A day's shares sum to one: on a weekday where one project has a habit, a
-  project too new to have a ratio of its own for that weekday takes its part of what the others leave.
+  worked days has ended: its weight is 0. When one ended and another was taken up, the new one's few days are
+  not the only estimate of its level: what the projects that went on throughout leave of a day is another,
+  and the two are combined as far as the chunk's other such switches show they agree.
+- **Weekday habit.** A habit is sparse (one weekday heavier on a project, the others as usual), so each
+  weekday's mean share is either the usual day plus noise or a habit, with a posterior probability from how
+  common and how large habits are across the whole chunk (empirical Bayes, a spike-and-slab fit): a company
+  without habits reads one odd Tuesday as noise, one with many keeps them. The usual day is the mean of the
+  weekdays without a habit, so a Friday habit does not lift the other four days. A day's shares sum to one: a
+  project too new to have a ratio of its own for a weekday takes its part of what the others leave of it.
 - **Spread.** The standard deviation of the project's daily share around that expectation, pooled towards the
   chunk's typical spread by `SPREAD_PRIOR_DAYS` pseudo-days (a new joiner's two weeks say little about it). The
   typical spread is per unit of level x (1 - level), since a project that takes a tenth of the day strays less
   in hours than one that takes half, and is taken over the established projects that have not ended (an ended
   project's empty days are not day-to-day noise). The spread is widened by the uncertainty of the expectation
-  itself (the effective day count of the recency weights, and of that weekday's days as far as its habit is
-  trusted). The rules engine turns it into the probability that a suggestion lands within a quarter hour of
+  itself (the effective day count of the recency weights, and the posterior variance of the weekday's habit).
+  The rules engine turns it into the probability that a suggestion lands within a quarter hour of
   what the employee confirms.
 """
 
 # ruff: noqa: S608 - table names come from model metadata; every value is a bound parameter.
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -45,6 +50,10 @@ ENDED_AFTER_WORKED_DAYS = 3
 ENDED_MIN_PRESENCE = 0.6  # a project worked on at least this share of its days before the gap counts as ended
 SPREAD_PRIOR_DAYS = 5.0
 HABIT_MIN_REPEATS = 5
+HABIT_PRIOR_SHARE = 0.2  # where the fit of how common weekday habits are starts
+HABIT_MIN_SPREAD = 0.01  # a habit's least spread (per unit of sqrt(level x (1 - level)))
+HABIT_ROUNDS = 3  # fits of the habits, each from the usual day the one before found
+HABIT_EM_STEPS = 30
 SHARE_SD_FLOOR = 0.01
 MAX_RATIO_OF_THE_REST = 4.0
 DEFAULT_SPREAD_PER_UNIT = 0.04  # a share's variance per unit of level x (1 - level) when no pair is established
@@ -134,6 +143,14 @@ def mixes_from_rows(
     )
     level[ended] = 0.0
     mean_share = np.divide((share * live).sum(axis=1), live_days, out=np.zeros(n_pairs), where=live_days > 0)
+    # The expectation is a recency-weighted mean: its own uncertainty follows the weights' effective day count.
+    effective = np.divide(
+        weights.sum(axis=1) ** 2, (weights**2).sum(axis=1), out=np.ones(n_pairs), where=weights.sum(axis=1) > 0
+    )
+    spread_sq = np.divide(((share - mean_share[:, None]) ** 2 * live).sum(axis=1), np.maximum(live_days - 1, 1))
+    employee_first = np.argmax(worked, axis=1)
+    taken_up = (first_seen > employee_first[pair_emp]) & ~ended & (level > 0)
+    level = _taken_over(level, taken_up, ended, spread_sq / np.maximum(effective, 1), pair_emp, len(employees))
     typical_hours = np.divide(
         (day_total * recency).sum(axis=1), recency.sum(axis=1), out=np.zeros(len(employees)),
         where=recency.sum(axis=1) > 0,
@@ -149,22 +166,15 @@ def mixes_from_rows(
     within = ((share - expected_by_day) ** 2 * live).sum(axis=1)
     within_dof = live_days - (n_wd > 0).sum(axis=1)
     within_var = np.divide(within, np.maximum(within_dof, 1))
-    # Empirical Bayes: a weekday's own mean counts as far as the weekdays really differ beyond day-to-day noise.
     # A habit needs each weekday seen twice and enough repeats to tell it from noise.
     seen = (n_wd >= 2) & (within_dof >= HABIT_MIN_REPEATS)[:, None]
-    k = np.maximum(seen.sum(axis=1), 1)
-    grand = np.divide((mean_wd * seen).sum(axis=1), k)
-    between_raw = np.divide((((mean_wd - grand[:, None]) ** 2) * seen).sum(axis=1), np.maximum(k - 1, 1))
-    noise_of_mean = np.divide((within_var[:, None] / np.maximum(n_wd, 1) * seen).sum(axis=1), k)
-    between = np.maximum(between_raw - noise_of_mean, 0.0)
-    weight_wd = np.divide(
-        between[:, None], between[:, None] + within_var[:, None] / np.maximum(n_wd, 1),
-        out=np.zeros((n_pairs, 7)), where=seen & (between[:, None] > 0),
-    )  # fmt: skip
-    habit = mean_share[:, None] + weight_wd * (mean_wd - mean_share[:, None])
+    noise_wd = within_var[:, None] / np.maximum(n_wd, 1)  # the variance of a weekday's mean from day-to-day noise
+    habits = _weekday_habits(mean_wd, noise_wd, seen, mean_share, n_wd)
+    weight_wd = habits.weight
+    habit = habits.usual[:, None] + weight_wd * (mean_wd - habits.usual[:, None])
     ratios = np.divide(habit, mean_share[:, None], out=np.ones((n_pairs, 7)), where=mean_share[:, None] > 0)
     ratios = np.maximum(ratios, 0.0)
-    ratios = _ratios_of_the_rest(ratios, level, seen, weight_wd > 0, pair_emp, len(employees))
+    ratios = _ratios_of_the_rest(ratios, level, seen, pair_emp, len(employees))
     counts = (present[:, :, None] & on).sum(axis=1)
     # The spread of a day's share around its expectation, pooled towards the chunk's typical spread when a
     # project has few days (a new joiner's two weeks say little about how much a day strays).
@@ -179,16 +189,18 @@ def mixes_from_rows(
     per_unit = residual_sq / np.maximum(dof, 1) / bernoulli
     pooled = float(np.mean(per_unit[established])) if established.any() else DEFAULT_SPREAD_PER_UNIT
     variance = (residual_sq + SPREAD_PRIOR_DAYS * pooled * bernoulli) / (dof + SPREAD_PRIOR_DAYS)
-    # The expectation is a recency-weighted mean: its own uncertainty follows the weights' effective day count.
-    effective = np.divide(
-        weights.sum(axis=1) ** 2, (weights**2).sum(axis=1), out=np.ones(n_pairs), where=weights.sum(axis=1) > 0
+    # The expectation's own uncertainty follows the recency weights' effective day count (above), and a weekday's
+    # habit is uncertain as far as its weekday's few days are, and as far as it is unsure whether the weekday has a
+    # habit at all (the posterior variance, per unit of a day's variance).
+    habit_uncertainty = np.divide(
+        habits.variance, within_var[:, None], out=np.zeros((n_pairs, 7)), where=within_var[:, None] > 0
     )
-    # ... and a weekday's habit is the mean of that weekday's few days, as far as it is trusted.
-    habit_uncertainty = weight_wd**2 / np.maximum(n_wd, 1)
-    # With the variance itself estimated from few days, a day's share strays like a Student t's, whose variance
-    # is nu / (nu - 2) times the estimate's (nu: the days and pseudo-days behind it).
+    # With the variance itself estimated from few days, a day's share strays like a Student t's (nu: the days and
+    # pseudo-days behind it). The chance of landing within a quarter hour is a central probability, and near the
+    # centre a t is a normal widened by its quantiles' ratio, 1 + (1 + z^2) / (4 nu) at z of about one (Cornish-
+    # Fisher), not by its variance's nu / (nu - 2), which its heavy tails make large.
     nu = dof + SPREAD_PRIOR_DAYS
-    heavier = nu / np.maximum(nu - 2, 1)
+    heavier = (1 + 1 / (2 * nu)) ** 2
     share_sd = np.sqrt((variance * heavier)[:, None] * (1 + 1 / np.maximum(effective, 1)[:, None] + habit_uncertainty))
     share_sd = np.maximum(share_sd, SHARE_SD_FLOOR)
 
@@ -206,14 +218,114 @@ def mixes_from_rows(
     return out
 
 
-def _ratios_of_the_rest(
-    ratios: np.ndarray, level: np.ndarray, seen: np.ndarray, habit: np.ndarray, pair_emp: np.ndarray, n_employees: int
+def _taken_over(
+    level: np.ndarray,
+    taken_up: np.ndarray,
+    ended: np.ndarray,
+    level_variance: np.ndarray,
+    pair_emp: np.ndarray,
+    n_employees: int,
 ) -> np.ndarray:
-    """Weekday ratios for the projects too new to have their own, on the weekdays where another has a habit.
+    """The levels of the projects taken up in the window by an employee whose other project ended there.
 
-    A day's shares sum to one: when one project takes more of a Tuesday, the rest of the Tuesday is smaller, and
-    a project taken up a week or two ago (seen on that weekday once or not at all) shares in what is left of it
-    instead of keeping its everyday level.
+    Their own level comes from the few days since they started. A day's shares sum to one, so there is a second
+    estimate: what the projects that went on throughout leave, measured over the whole window. The two agree
+    when the new work took over the ended work's time and not the others'; how far they disagree beyond their
+    own noise is fitted over every such employee of the chunk (empirical Bayes), and the two are combined by
+    precision, so in a company where new projects come on top of the rest they keep their own level.
+    """
+
+    def per_employee(values: np.ndarray) -> np.ndarray:
+        result: np.ndarray = np.bincount(pair_emp, weights=values, minlength=n_employees)
+        return result
+
+    went_on = ~taken_up & ~ended & (level > 0)
+    own = per_employee(np.where(taken_up, level, 0.0))
+    rest = 1.0 - per_employee(np.where(went_on, level, 0.0))
+    own_var = np.maximum(per_employee(np.where(taken_up, level_variance, 0.0)), 1e-6)
+    rest_var = per_employee(np.where(went_on, level_variance, 0.0))
+    handed_over = (own > 0) & (per_employee(ended.astype(np.float64)) > 0)
+    if not handed_over.any():
+        return level
+    disagreement = float(np.mean(((own - rest) ** 2 - own_var - rest_var)[handed_over]))
+    rest_var = np.maximum(rest_var + max(disagreement, 0.0), 1e-9)
+    combined = (own / own_var + np.clip(rest, 0.0, 1.0) / rest_var) / (1 / own_var + 1 / rest_var)
+    scale = np.where(handed_over, np.divide(combined, own, out=np.ones(n_employees), where=own > 0), 1.0)
+    return np.where(taken_up, level * scale[pair_emp], level)
+
+
+@dataclass(frozen=True, slots=True)
+class _Habits:
+    usual: np.ndarray  # per pair: the share on a weekday without a habit
+    weight: np.ndarray  # pair x weekday: how far the weekday's own mean counts (posterior shrinkage)
+    variance: np.ndarray  # pair x weekday: the posterior variance of the weekday's expected share
+
+
+def _weekday_habits(
+    mean_wd: np.ndarray, noise_wd: np.ndarray, seen: np.ndarray, mean_share: np.ndarray, n_wd: np.ndarray
+) -> _Habits:
+    """Which weekdays differ from a project's usual day, learned from the whole chunk (empirical Bayes).
+
+    A habit is sparse: one weekday of five heavier on a project, the rest as usual. Each weekday's deviation from
+    the usual day is either nothing but noise (the spike) or a real habit (the slab, normal with a spread the
+    chunk's data set); how common habits are and how large is fitted over every employee-project of the chunk
+    (EM), so a company without habits reads its odd Tuesdays as noise and one with many keeps them. The usual
+    day is the mean of the weekdays that show no habit, not the mean of all days: a Friday habit does not lift
+    the other four days. Deviations are per unit of sqrt(level x (1 - level)), as a day's share strays.
+    """
+    n_pairs = len(mean_share)
+    none = np.zeros((n_pairs, 7))
+    if not seen.any():
+        return _Habits(mean_share.copy(), none, none)
+    scale = np.sqrt(np.clip(mean_share * (1 - mean_share), 0.01, None))[:, None]
+    noise = np.maximum(noise_wd / scale**2, 1e-9)
+    masked = np.where(seen, mean_wd, np.inf)
+    # The usual day starts at the median weekday (a single habit cannot move it) and is refined below.
+    ordered = np.sort(masked, axis=1)
+    k = seen.sum(axis=1)
+    low, high = np.maximum((k - 1) // 2, 0), np.maximum(k // 2, 0)
+    rows = np.arange(n_pairs)
+    usual = np.where(k > 0, (ordered[rows, low] + ordered[rows, np.minimum(high, 6)]) / 2, mean_share)
+    common, spread = HABIT_PRIOR_SHARE, HABIT_MIN_SPREAD**2
+    posterior = none
+    for round_ in range(HABIT_ROUNDS):
+        deviation = np.where(seen, (mean_wd - usual[:, None]) / scale, 0.0)
+        x, v = deviation[seen], noise[seen]
+        for _ in range(HABIT_EM_STEPS):
+            r = _slab_posterior(x, v, common, spread)
+            common = float(np.clip((r.sum() + 1) / (r.size + 2), 1e-3, 1 - 1e-3))  # a uniform prior on it
+            spread = max(float((r * (x**2 - v)).sum() / max(r.sum(), 1e-9)), HABIT_MIN_SPREAD**2)
+        posterior = np.where(seen, _slab_posterior(deviation, noise, common, spread), 0.0)
+        if round_ + 1 < HABIT_ROUNDS:
+            plain = (1 - posterior) * n_wd * seen
+            total = plain.sum(axis=1)
+            usual = np.where(total > 0, np.divide((plain * mean_wd).sum(axis=1), np.maximum(total, 1e-9)), usual)
+    shrink = np.where(seen, spread / (spread + noise), 0.0)
+    weight = posterior * shrink
+    deviation_share = mean_wd - usual[:, None]
+    variance = np.where(
+        seen, posterior * shrink * noise_wd + posterior * (1 - posterior) * (shrink * deviation_share) ** 2, 0.0
+    )
+    return _Habits(usual, weight, variance)
+
+
+def _slab_posterior(x: np.ndarray, noise: np.ndarray, common: float, spread: float) -> np.ndarray:
+    """P(habit | deviation x): a habit's deviation is N(0, spread + noise), no habit's N(0, noise)."""
+    with_habit = spread + noise
+    log_ratio = -0.5 * (x**2 / with_habit - x**2 / noise) - 0.5 * np.log(with_habit / noise)
+    logit = np.clip(log_ratio + math.log(common / (1 - common)), -50, 50)
+    result: np.ndarray = 1 / (1 + np.exp(-logit))
+    return result
+
+
+def _ratios_of_the_rest(
+    ratios: np.ndarray, level: np.ndarray, seen: np.ndarray, pair_emp: np.ndarray, n_employees: int
+) -> np.ndarray:
+    """Weekday ratios for the projects too new to have their own.
+
+    A day's shares sum to one: when one project takes more of a Tuesday, the rest of the Tuesday is smaller (and
+    the other days' rest larger), and a project taken up a week or two ago (seen on that weekday once or not at
+    all) shares in what is left of each weekday instead of keeping its everyday level.
     """
     live = level > 0
     rest = ~seen & live[:, None]
@@ -222,9 +334,6 @@ def _ratios_of_the_rest(
     np.add.at(own_share, pair_emp, level[:, None] * ratios * (seen & live[:, None]))
     rest_level = np.zeros((n_employees, 7))
     np.add.at(rest_level, pair_emp, level[:, None] * rest)
-    any_habit = np.zeros((n_employees, 7), dtype=bool)
-    np.logical_or.at(any_habit, pair_emp, habit & live[:, None])
     left = total[pair_emp][:, None] - own_share[pair_emp]
     of_rest = np.divide(left, rest_level[pair_emp], out=np.ones_like(ratios), where=rest_level[pair_emp] > 0)
-    apply = rest & any_habit[pair_emp]
-    return np.where(apply, np.clip(of_rest, 0.0, MAX_RATIO_OF_THE_REST), ratios)
+    return np.where(rest, np.clip(of_rest, 0.0, MAX_RATIO_OF_THE_REST), ratios)
