@@ -445,6 +445,8 @@ class Score:
     ece: float | None = None
     above: float | None = None  # share of suggestions >= THRESHOLD
     above_right: float | None = None  # of those, share within 0.25 h
+    rated: int = 0  # suggestions with a confidence (the share `above` is of these)
+    high: int = 0  # suggestions >= THRESHOLD (the share `above_right` is of these)
     within: float | None = None  # share of employee-day-project rows within 0.25 h of the truth
     reliability: list[tuple[str, int, float, float]] = field(default_factory=list)
 
@@ -497,6 +499,7 @@ def score(
             right.append(abs(guess - truth[(person, day)].get(project, 0.0)) <= WITHIN + 1e-9)
         result.ece = expected_calibration_error(conf, right)
         high = [r for c, r in zip(conf, right, strict=True) if c >= THRESHOLD]
+        result.rated, result.high = len(conf), len(high)
         result.above = len(high) / len(conf) if conf else 0.0
         result.above_right = float(np.mean(high)) if high else None
         c, r = np.asarray(conf), np.asarray(right, dtype=float)
@@ -558,8 +561,10 @@ def pooled(results: Sequence[WorldResult]) -> dict[str, Any]:
         "mae": mean(products, "mae"),
         "exact": mean(products, "exact", "days"),
         "ece": mean(products, "ece"),
-        "above": mean(products, "above"),
-        "above_right": mean(products, "above_right"),
+        # Pooled over the suggestions they are shares of, not over all rows: a world with few confident
+        # suggestions must not weigh as much as one with many.
+        "above": mean(products, "above", "rated"),
+        "above_right": mean(products, "above_right", "high"),
         "noise_floor": mean([r.noise_floor for r in results], "mae"),
         "within": mean(products, "within"),
         "floor_within": mean([r.noise_floor for r in results], "within"),
