@@ -36,8 +36,6 @@ from jira_sync.models import JiraIssueAssignment, JiraWorkLog
 from timesheets.models import (
     AttendanceRecord,
     Project,
-    ProjectAllocationSuggestion,
-    SuggestionStatus,
     TimesheetProjectAllocation,
 )
 
@@ -184,18 +182,13 @@ def records_load(
             [ids],
         )
         if rejections is None:
-            decided = rows(
-                f"SELECT employee_id, project_id, date FROM {ProjectAllocationSuggestion._meta.db_table} "
-                "WHERE employee_id = ANY(%s) AND date BETWEEN %s AND %s AND status = %s",
-                [ids, start, end, SuggestionStatus.REJECTED],
-            )
-        else:
-            decided = [
-                (employee_id, uuid.UUID(project_id), day)
-                for employee_id in ids
-                for day, project_ids in rejections.by_employee.get(str(employee_id), {}).items()
-                for project_id in project_ids
-            ]
+            rejections = PeriodRejections.load(start=start, end=end, employee_ids=ids, rows=rows)
+    decided = [
+        (employee_id, uuid.UUID(project_id), day)
+        for employee_id in ids
+        for day, project_ids in rejections.by_employee.get(str(employee_id), {}).items()
+        for project_id in project_ids
+    ]
 
     def triples(source: list[tuple[Any, ...]], scale: float = 1.0) -> tuple[IntArray, IntArray, IntArray, FloatArray]:
         kept = [row for row in source if row[1] in project_index]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -59,12 +59,6 @@ class ChunkSignals:
         )
 
 
-REJECTED_SQL = (
-    f"SELECT employee_id, date, project_id FROM {ProjectAllocationSuggestion._meta.db_table} "
-    "WHERE date BETWEEN %s AND %s AND status = %s"
-)
-
-
 @dataclass(frozen=True)
 class PeriodRejections:
     """The rejected suggestions of a period, read with one query before a generation run writes anything.
@@ -80,18 +74,33 @@ class PeriodRejections:
     by_employee: dict[str, dict[date, set[str]]]
 
     @classmethod
-    def load(cls, *, start: date, end: date, employee_ids: Sequence[uuid.UUID] | None = None) -> PeriodRejections:
-        sql = REJECTED_SQL
+    def load(
+        cls,
+        *,
+        start: date,
+        end: date,
+        employee_ids: Sequence[uuid.UUID] | None = None,
+        rows: Callable[[str, Sequence[Any]], list[tuple[Any, ...]]] | None = None,
+    ) -> PeriodRejections:
+        """One query, through `rows` when the caller has a cursor open (its ids may load as text or as UUIDs)."""
+        sql = (
+            f"SELECT employee_id, date, project_id FROM {ProjectAllocationSuggestion._meta.db_table} "
+            "WHERE date BETWEEN %s AND %s AND status = %s"
+        )
         params: list[Any] = [start, end, SuggestionStatus.REJECTED]
         if employee_ids is not None:
             sql = f"{sql} AND employee_id = ANY(%s)"
             params = [*params, list(employee_ids)]
+        if rows is not None:
+            found = rows(sql, params)
+        else:
+            with connection.cursor() as cursor:
+                cursor.cursor.adapters.register_loader("uuid", TextLoader)  # this cursor only
+                cursor.execute(sql, params)
+                found = list(cursor.fetchall())
         by_employee: dict[str, dict[date, set[str]]] = defaultdict(lambda: defaultdict(set))
-        with connection.cursor() as cursor:
-            cursor.cursor.adapters.register_loader("uuid", TextLoader)  # this cursor only
-            cursor.execute(sql, params)
-            for employee_id, day, project_id in cursor.fetchall():
-                by_employee[employee_id][day].add(project_id)
+        for employee_id, day, project_id in found:
+            by_employee[str(employee_id)][day].add(str(project_id))
         return cls(dict(by_employee))
 
     def fill(self, rejected: dict[EmployeeDay, set[str]], employee_ids: Sequence[uuid.UUID]) -> None:
@@ -150,13 +159,9 @@ def _load_into(
         period,
     ):
         signals.allocated[(employee_id, day)][project_id] = hours
-    if rejections is not None:
-        rejections.fill(signals.rejected, ids)
-    else:
-        for employee_id, day, project_id in _rows(
-            f"{REJECTED_SQL} AND employee_id = ANY(%s)", [period[1], period[2], SuggestionStatus.REJECTED, ids]
-        ):
-            signals.rejected[(employee_id, day)].add(project_id)
+    if rejections is None:
+        rejections = PeriodRejections.load(start=period[1], end=period[2], employee_ids=ids, rows=_rows)
+    rejections.fill(signals.rejected, ids)
     for employee_id, day, project_id, seconds, issues in _rows(
         "SELECT employee_id, work_date, project_id, sum(seconds), "
         "(array_agg(issue_key ORDER BY seconds DESC))[1:4] "
