@@ -112,10 +112,12 @@ def employee_list(
     sort: str = "name",
     descending: bool = False,
 ) -> QuerySet[Employee]:
-    """Employees the user may see; `search` matches a part of the name or the start of the e-mail address."""
+    """Employees the user may see; `search` matches a part of the name or the start of the e-mail address.
+
+    A NUL character in `search` is dropped: no name or address holds one, and PostgreSQL refuses it in a query."""
     employees = _own_only(Employee.objects.all(), user, path="user")
-    if search and search.strip():
-        text = search.strip()
+    text = (search or "").replace("\x00", "").strip()
+    if text:
         employees = employees.filter(Q(name__icontains=text) | Q(email__istartswith=text))
     if email:
         # Every live data key's index: rows not yet re-indexed after a key rotation still match.

@@ -558,7 +558,7 @@ def suggestion_batch_undo(request: HttpRequest, batch_id: uuid.UUID) -> HttpResp
 @reads_from_replica
 def employee_options(request: HttpRequest) -> HttpResponse:
     """The people picker's suggestions for what was typed: `<option>`s of "Name <e-mail>", at most 20."""
-    text = str(request.GET.get("employee") or request.GET.get("q") or "").replace("\x00", "")[:100]
+    text = str(request.GET.get("employee") or request.GET.get("q") or "")[:100]
     employees = employee_list(user=request.user, search=text, active=True).only("name", "email")[:PICKER_OPTIONS]
     return render_page(request, "timesheets/_employee_options.html", {"labels": [picker_label(e) for e in employees]})
 

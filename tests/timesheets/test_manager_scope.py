@@ -162,3 +162,12 @@ def test_a_null_character_in_the_people_picker_is_a_form_error_not_a_server_erro
     week = client.get("/timesheets", {"employee": "Mem\x00ber"})
     assert week.status_code == 200
     assert "Null characters are not allowed." in week.content.decode()
+
+
+def test_a_null_character_in_the_employee_search_is_ignored_not_a_server_error(alpha: TenantHandle, team: Team) -> None:
+    client = alpha.client()
+    assert client.post("/login", {"username": team.user.username, "password": PASSWORD}).status_code == 302
+    found = client.get("/employees", {"q": "Mem\x00ber"})
+    assert found.status_code == 200
+    assert "Member" in found.content.decode()
+    assert client.get("/employees", {"q": "\x00"}).status_code == 200
